@@ -1,0 +1,149 @@
+/**
+ * The node:http adapter, and the response plumbing Express reuses: the session is committed
+ * when the handler first writes (headers, body or end), before any header leaves, so a redirect
+ * or a streamed response never outruns its session.
+ * @module
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import { varyWithCookie } from "../cookie.js";
+import type { Sessions } from "../manager.js";
+import type { RequestSessionData, Session } from "../session.js";
+
+/** A node:http request carrying its session. */
+export type RequestWithSession<Data extends object = RequestSessionData> = IncomingMessage & { session: Session<Data> };
+
+/** Options of {@link withSession}. */
+export interface NodeAdapterOptions {
+  /**
+   * Answers a request whose session could not be committed (interrupted: 400; store down: 503).
+   * @default a plain-text response with the error's status
+   */
+  onError?: (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
+}
+
+/**
+ * Wraps a node:http request listener so `req.session` is the visitor's session and is saved
+ * (and its cookie set) before the response goes out.
+ *
+ * @example
+ * http.createServer(withSession(sessions, async (req, res) => {
+ *   await req.session.set("visits", ((await req.session.get("visits")) ?? 0) + 1);
+ *   res.end("hello");
+ * }));
+ */
+export function withSession<Data extends object = RequestSessionData>(
+  sessions: Sessions<Data>,
+  handler: (req: RequestWithSession<Data>, res: ServerResponse) => unknown,
+  options: NodeAdapterOptions = {},
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const onError = options.onError ?? sendError;
+  return (req, res) => {
+    const request = req as RequestWithSession<Data>;
+    request.session = attachSession(sessions, req, res, (error) => onError(error, req, res));
+    Promise.resolve()
+      .then(() => handler(request, res))
+      .catch((error: unknown) => {
+        if (res.headersSent) res.destroy(error instanceof Error ? error : undefined);
+        else onError(error, req, res);
+      });
+  };
+}
+
+/**
+ * Opens the session for `req` and arranges for it to be committed before `res` sends headers.
+ * If the commit fails, nothing the handler wrote is sent and `onCommitError` must answer.
+ * For adapter authors; apps use `withSession` or a framework adapter.
+ */
+export function attachSession<Data extends object>(
+  sessions: Sessions<Data>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  onCommitError: (error: unknown) => void,
+): Session<Data> {
+  const session = sessions.openFromHeader(req.headers.cookie);
+  holdHeadersUntil(res, async () => {
+    const { setCookie, varyCookie } = await sessions.commit(session, res.statusCode);
+    if (varyCookie) res.setHeader("Vary", varyWithCookie(res.getHeader("Vary")));
+    if (setCookie !== undefined) res.appendHeader("Set-Cookie", setCookie);
+  }, onCommitError);
+  return session;
+}
+
+type Held = { method: "writeHead" | "write" | "end" | "flushHeaders"; args: unknown[] };
+
+/**
+ * Intercepts the calls that would send headers; on the first one, runs `commit`, then replays
+ * the held calls in order. The interception is removed as soon as it has served.
+ */
+function holdHeadersUntil(res: ServerResponse, commit: () => Promise<void>, onError: (error: unknown) => void): void {
+  const original = { writeHead: res.writeHead, write: res.write, end: res.end, flushHeaders: res.flushHeaders };
+  const held: Held[] = [];
+  let committing = false;
+
+  const restore = () => Object.assign(res, original);
+  const hold = (method: Held["method"]) =>
+    function (this: ServerResponse, ...args: unknown[]) {
+      if (method === "writeHead") args = absorbWriteHead(res, args);
+      held.push({ method, args });
+      if (!committing) {
+        committing = true;
+        commit().then(
+          () => {
+            restore();
+            for (const call of held) (res[call.method] as (...a: unknown[]) => unknown).apply(res, call.args);
+          },
+          (error: unknown) => {
+            restore();
+            // Nothing the handler prepared (a redirect's Location, its status) may leak into the error response.
+            for (const name of res.getHeaderNames()) res.removeHeader(name);
+            res.statusCode = 500;
+            onError(error);
+          },
+        );
+      }
+      // Report success while held: the bytes are buffered until the commit finishes.
+      return method === "write" ? true : method === "flushHeaders" ? undefined : res;
+    };
+  res.writeHead = hold("writeHead") as typeof res.writeHead;
+  res.write = hold("write") as typeof res.write;
+  res.end = hold("end") as typeof res.end;
+  res.flushHeaders = hold("flushHeaders") as typeof res.flushHeaders;
+}
+
+/**
+ * Applies `writeHead(status, [message], [headers])` to the response's header state now, so the
+ * commit sees the status and its own Vary/Set-Cookie merge with the handler's instead of being
+ * overwritten. Returns the arguments to replay.
+ */
+function absorbWriteHead(res: ServerResponse, args: unknown[]): unknown[] {
+  const [status, second, third] = args;
+  const headers = typeof second === "string" ? third : second;
+  if (typeof status === "number") res.statusCode = status;
+  if (Array.isArray(headers)) {
+    // The flat raw form: [name, value, name, value, ...] or a list of [name, value] pairs.
+    const pairs = Array.isArray(headers[0]) ? (headers as [string, string][]) : chunkPairs(headers as string[]);
+    for (const [name, value] of pairs) res.appendHeader(name, value);
+  } else if (headers && typeof headers === "object") {
+    for (const [name, value] of Object.entries(headers as OutgoingHttpHeaders)) if (value !== undefined) res.setHeader(name, value);
+  }
+  return typeof second === "string" ? [status, second] : [status];
+}
+
+function chunkPairs(flat: string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i] as string, flat[i + 1] as string]);
+  return pairs;
+}
+
+/** The default answer to a failed commit: the error's status (400, 503...) and a short text. */
+function sendError(error: unknown, _req: IncomingMessage, res: ServerResponse): void {
+  const status = typeof (error as { status?: unknown }).status === "number" ? (error as { status: number }).status : 500;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = status === 400 ? "Bad Request: session interrupted" : status === 503 ? "Service Unavailable" : "Internal Server Error";
+  if (status >= 500) console.error(error);
+  res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" });
+  res.end(body);
+}

@@ -1,0 +1,34 @@
+/**
+ * The small interface each SQL driver implements, so the session logic in `index.ts` is written
+ * once for every dialect. Statements use `?` placeholders; a driver converts if it must.
+ * @module
+ */
+import { MissingDependencyError } from "../../errors.js";
+import type { Dialect } from "./schema.js";
+
+/** A row as drivers return it. */
+export type Row = Record<string, unknown>;
+
+/** A connection (or pool) to one database. */
+export interface SqlDriver {
+  readonly dialect: Dialect;
+  /** Runs a query and returns its rows. */
+  all(sql: string, params: readonly unknown[]): Promise<Row[]>;
+  /** Runs a statement and returns how many rows it changed. */
+  run(sql: string, params: readonly unknown[]): Promise<number>;
+  /** Runs `work` in one transaction on one connection (used by migrations). */
+  transaction<T>(work: (tx: Pick<SqlDriver, "all" | "run">) => Promise<T>): Promise<T>;
+  /** Whether `error` is the database's unique/primary-key violation. */
+  isUniqueViolation(error: unknown): boolean;
+  close(): Promise<void>;
+}
+
+/** Loads an optional peer dependency, or explains which package to install. */
+export async function importPeer<T>(name: string, feature: string): Promise<T> {
+  try {
+    return (await import(name)) as T;
+  } catch (error) {
+    if ((error as { code?: string }).code === "ERR_MODULE_NOT_FOUND") throw new MissingDependencyError(name, feature, error);
+    throw error;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * `memoryBackend()`: sessions in this process's memory, for tests and single-process
+ * development. Bounded: past `maxEntries` the least recently written session is dropped.
+ * @module
+ */
+import { ConfigurationError, CreateError, UpdateError, VersionConflictError } from "../errors.js";
+import { hashKey } from "../keys.js";
+import type { ServerBackend, SessionWrite, StoredSession } from "./base.js";
+
+const NAME = "memory";
+
+/** Options of {@link memoryBackend}. */
+export interface MemoryBackendOptions {
+  /**
+   * The most sessions kept; the least recently written one goes first when full.
+   * @default 10000
+   */
+  maxEntries?: number;
+}
+
+/** A server-side backend keeping sessions in a Map (lost on restart, not shared between processes). */
+export function memoryBackend(options: MemoryBackendOptions = {}): ServerBackend {
+  const maxEntries = options.maxEntries ?? 10_000;
+  if (!Number.isInteger(maxEntries) || maxEntries < 1) {
+    throw new ConfigurationError(`memoryBackend maxEntries must be a positive whole number (it is ${String(maxEntries)}).`);
+  }
+  // Keyed by the key's hash, like every server-side store; Map order is write order (LRU on write).
+  const records = new Map<string, StoredSession>();
+
+  function put(id: string, record: StoredSession): void {
+    records.delete(id);
+    records.set(id, record);
+    if (records.size > maxEntries) records.delete(records.keys().next().value as string);
+  }
+
+  return {
+    kind: "server",
+    name: NAME,
+    async load(key, now) {
+      const id = hashKey(key);
+      const record = records.get(id);
+      if (record === undefined || record.expiresAt <= now) return null;
+      return record;
+    },
+    async create(key, write) {
+      const id = hashKey(key);
+      if (records.has(id)) throw new CreateError();
+      put(id, toRecord(write, 1, write.now));
+    },
+    async update(key, write, expectedVersion) {
+      const id = hashKey(key);
+      const current = records.get(id);
+      if (current === undefined) throw new UpdateError();
+      if (current.version !== expectedVersion) throw new VersionConflictError();
+      put(id, toRecord(write, expectedVersion + 1, current.createdAt));
+    },
+    async delete(key) {
+      records.delete(hashKey(key));
+    },
+    async exists(key) {
+      return records.has(hashKey(key));
+    },
+    async clearExpired(now) {
+      let count = 0;
+      for (const [id, record] of records) {
+        if (record.expiresAt < now) {
+          records.delete(id);
+          count++;
+        }
+      }
+      return count;
+    },
+  };
+}
+
+function toRecord(write: SessionWrite, version: number, createdAt: number): StoredSession {
+  return { data: write.data, expiresAt: write.expiresAt, userId: write.userId, version, createdAt, updatedAt: write.now };
+}

@@ -1,0 +1,76 @@
+/**
+ * Reading the session cookie from a `Cookie` header and writing Django's `Set-Cookie` headers.
+ * Parsing and serializing are the `cookie` package's; the rules about which attributes are the
+ * core's.
+ * @module
+ */
+import { parse, serialize } from "cookie";
+import type { ResolvedOptions } from "./options.js";
+
+/** Browsers keep at most 4096 bytes of name, value and attributes per cookie (RFC 6265 section 6.1). */
+export const MAX_COOKIE_BYTES = 4096;
+
+/** Django's deletion date, the Unix epoch. */
+const EPOCH = new Date(0);
+
+/**
+ * The value of cookie `name` in a `Cookie` header, percent-decoding and surrounding quotes
+ * undone, or `undefined` when absent. Never throws, whatever the header holds.
+ */
+export function readCookie(header: string | readonly string[] | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  const text = typeof header === "string" ? header : header.join("; ");
+  if (!text.includes(name)) return undefined; // the common fast path: no session cookie at all
+  let value: string | undefined;
+  try {
+    // The parse result has no prototype, so "__proto__" or "constructor" cookies are plain keys.
+    value = parse(text)[name];
+  } catch {
+    return undefined;
+  }
+  if (value !== undefined && value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+  return value;
+}
+
+/** `Set-Cookie` for a live session: Django's attributes for the options given, nothing more. */
+export function sessionCookie(options: ResolvedOptions, value: string, maxAge: number | undefined): string {
+  const { cookie } = options;
+  return serialize(cookie.name, value, {
+    // Keys and signed values are already cookie-safe; percent-encoding would break Django interop.
+    encode: (v) => v,
+    ...(maxAge === undefined ? {} : { maxAge, expires: new Date(options.clock() + maxAge * 1000) }),
+    ...(cookie.domain === undefined ? {} : { domain: cookie.domain }),
+    path: cookie.path,
+    secure: cookie.secure,
+    httpOnly: cookie.httpOnly,
+    ...(cookie.sameSite === false ? {} : { sameSite: cookie.sameSite }),
+  });
+}
+
+/**
+ * `Set-Cookie` that deletes the session cookie, as Django's `delete_cookie`: no HttpOnly, and
+ * Secure only where browsers require it (a __Secure-/__Host- name or SameSite=None).
+ */
+export function deletionCookie(options: ResolvedOptions): string {
+  const { cookie } = options;
+  const secure = cookie.name.startsWith("__Secure-") || cookie.name.startsWith("__Host-") || cookie.sameSite === "none";
+  return serialize(cookie.name, "", {
+    maxAge: 0,
+    expires: EPOCH,
+    ...(cookie.domain === undefined ? {} : { domain: cookie.domain }),
+    path: cookie.path,
+    secure,
+    ...(cookie.sameSite === false ? {} : { sameSite: cookie.sameSite }),
+  });
+}
+
+/**
+ * Adds `Cookie` to a `Vary` header value the way Django's `patch_vary_headers` does: kept once
+ * (case-insensitively), existing order preserved, `*` left alone.
+ */
+export function varyWithCookie(existing: string | number | readonly string[] | undefined): string {
+  const current = existing === undefined ? "" : Array.isArray(existing) ? existing.join(", ") : String(existing);
+  const fields = current.split(",").map((f) => f.trim()).filter((f) => f !== "");
+  if (fields.includes("*") || fields.some((f) => f.toLowerCase() === "cookie")) return fields.includes("*") ? "*" : fields.join(", ");
+  return [...fields, "Cookie"].join(", ");
+}

@@ -1,0 +1,22 @@
+/**
+ * Tessera: Django-style sessions for TypeScript web apps.
+ * @module
+ */
+export { createSessions, type CommitResult, type Sessions } from "./manager.js";
+export { Session, type SessionData, type AppSessionData, type RequestSessionData, type ExpiryValue, type ExpiryOptions } from "./session.js";
+export type { SessionsOptions, CookieOptions, SameSite, Logger, ResolvedOptions } from "./options.js";
+export type { SessionBackend, ServerBackend, CookieBackend, StoredSession, SessionWrite } from "./backends/base.js";
+export { readCookie, varyWithCookie } from "./cookie.js";
+export { generateKey, hashKey, isValidKey } from "./keys.js";
+export {
+  SessionError,
+  ConfigurationError,
+  MissingDependencyError,
+  CreateError,
+  UpdateError,
+  VersionConflictError,
+  SessionInterruptedError,
+  BackendError,
+  InvalidValueError,
+  CookieTooLargeError,
+} from "./errors.js";

@@ -1,0 +1,47 @@
+/**
+ * Session keys: generation, validation and the hash stored at rest.
+ * @module
+ */
+import { createHash, randomInt, timingSafeEqual } from "node:crypto";
+
+/** Django's VALID_KEY_CHARS: lower case only, because some file systems ignore case. */
+const KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789";
+const KEY_LENGTH = 32;
+
+/** A new 32-character `[a-z0-9]` key from the CSPRNG (about 165 bits). */
+export function generateKey(): string {
+  let key = "";
+  // randomInt is uniform (it rejects biased samples), unlike taking random bytes modulo 36.
+  for (let i = 0; i < KEY_LENGTH; i++) key += KEY_CHARS[randomInt(KEY_CHARS.length)];
+  return key;
+}
+
+/**
+ * Whether a cookie value can name a server-side session. Django's rule is "at least 8
+ * characters"; Tessera also requires Django's own key alphabet and at most 40 characters
+ * (Django's column width), so a hostile value never reaches a store.
+ */
+export function isValidKey(value: string | null | undefined): value is string {
+  return typeof value === "string" && /^[a-z0-9]{8,40}$/.test(value);
+}
+
+/**
+ * The form a server-side backend stores instead of the key: SHA-256, hex. A leaked table or
+ * dump then holds nothing a browser could present. A fast hash is enough here (unlike for
+ * passwords) because the key itself carries ~165 bits of randomness.
+ */
+export function hashKey(key: string): string {
+  return createHash("sha256").update(key).digest("hex");
+}
+
+/** Compares two strings in time independent of where they differ (for signatures and tokens). */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  // Compare against itself on a length mismatch so the time does not reveal the length check.
+  if (left.length !== right.length) {
+    timingSafeEqual(left, left);
+    return false;
+  }
+  return timingSafeEqual(left, right);
+}

@@ -1,0 +1,211 @@
+/**
+ * The options of `createSessions`, their defaults (Django's, except `secure`), and the checks
+ * that turn a configuration mistake into a clear error at startup.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import type { SessionBackend } from "./backends/base.js";
+import { databaseBackend } from "./backends/db/index.js";
+import { ConfigurationError } from "./errors.js";
+
+/** Where Tessera reports tampered data and swallowed failures. `console` fits. */
+export interface Logger {
+  warn(message: string): void;
+  error(message: string, error?: unknown): void;
+}
+
+/** The `SameSite` attribute: `false` leaves it out. */
+export type SameSite = "lax" | "strict" | "none" | false;
+
+/** Cookie settings, each named after Django's `SESSION_COOKIE_*` setting. */
+export interface CookieOptions {
+  /**
+   * The cookie's name (SESSION_COOKIE_NAME).
+   * @default "sessionid"
+   */
+  name?: string;
+  /**
+   * Session lifetime in seconds when `setExpiry` was not called (SESSION_COOKIE_AGE).
+   * @default 1209600 (two weeks)
+   */
+  maxAge?: number;
+  /**
+   * The cookie's `Domain`, e.g. `".example.com"` to share it with subdomains (SESSION_COOKIE_DOMAIN).
+   * @default undefined (host-only)
+   */
+  domain?: string;
+  /**
+   * The cookie's `Path` (SESSION_COOKIE_PATH).
+   * @default "/"
+   */
+  path?: string;
+  /**
+   * Send the cookie over HTTPS only (SESSION_COOKIE_SECURE). Turn off only for plain-http development.
+   * @default true
+   */
+  secure?: boolean;
+  /**
+   * Hide the cookie from page scripts (SESSION_COOKIE_HTTPONLY).
+   * @default true
+   */
+  httpOnly?: boolean;
+  /**
+   * The cookie's `SameSite` (SESSION_COOKIE_SAMESITE); `"none"` requires `secure`.
+   * @default "lax"
+   */
+  sameSite?: SameSite | "Lax" | "Strict" | "None";
+}
+
+/** Options of {@link createSessions}. */
+export interface SessionsOptions {
+  /**
+   * Where sessions are stored (SESSION_ENGINE).
+   * @default databaseBackend({ url: "sqlite:sessions.sqlite3" }) in the working directory
+   * @example backend: databaseBackend({ url: "postgres://localhost/app" })
+   */
+  backend?: SessionBackend;
+  /**
+   * Secret(s) of at least 32 bytes, newest first; older ones only verify (SECRET_KEY and
+   * SECRET_KEY_FALLBACKS). Required by backends that sign or seal cookies.
+   * @example secret: [process.env.SESSION_SECRET, process.env.OLD_SESSION_SECRET]
+   */
+  secret?: string | readonly string[] | undefined;
+  /** Cookie settings. */
+  cookie?: CookieOptions;
+  /**
+   * Save the session and refresh its cookie on every request, not only when it changed
+   * (SESSION_SAVE_EVERY_REQUEST).
+   * @default false
+   */
+  saveEveryRequest?: boolean;
+  /**
+   * Make session cookies last until the browser closes, unless `setExpiry` says otherwise
+   * (SESSION_EXPIRE_AT_BROWSER_CLOSE).
+   * @default false
+   */
+  expireAtBrowserClose?: boolean;
+  /**
+   * The time in milliseconds since the epoch. Every expiry decision uses it.
+   * @default () => Date.now()
+   */
+  clock?: () => number;
+  /**
+   * Receives security warnings (tampered data) and errors Tessera recovers from.
+   * @default console
+   */
+  logger?: Logger;
+}
+
+/** Options after defaults and checks. */
+export interface ResolvedOptions {
+  readonly backend: SessionBackend;
+  readonly secrets: readonly string[];
+  readonly cookie: {
+    readonly name: string;
+    readonly maxAge: number;
+    readonly domain: string | undefined;
+    readonly path: string;
+    readonly secure: boolean;
+    readonly httpOnly: boolean;
+    readonly sameSite: SameSite;
+  };
+  readonly saveEveryRequest: boolean;
+  readonly expireAtBrowserClose: boolean;
+  readonly clock: () => number;
+  readonly logger: Logger;
+}
+
+/** The file the default backend uses, relative to the working directory. */
+export const DEFAULT_SQLITE_FILE = "sessions.sqlite3";
+
+/** A cookie name is an RFC 7230 token (RFC 6265 section 4.1.1). */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A path or domain attribute must not contain controls or `;` (RFC 6265 section 4.1.1). */
+const ATTRIBUTE_VALUE = /^[\u0020-\u003A\u003C-\u007E]+$/;
+
+function fail(message: string): never {
+  throw new ConfigurationError(message);
+}
+
+/** Applies defaults and rejects every mistake with a message that says how to fix it. */
+export function resolveOptions(options: SessionsOptions = {}): ResolvedOptions {
+  const cookie = options.cookie ?? {};
+  const name = cookie.name ?? "sessionid";
+  if (typeof name !== "string" || !COOKIE_NAME.test(name)) {
+    fail(`cookie.name ${JSON.stringify(name)} is not a valid cookie name: use letters, digits and !#$%&'*+-.^_\`|~ only.`);
+  }
+  const maxAge = cookie.maxAge ?? 1_209_600;
+  if (typeof maxAge !== "number" || !Number.isInteger(maxAge) || maxAge < 0) {
+    fail(`cookie.maxAge must be a whole number of seconds, 0 or more (it is ${String(maxAge)}). The default is 1209600 (two weeks).`);
+  }
+  const path = cookie.path ?? "/";
+  if (typeof path !== "string" || !ATTRIBUTE_VALUE.test(path)) {
+    fail(`cookie.path ${JSON.stringify(path)} is invalid: give a path such as "/" without ";" or control characters.`);
+  }
+  const domain = cookie.domain;
+  if (domain !== undefined && (typeof domain !== "string" || !ATTRIBUTE_VALUE.test(domain))) {
+    fail(`cookie.domain ${JSON.stringify(domain)} is invalid: give a host such as ".example.com", or leave it out.`);
+  }
+  const secure = cookie.secure ?? true;
+  const httpOnly = cookie.httpOnly ?? true;
+  if (typeof secure !== "boolean" || typeof httpOnly !== "boolean") {
+    fail("cookie.secure and cookie.httpOnly must be true or false.");
+  }
+  const sameSite = normalizeSameSite(cookie.sameSite);
+  if (sameSite === "none" && !secure) {
+    fail('cookie.sameSite "none" requires cookie.secure: true (browsers reject SameSite=None cookies without Secure).');
+  }
+  // Cookie prefixes (RFC 6265bis section 4.1.3): browsers drop such cookies unless these hold.
+  if ((name.startsWith("__Secure-") || name.startsWith("__Host-")) && !secure) {
+    fail(`cookie.name "${name}" has a __Secure-/__Host- prefix, which requires cookie.secure: true.`);
+  }
+  if (name.startsWith("__Host-") && (domain !== undefined || path !== "/")) {
+    fail(`cookie.name "${name}" has the __Host- prefix, which requires cookie.path "/" and no cookie.domain.`);
+  }
+
+  const secrets = resolveSecrets(options.secret);
+  const backend = options.backend ?? databaseBackend({ url: `sqlite:${DEFAULT_SQLITE_FILE}` });
+  if (!isBackend(backend)) {
+    fail("backend must be a Tessera backend, such as databaseBackend({ url }) from \"tessera/backends/db\" or memoryBackend() from \"tessera/backends/memory\".");
+  }
+  if (backend.kind === "cookie" && secrets.length === 0) {
+    fail(`The ${backend.name} backend signs the session into the cookie and needs a secret: pass secret (at least 32 bytes), e.g. from an environment variable. Generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`);
+  }
+  const clock = options.clock ?? Date.now;
+  if (typeof clock !== "function") fail("clock must be a function returning milliseconds since the epoch, like Date.now.");
+
+  return {
+    backend,
+    secrets,
+    cookie: { name, maxAge, domain, path, secure, httpOnly, sameSite },
+    saveEveryRequest: options.saveEveryRequest ?? false,
+    expireAtBrowserClose: options.expireAtBrowserClose ?? false,
+    clock,
+    logger: options.logger ?? console,
+  };
+}
+
+function normalizeSameSite(value: CookieOptions["sameSite"] | undefined): SameSite {
+  if (value === undefined) return "lax";
+  if (value === false) return false;
+  const lower = typeof value === "string" ? value.toLowerCase() : value;
+  if (lower === "lax" || lower === "strict" || lower === "none") return lower;
+  return fail(`cookie.sameSite must be "lax", "strict", "none" or false (it is ${JSON.stringify(value)}).`);
+}
+
+function resolveSecrets(secret: SessionsOptions["secret"]): readonly string[] {
+  if (secret === undefined) return [];
+  const list = typeof secret === "string" ? [secret] : secret;
+  if (!Array.isArray(list)) fail("secret must be a string or an array of strings, newest first.");
+  for (const [i, s] of list.entries()) {
+    if (typeof s !== "string" || Buffer.byteLength(s) < 32) {
+      fail(`secret${list.length > 1 ? `[${i}]` : ""} must be at least 32 bytes long (it is ${typeof s === "string" ? Buffer.byteLength(s) : 0}). Generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`);
+    }
+  }
+  return Object.freeze([...list]);
+}
+
+function isBackend(value: unknown): value is SessionBackend {
+  const kind = (value as { kind?: unknown } | null)?.kind;
+  return typeof value === "object" && value !== null && (kind === "server" || kind === "cookie");
+}

@@ -1,0 +1,465 @@
+/**
+ * The Session: Django's `SessionBase` in camelCase, async, typed by the app's data shape.
+ * It owns the dictionary, the `accessed`/`modified` flags, the expiry arithmetic, `cycleKey`,
+ * `flush` and the versioned save; backends only store and fetch.
+ * @module
+ */
+import type { ServerBackend, SessionWrite } from "./backends/base.js";
+import { assertJsonValue, decodeData, encodeData } from "./codec.js";
+import { BackendError, CreateError, SessionError, UpdateError, VersionConflictError } from "./errors.js";
+import { generateKey, isValidKey } from "./keys.js";
+import type { ResolvedOptions } from "./options.js";
+
+/** The shape of session data when the app does not declare one: any JSON value under any key. */
+export type SessionData = Record<string, unknown>;
+
+/**
+ * Declare your session's shape once, and `req.session` (Express, node:http...) is typed by it:
+ *
+ * @example
+ * declare module "tessera" {
+ *   interface AppSessionData { username?: string; cart: number[] }
+ * }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface AppSessionData {}
+
+/** The data type adapters give `req.session`: `AppSessionData` once declared, else `SessionData`. */
+export type RequestSessionData = keyof AppSessionData extends never ? SessionData : AppSessionData;
+
+/** What `setExpiry` accepts: seconds of inactivity, an absolute Date, 0 (browser close), null (default). */
+export type ExpiryValue = number | Date | null;
+
+/** Options of `getExpiryAge` / `getExpiryDate`, as Django's keyword arguments. */
+export interface ExpiryOptions {
+  /** The moment to measure from (default: the clock's now). */
+  modification?: Date | number;
+  /** Use this expiry instead of the stored one (given, even as null, it avoids a load). */
+  expiry?: number | string | Date | null | undefined;
+}
+
+/** Django's test-cookie key and value. */
+const TEST_COOKIE_NAME = "testcookie";
+const TEST_COOKIE_VALUE = "worked";
+/** Where the expiry set by `setExpiry` lives in the data, as in Django. */
+const EXPIRY_KEY = "_session_expiry";
+/** A conflicting save reloads and re-applies its own changes at most this often. */
+const MAX_MERGE_ATTEMPTS = 10;
+/** Key collisions are all but impossible (165 random bits); retrying forever would hide a broken store. */
+const MAX_CREATE_ATTEMPTS = 100;
+const DELETED = Symbol("deleted");
+
+type Key<Data> = keyof Data & string;
+
+/**
+ * One visitor's session. Data methods are async: the first one loads from the backend, exactly
+ * once; a request that never touches the session does no I/O at all.
+ */
+export class Session<Data extends object = SessionData> {
+  /** True once any data was read or written (then the response varies by Cookie). */
+  accessed = false;
+  /** True once the data changed; the session is saved at the end of the request. */
+  modified = false;
+  /** Whether the request carried the session cookie (even an invalid one). */
+  readonly hadCookie: boolean;
+
+  readonly #options: ResolvedOptions;
+  #key: string | null;
+  #cache: Map<string, unknown> | undefined;
+  #loading: Promise<Map<string, unknown>> | undefined;
+  /** The stored version this request loaded or last wrote (server backends). */
+  #version: number | undefined;
+  #userId: string | null = null;
+  /** This request's own changes, re-applied over fresh data when a save meets a conflict. */
+  #changes = new Map<string, unknown>();
+  #cleared = false;
+
+  /** @internal Use `sessions.open(cookieValue)`. */
+  constructor(options: ResolvedOptions, cookieValue: string | undefined) {
+    this.#options = options;
+    this.hadCookie = cookieValue !== undefined;
+    this.#key = this.#acceptKey(cookieValue);
+  }
+
+  /** The session key (the cookie value), or null when there is none yet. Read-only. */
+  get sessionKey(): string | null {
+    return this.#key;
+  }
+
+  /** The value under `key`, or `fallback` (default `undefined`) when it is missing. */
+  get<K extends Key<Data>>(key: K): Promise<Data[K] | undefined>;
+  get<K extends Key<Data>, F>(key: K, fallback: F): Promise<Exclude<Data[K], undefined> | F>;
+  async get(key: string, fallback?: unknown): Promise<unknown> {
+    const data = await this.#data();
+    return data.has(key) ? data.get(key) : fallback;
+  }
+
+  /** Stores a value. It must survive JSON unchanged; anything else is rejected at once. */
+  async set<K extends Key<Data>>(key: K, value: Data[K]): Promise<void> {
+    assertJsonValue(value, key);
+    this.#write(await this.#data(), key, value);
+  }
+
+  /** Removes a data key. Resolves to false (and changes nothing) when it was missing. */
+  async delete(key: Key<Data>): Promise<boolean> {
+    const data = await this.#data();
+    if (!data.has(key)) return false;
+    this.#write(data, key, DELETED);
+    return true;
+  }
+
+  /** Whether the data has `key`. */
+  async has(key: Key<Data>): Promise<boolean> {
+    return (await this.#data()).has(key);
+  }
+
+  /** Removes `key` and returns its value, or `fallback` (default `undefined`) when missing. */
+  pop<K extends Key<Data>>(key: K): Promise<Data[K] | undefined>;
+  pop<K extends Key<Data>, F>(key: K, fallback: F): Promise<Exclude<Data[K], undefined> | F>;
+  async pop(key: string, fallback?: unknown): Promise<unknown> {
+    const data = await this.#data();
+    if (!data.has(key)) return fallback;
+    const value = data.get(key);
+    this.#write(data, key, DELETED);
+    return value;
+  }
+
+  /** Returns the value under `key`; when missing, stores `value` first and returns it. */
+  async setDefault<K extends Key<Data>>(key: K, value: Data[K]): Promise<Data[K]> {
+    const data = await this.#data();
+    if (data.has(key)) return data.get(key) as Data[K];
+    await this.set(key, value);
+    return value;
+  }
+
+  /** Stores every entry of `values`. Marks the session modified even when `values` is empty. */
+  async update(values: Partial<Data>): Promise<void> {
+    const entries = Object.entries(values);
+    for (const [key, value] of entries) assertJsonValue(value, key);
+    const data = await this.#data();
+    for (const [key, value] of entries) this.#write(data, key, value);
+    this.modified = true;
+  }
+
+  /** The data keys, in insertion order. */
+  async keys(): Promise<Key<Data>[]> {
+    return [...(await this.#data()).keys()] as Key<Data>[];
+  }
+
+  /** The data values, in insertion order. */
+  async values(): Promise<Data[Key<Data>][]> {
+    return [...(await this.#data()).values()] as Data[Key<Data>][];
+  }
+
+  /** The data entries, in insertion order. */
+  async items(): Promise<[Key<Data>, Data[Key<Data>]][]> {
+    return [...(await this.#data()).entries()] as [Key<Data>, Data[Key<Data>]][];
+  }
+
+  /** Empties the data without loading it; the key stays, so the empty session is saved. */
+  async clear(): Promise<void> {
+    this.#cache = new Map();
+    this.#loading = undefined;
+    this.#changes.clear();
+    this.#cleared = true;
+    this.accessed = true;
+    this.modified = true;
+  }
+
+  /** True when there is no key and no data. Never loads. */
+  isEmpty(): boolean {
+    return this.#key === null && (this.#cache === undefined || this.#cache.size === 0);
+  }
+
+  /** Deletes the data and the stored record, and drops the key (call it on logout). */
+  async flush(): Promise<void> {
+    await this.clear();
+    const key = this.#key;
+    this.#key = null;
+    this.#version = undefined;
+    if (key !== null) await this.#deleteRecord(key);
+  }
+
+  /**
+   * Keeps the data under a new key and deletes the old record (call it on login, against
+   * session fixation).
+   */
+  async cycleKey(): Promise<void> {
+    const data = await this.#data();
+    const oldKey = this.#key;
+    if (this.#options.backend.kind === "cookie") {
+      this.modified = true;
+      return;
+    }
+    await this.create();
+    this.#cache = data;
+    if (oldKey !== null) await this.#deleteRecord(oldKey);
+  }
+
+  /**
+   * Sets when the session expires: a number of seconds of inactivity, an absolute Date, 0 for
+   * "when the browser closes", or null to return to the default (cookie.maxAge).
+   */
+  async setExpiry(value: ExpiryValue): Promise<void> {
+    const data = await this.#data();
+    if (value === null) {
+      if (data.has(EXPIRY_KEY)) this.#write(data, EXPIRY_KEY, DELETED);
+      return;
+    }
+    if (value instanceof Date) {
+      if (Number.isNaN(value.getTime())) throw new TypeError("[tessera] setExpiry() got an invalid Date.");
+      this.#write(data, EXPIRY_KEY, toDjangoIsoString(value));
+      return;
+    }
+    if (typeof value !== "number" || !Number.isFinite(value)) {
+      throw new TypeError("[tessera] setExpiry() takes seconds (a number), a Date, 0 or null.");
+    }
+    this.#write(data, EXPIRY_KEY, value);
+  }
+
+  /** Seconds until the session expires, measured from `modification` (default: now). */
+  async getExpiryAge(options: ExpiryOptions = {}): Promise<number> {
+    const modification = toMillis(options.modification ?? this.#options.clock());
+    const expiry = "expiry" in options ? options.expiry : await this.#storedExpiry();
+    if (!expiry) return this.#options.cookie.maxAge;
+    if (typeof expiry === "number") return expiry;
+    const date = typeof expiry === "string" || expiry instanceof Date ? parseExpiry(expiry) : undefined;
+    if (date === undefined) return this.#options.cookie.maxAge;
+    // Python's timedelta days*86400 + seconds: the floor of the whole seconds.
+    return Math.floor((date - modification) / 1000);
+  }
+
+  /** The moment the session expires. */
+  async getExpiryDate(options: ExpiryOptions = {}): Promise<Date> {
+    const modification = toMillis(options.modification ?? this.#options.clock());
+    const expiry = "expiry" in options ? options.expiry : await this.#storedExpiry();
+    return new Date(expiresAt(expiry, modification, this.#options.cookie.maxAge));
+  }
+
+  /** Whether the cookie should last only until the browser closes. */
+  async getExpireAtBrowserClose(): Promise<boolean> {
+    const expiry = await this.#storedExpiry();
+    if (expiry === undefined || expiry === null) return this.#options.expireAtBrowserClose;
+    return expiry === 0;
+  }
+
+  /**
+   * Writes the session to the backend. Without `mustCreate` it updates the record this request
+   * loaded (merging with concurrent changes) and never recreates a deleted one (`UpdateError`);
+   * with it, it inserts a new record (`CreateError` if the key is taken).
+   */
+  async save(mustCreate = false): Promise<void> {
+    const backend = this.#options.backend;
+    if (backend.kind === "cookie") {
+      const data = await this.#data();
+      const now = this.#options.clock();
+      const expiresAt = (await this.getExpiryDate({ modification: now })).getTime();
+      this.#key = backend.encode(encodeData(data), expiresAt, now, this.#options.secrets);
+      this.modified = true;
+      return;
+    }
+    if (this.#key === null) return this.create();
+    const data = mustCreate ? (this.#cache ?? new Map<string, unknown>()) : await this.#data();
+    // Loading may have found the record gone (expired, deleted): then this is a new session.
+    if (this.#key === null) return this.create();
+    const key = this.#key;
+    if (mustCreate) {
+      await this.#backendCall("save", () => backend.create(key, this.#snapshot(data)));
+      this.#version = 1;
+    } else {
+      await this.#update(backend, key, data);
+    }
+    this.#changes.clear();
+    this.#cleared = false;
+  }
+
+  /** Whether a record exists for `key` (expired or not). */
+  async exists(key: string): Promise<boolean> {
+    const backend = this.#options.backend;
+    if (backend.kind === "cookie") return false;
+    return this.#backendCall("check", () => backend.exists(key));
+  }
+
+  /** Gives the session a new key and saves its current data under it (retrying on a collision). */
+  async create(): Promise<void> {
+    if (this.#options.backend.kind === "server") {
+      for (let attempt = 1; ; attempt++) {
+        this.#key = generateKey();
+        try {
+          await this.save(true);
+          break;
+        } catch (error) {
+          if (!(error instanceof CreateError)) throw error;
+          if (attempt >= MAX_CREATE_ATTEMPTS) {
+            throw new BackendError(this.#options.backend.name, `could not find a free session key in ${attempt} attempts; the store may be misbehaving.`, error);
+          }
+        }
+      }
+    }
+    this.modified = true;
+  }
+
+  /** Loads the data (once) and returns a copy of it. */
+  async load(): Promise<Partial<Data>> {
+    const copy = Object.create(null) as Record<string, unknown>;
+    for (const [key, value] of await this.#data()) copy[key] = value;
+    return copy as Partial<Data>;
+  }
+
+  /** Sets Django's test cookie value, to check on the next request that the browser keeps cookies. */
+  async setTestCookie(): Promise<void> {
+    this.#write(await this.#data(), TEST_COOKIE_NAME, TEST_COOKIE_VALUE);
+  }
+
+  /** Whether the test cookie set on an earlier request came back. */
+  async testCookieWorked(): Promise<boolean> {
+    return (await this.#data()).get(TEST_COOKIE_NAME) === TEST_COOKIE_VALUE;
+  }
+
+  /** Removes the test cookie value. */
+  async deleteTestCookie(): Promise<void> {
+    const data = await this.#data();
+    if (data.has(TEST_COOKIE_NAME)) this.#write(data, TEST_COOKIE_NAME, DELETED);
+  }
+
+  // ---- internals ----
+
+  #acceptKey(cookieValue: string | undefined): string | null {
+    if (cookieValue === undefined || cookieValue === "") return null;
+    const cookieBackend = this.#options.backend.kind === "cookie";
+    // Django's rule is 8 characters or more; server keys must also be in Django's alphabet.
+    if (cookieBackend ? cookieValue.length >= 8 : isValidKey(cookieValue)) return cookieValue;
+    if (cookieValue.length >= 8) this.#options.logger.warn("[tessera] Ignored a malformed session cookie; the request gets an empty session.");
+    return null;
+  }
+
+  /** The data, loading it on first use; every data method goes through here. */
+  #data(): Promise<Map<string, unknown>> {
+    this.accessed = true;
+    if (this.#cache !== undefined) return Promise.resolve(this.#cache);
+    // Concurrent first accesses share one load.
+    this.#loading ??= this.#fetch().then((data) => {
+      this.#cache ??= data;
+      this.#loading = undefined;
+      return this.#cache;
+    });
+    return this.#loading;
+  }
+
+  async #fetch(): Promise<Map<string, unknown>> {
+    const key = this.#key;
+    if (key === null) return new Map();
+    const backend = this.#options.backend;
+    const now = this.#options.clock();
+    if (backend.kind === "cookie") {
+      const opened = backend.decode(key, now, this.#options.secrets);
+      const data = opened && decodeData(opened.data);
+      if (!data) {
+        this.#options.logger.warn("[tessera] Session data corrupted: a session cookie failed verification; the request gets an empty session.");
+        this.modified = true; // Django re-issues a clean cookie in place of the bad one.
+        return new Map();
+      }
+      if (opened.stale) this.modified = true; // verified with an older secret: re-sign with the newest
+      return data;
+    }
+    const record = await this.#backendCall("load", () => backend.load(key, now));
+    if (record === null) {
+      this.#key = null; // unknown or expired: an empty session that never creates a record
+      return new Map();
+    }
+    this.#version = record.version;
+    this.#userId = record.userId;
+    const data = decodeData(record.data);
+    if (data === undefined) {
+      this.#options.logger.warn(`[tessera] Session data corrupted: a stored ${backend.name} session did not decode; the request gets an empty session.`);
+      return new Map();
+    }
+    return data;
+  }
+
+  #write(data: Map<string, unknown>, key: string, value: unknown): void {
+    if (value === DELETED) data.delete(key);
+    else data.set(key, value);
+    this.#changes.set(key, value);
+    this.modified = true;
+  }
+
+  async #storedExpiry(): Promise<unknown> {
+    return (await this.#data()).get(EXPIRY_KEY);
+  }
+
+  #snapshot(data: Map<string, unknown>): SessionWrite {
+    const now = this.#options.clock();
+    const expiry = data.get(EXPIRY_KEY);
+    return { data: encodeData(data), expiresAt: expiresAt(expiry, now, this.#options.cookie.maxAge), userId: this.#userId, now };
+  }
+
+  /** A versioned update; on a conflict, reload and re-apply this request's own changes. */
+  async #update(backend: ServerBackend, key: string, data: Map<string, unknown>): Promise<void> {
+    let current = data;
+    for (let attempt = 1; ; attempt++) {
+      const version = this.#version ?? 0;
+      try {
+        await this.#backendCall("save", () => backend.update(key, this.#snapshot(current), version));
+        this.#version = version + 1;
+        this.#cache = current;
+        return;
+      } catch (error) {
+        if (error instanceof UpdateError) throw error;
+        if (!(error instanceof VersionConflictError) || attempt >= MAX_MERGE_ATTEMPTS) throw error;
+      }
+      const fresh = await this.#backendCall("load", () => backend.load(key, this.#options.clock()));
+      if (fresh === null) throw new UpdateError();
+      current = this.#cleared ? new Map() : (decodeData(fresh.data) ?? new Map());
+      for (const [changedKey, value] of this.#changes) {
+        if (value === DELETED) current.delete(changedKey);
+        else current.set(changedKey, value);
+      }
+      this.#version = fresh.version;
+      this.#userId = fresh.userId;
+    }
+  }
+
+  async #deleteRecord(key: string): Promise<void> {
+    const backend = this.#options.backend;
+    if (backend.kind === "server") await this.#backendCall("delete", () => backend.delete(key));
+  }
+
+  /** Runs a backend call, turning a driver's failure into a BackendError that names the store. */
+  async #backendCall<T>(action: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof SessionError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new BackendError(this.#options.backend.name, `could not ${action} the session: ${reason}`, error);
+    }
+  }
+}
+
+/** Django's get_expiry_date: the absolute expiry (ms) of `_session_expiry` = `expiry` at `now`. */
+function expiresAt(expiry: unknown, now: number, cookieAge: number): number {
+  if (typeof expiry === "string" || expiry instanceof Date) {
+    const date = parseExpiry(expiry);
+    if (date !== undefined) return date;
+  }
+  const seconds = typeof expiry === "number" && expiry !== 0 ? expiry : cookieAge;
+  return now + seconds * 1000;
+}
+
+function toMillis(value: Date | number): number {
+  return value instanceof Date ? value.getTime() : value;
+}
+
+function parseExpiry(value: string | Date): number | undefined {
+  const millis = value instanceof Date ? value.getTime() : Date.parse(value);
+  return Number.isNaN(millis) ? undefined : millis;
+}
+
+/** Django's `datetime.isoformat()` for an aware UTC time: microseconds, `+00:00`, no `.000000`. */
+export function toDjangoIsoString(date: Date): string {
+  const iso = date.toISOString(); // 2026-11-22T07:12:43.081Z
+  const millis = date.getUTCMilliseconds();
+  const base = iso.slice(0, 19);
+  return millis === 0 ? `${base}+00:00` : `${base}.${String(millis).padStart(3, "0")}000+00:00`;
+}

@@ -1,0 +1,22 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests and examples import "tessera/..." as users do; map it to the sources, not dist/.
+    alias: [
+      { find: /^tessera$/, replacement: src("index.ts") },
+      { find: /^tessera\/backends\/db$/, replacement: src("backends/db/index.ts") },
+      { find: /^tessera\/backends\/(.+)$/, replacement: src("backends/$1.ts") },
+      { find: /^tessera\/testing$/, replacement: src("testing/index.ts") },
+      { find: /^tessera\/(node|express|fastify|koa|hono|fetch)$/, replacement: src("adapters/$1.ts") },
+    ],
+  },
+  test: {
+    include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+    testTimeout: 20_000,
+    hookTimeout: 60_000,
+  },
+});
