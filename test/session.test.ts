@@ -1,0 +1,419 @@
+import { describe, expect, expectTypeOf, it } from "vitest";
+import { ConfigurationError, createSessions, InvalidValueError, SessionInterruptedError, UpdateError, type SessionsOptions } from "tessera";
+import { memoryBackend } from "tessera/backends/memory";
+import { countingBackend, recordingLogger } from "./helpers.js";
+
+const NOW = 1_700_000_000_000;
+
+function setup(options: SessionsOptions = {}) {
+  const backend = countingBackend(memoryBackend());
+  const logger = recordingLogger();
+  const sessions = createSessions({ backend, clock: () => NOW, logger, ...options });
+  /** A stored session with `data`, returned by key. */
+  const stored = async (data: Record<string, unknown>) => {
+    const session = sessions.open();
+    await session.update(data);
+    await session.save();
+    return session.sessionKey as string;
+  };
+  return { backend, logger, sessions, stored };
+}
+
+describe("lazy loading", () => {
+  it("does no backend I/O until data is touched, then loads exactly once", async () => {
+    const { backend, sessions, stored } = setup();
+    const key = await stored({ a: 1, b: 2 });
+    const before = backend.total();
+    const session = sessions.open(key);
+    expect(session.accessed).toBe(false);
+    expect(backend.total()).toBe(before);
+    const [a, b, has] = await Promise.all([session.get("a"), session.get("b"), session.has("c")]);
+    expect([a, b, has]).toEqual([1, 2, false]);
+    await session.keys();
+    expect(backend.calls["load"]).toBe(1);
+    expect(session.accessed).toBe(true);
+    expect(session.modified).toBe(false);
+  });
+
+  it("a session without a key never calls the backend to read", async () => {
+    const { backend, sessions } = setup();
+    const session = sessions.open();
+    expect(await session.get("x", "fallback")).toBe("fallback");
+    expect(backend.total()).toBe(0);
+  });
+});
+
+describe("dictionary operations and flags (Django's SessionBase)", () => {
+  it("get returns undefined or the fallback and never marks modified", async () => {
+    const { sessions, stored } = setup();
+    const session = sessions.open(await stored({ name: "jane", zero: 0, nil: null }));
+    expect(await session.get("missing")).toBeUndefined();
+    expect(await session.get("missing", "Guest")).toBe("Guest");
+    expect(await session.get("zero", 5)).toBe(0);
+    expect(await session.get("nil", 5)).toBeNull();
+    expect(session.modified).toBe(false);
+  });
+
+  it("set, delete, has, keys, values, items", async () => {
+    const { sessions } = setup();
+    const session = sessions.open();
+    await session.set("a", 1);
+    await session.set("b", [1, { c: "d" }]);
+    expect(session.modified).toBe(true);
+    expect(await session.has("a")).toBe(true);
+    expect(await session.keys()).toEqual(["a", "b"]);
+    expect(await session.values()).toEqual([1, [1, { c: "d" }]]);
+    expect(await session.items()).toEqual([["a", 1], ["b", [1, { c: "d" }]]]);
+    expect(await session.delete("a")).toBe(true);
+    expect(await session.has("a")).toBe(false);
+  });
+
+  it("deleting or popping a missing key leaves modified unchanged", async () => {
+    const { sessions, stored } = setup();
+    const session = sessions.open(await stored({ a: 1 }));
+    expect(await session.delete("missing")).toBe(false);
+    expect(await session.pop("missing")).toBeUndefined();
+    expect(await session.pop("missing", "dflt")).toBe("dflt");
+    expect(session.modified).toBe(false);
+    expect(await session.pop("a")).toBe(1);
+    expect(session.modified).toBe(true);
+    expect(await session.has("a")).toBe(false);
+  });
+
+  it("setDefault stores only when absent", async () => {
+    const { sessions, stored } = setup();
+    const session = sessions.open(await stored({ a: 1 }));
+    expect(await session.setDefault("a", 2)).toBe(1);
+    expect(session.modified).toBe(false);
+    expect(await session.setDefault("b", 3)).toBe(3);
+    expect(session.modified).toBe(true);
+    expect(await session.get("b")).toBe(3);
+  });
+
+  it("update marks modified even when empty", async () => {
+    const { sessions, stored } = setup();
+    const session = sessions.open(await stored({ a: 1 }));
+    await session.update({});
+    expect(session.modified).toBe(true);
+  });
+
+  it("clear empties without loading, keeps the key, sets both flags", async () => {
+    const { backend, sessions, stored } = setup();
+    const key = await stored({ a: 1 });
+    const before = backend.total();
+    const session = sessions.open(key);
+    await session.clear();
+    expect(backend.total()).toBe(before);
+    expect(session.accessed && session.modified).toBe(true);
+    expect(session.sessionKey).toBe(key);
+    expect(await session.keys()).toEqual([]);
+  });
+
+  it("isEmpty: no key and no data, without loading", async () => {
+    const { backend, sessions, stored } = setup();
+    expect(sessions.open().isEmpty()).toBe(true);
+    const key = await stored({ a: 1 });
+    const before = backend.total();
+    expect(sessions.open(key).isEmpty()).toBe(false);
+    expect(backend.total()).toBe(before);
+    const fresh = sessions.open();
+    await fresh.get("x");
+    expect(fresh.isEmpty()).toBe(true);
+    await fresh.set("x", 1);
+    expect(fresh.isEmpty()).toBe(false);
+  });
+
+  it("load returns a copy of the data", async () => {
+    const { sessions, stored } = setup();
+    const session = sessions.open(await stored({ a: 1, b: "two" }));
+    expect({ ...(await session.load()) }).toEqual({ a: 1, b: "two" });
+  });
+
+  it("the test cookie helpers", async () => {
+    const { sessions } = setup();
+    const session = sessions.open();
+    expect(await session.testCookieWorked()).toBe(false);
+    await session.setTestCookie();
+    expect(await session.get("testcookie")).toBe("worked");
+    expect(await session.testCookieWorked()).toBe(true);
+    await session.deleteTestCookie();
+    expect(await session.has("testcookie")).toBe(false);
+  });
+});
+
+describe("session keys", () => {
+  it("are 32 characters of [a-z0-9] and unique", async () => {
+    const { sessions } = setup();
+    const keys = new Set<string>();
+    for (let i = 0; i < 50; i++) {
+      const session = sessions.open();
+      await session.set("x", i);
+      await session.save();
+      expect(session.sessionKey).toMatch(/^[a-z0-9]{32}$/);
+      keys.add(session.sessionKey as string);
+    }
+    expect(keys.size).toBe(50);
+  });
+
+  it("a cookie value under 8 characters is no key; malformed ones are refused with a warning", async () => {
+    const { backend, logger, sessions } = setup();
+    expect(sessions.open("abc").sessionKey).toBeNull();
+    expect(sessions.open("1234567").sessionKey).toBeNull();
+    expect(sessions.open("").sessionKey).toBeNull();
+    expect(logger.warnings).toEqual([]);
+    for (const bad of ["../../etc/passwd", "ABCDEFGHIJKLMNOP", "abcdefgh;x=1", "a".repeat(41), "x".repeat(5000)]) {
+      const session = sessions.open(bad);
+      expect(session.sessionKey).toBeNull();
+      expect(await session.keys()).toEqual([]);
+    }
+    expect(logger.warnings).toHaveLength(5);
+    expect(backend.total()).toBe(0);
+  });
+
+  it("an unknown key loads empty, drops the key, and creates no record", async () => {
+    const { backend, sessions } = setup();
+    const session = sessions.open("abcdefgh12345678");
+    expect(await session.get("x")).toBeUndefined();
+    expect(session.sessionKey).toBeNull();
+    expect(backend.calls["create"]).toBeUndefined();
+    expect(await backend.exists("abcdefgh12345678")).toBe(false);
+  });
+});
+
+describe("expiry", () => {
+  it("defaults to the cookie age", async () => {
+    const { sessions } = setup();
+    const session = sessions.open();
+    expect(await session.getExpiryAge()).toBe(1_209_600);
+    expect((await session.getExpiryDate()).getTime()).toBe(NOW + 1_209_600_000);
+    expect(await session.getExpireAtBrowserClose()).toBe(false);
+  });
+
+  it("setExpiry(seconds) stores the number as Django does", async () => {
+    const { sessions } = setup();
+    const session = sessions.open();
+    await session.setExpiry(300);
+    expect(await session.get("_session_expiry")).toBe(300);
+    expect(await session.getExpiryAge()).toBe(300);
+    expect((await session.getExpiryDate()).getTime()).toBe(NOW + 300_000);
+    expect(session.modified).toBe(true);
+  });
+
+  it("setExpiry(Date) stores Django's ISO string and measures whole seconds (floor)", async () => {
+    const { sessions } = setup();
+    const session = sessions.open();
+    await session.setExpiry(new Date(NOW + 29_500));
+    expect(await session.get("_session_expiry")).toBe("2023-11-14T22:13:49.500000+00:00");
+    expect(await session.getExpiryAge()).toBe(29);
+    await session.setExpiry(new Date(NOW - 1_500));
+    expect(await session.getExpiryAge()).toBe(-2);
+    await session.setExpiry(new Date(NOW + 60_000));
+    expect(await session.get("_session_expiry")).toBe("2023-11-14T22:14:20+00:00");
+    expect((await session.getExpiryDate()).getTime()).toBe(NOW + 60_000);
+  });
+
+  it("setExpiry(0) means browser close; null returns to the default", async () => {
+    const { sessions } = setup();
+    const session = sessions.open();
+    await session.setExpiry(0);
+    expect(await session.getExpireAtBrowserClose()).toBe(true);
+    expect(await session.getExpiryAge()).toBe(1_209_600);
+    await session.setExpiry(null);
+    expect(await session.has("_session_expiry")).toBe(false);
+    expect(await session.getExpireAtBrowserClose()).toBe(false);
+  });
+
+  it("expireAtBrowserClose applies unless setExpiry says otherwise", async () => {
+    const { sessions } = setup({ expireAtBrowserClose: true });
+    const session = sessions.open();
+    expect(await session.getExpireAtBrowserClose()).toBe(true);
+    await session.setExpiry(300);
+    expect(await session.getExpireAtBrowserClose()).toBe(false);
+  });
+
+  it("explicit expiry and modification avoid a load", async () => {
+    const { backend, sessions, stored } = setup();
+    const key = await stored({ a: 1 });
+    const before = backend.total();
+    const session = sessions.open(key);
+    expect(await session.getExpiryAge({ expiry: null })).toBe(1_209_600);
+    expect(await session.getExpiryAge({ expiry: 60 })).toBe(60);
+    expect(await session.getExpiryAge({ expiry: "2023-11-14T22:14:20+00:00", modification: NOW })).toBe(60);
+    expect((await session.getExpiryDate({ expiry: 10, modification: new Date(0) })).getTime()).toBe(10_000);
+    expect(backend.total()).toBe(before);
+    expect(session.accessed).toBe(false);
+  });
+
+  it("rejects values setExpiry cannot mean", async () => {
+    const { sessions } = setup();
+    await expect(sessions.open().setExpiry(Number.NaN)).rejects.toThrow(TypeError);
+    await expect(sessions.open().setExpiry(new Date("nope"))).rejects.toThrow(TypeError);
+  });
+});
+
+describe("flush and cycleKey", () => {
+  it("flush deletes the record and leaves an empty, keyless session", async () => {
+    const { backend, sessions, stored } = setup();
+    const key = await stored({ user: "jane" });
+    const session = sessions.open(key);
+    await session.flush();
+    expect(session.sessionKey).toBeNull();
+    expect(session.modified && session.accessed).toBe(true);
+    expect(session.isEmpty()).toBe(true);
+    expect(await backend.exists(key)).toBe(false);
+  });
+
+  it("cycleKey loads first, so data never touched this request is kept", async () => {
+    const { backend, sessions, stored } = setup();
+    const key = await stored({ user: "jane" });
+    const session = sessions.open(key);
+    await session.cycleKey();
+    expect(session.sessionKey).not.toBe(key);
+    expect(session.modified).toBe(true);
+    expect(await session.get("user")).toBe("jane");
+    expect(await backend.exists(key)).toBe(false);
+    expect(await sessions.open(session.sessionKey as string).get("user")).toBe("jane");
+  });
+});
+
+describe("bad input", () => {
+  it.each([
+    ["a function", () => 1],
+    ["a BigInt", 10n],
+    ["a symbol", Symbol("s")],
+    ["undefined", undefined],
+    ["NaN", Number.NaN],
+    ["Infinity", Number.POSITIVE_INFINITY],
+    ["a Date", new Date()],
+    ["a Map", new Map()],
+    ["a nested BigInt", { deep: [1, { n: 1n }] }],
+  ])("set() rejects %s at once and stores nothing", async (_label, value) => {
+    const { sessions } = setup();
+    const session = sessions.open();
+    await expect(session.set("bad", value as never)).rejects.toThrow(InvalidValueError);
+    expect(await session.has("bad")).toBe(false);
+    expect(session.modified).toBe(false);
+  });
+
+  it("set() rejects a cycle with a message naming the path", async () => {
+    const { sessions } = setup();
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic["self"] = cyclic;
+    await expect(sessions.open().set("c", cyclic)).rejects.toThrow(/c\.self contains a cycle/);
+    await expect(sessions.open().update({ ok: 1, bad: () => 1 })).rejects.toThrow(/bad is a function/);
+  });
+
+  it("__proto__ and constructor are plain keys that round-trip and never touch Object.prototype", async () => {
+    const { sessions } = setup();
+    const session = sessions.open();
+    await session.set("__proto__", { polluted: true });
+    await session.set("constructor", "plain");
+    await session.save();
+    const again = sessions.open(session.sessionKey as string);
+    expect(await again.get("__proto__")).toEqual({ polluted: true });
+    expect(await again.get("constructor")).toBe("plain");
+    expect(await again.keys()).toEqual(["__proto__", "constructor"]);
+    expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
+  });
+
+  it("stored data that is not a JSON object loads empty with a security warning, keeping the key", async () => {
+    for (const corrupt of ["{not json", "[1,2]", '"text"', "null", ""]) {
+      const backend = memoryBackend();
+      const logger = recordingLogger();
+      const sessions = createSessions({ backend, clock: () => NOW, logger });
+      await backend.create("abcdefgh12345678", { data: corrupt, expiresAt: NOW + 1000, userId: null, now: NOW });
+      const session = sessions.open("abcdefgh12345678");
+      expect(await session.keys()).toEqual([]);
+      expect(session.sessionKey).toBe("abcdefgh12345678");
+      expect(session.modified).toBe(false);
+      expect(logger.warnings).toEqual([expect.stringContaining("Session data corrupted")]);
+    }
+  });
+});
+
+describe("saving", () => {
+  it("save() of a record deleted meanwhile fails with UpdateError and does not resurrect it", async () => {
+    const { backend, sessions, stored } = setup();
+    const key = await stored({ a: 1 });
+    const session = sessions.open(key);
+    await session.set("b", 2);
+    await backend.delete(key);
+    await expect(session.save()).rejects.toThrow(UpdateError);
+    expect(await backend.exists(key)).toBe(false);
+  });
+
+  it("commit turns that into SessionInterruptedError with status 400", async () => {
+    const { backend, sessions, stored } = setup();
+    const key = await stored({ a: 1 });
+    const session = sessions.open(key);
+    await session.set("b", 2);
+    await backend.delete(key);
+    const error = await sessions.commit(session, 200).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionInterruptedError);
+    expect((error as SessionInterruptedError).status).toBe(400);
+  });
+
+  it("concurrent requests that change different keys both keep their change", async () => {
+    const { sessions, stored } = setup();
+    const key = await stored({ shared: 0 });
+    const a = sessions.open(key);
+    const b = sessions.open(key);
+    await Promise.all([a.get("shared"), b.get("shared")]);
+    await a.set("fromA", 1);
+    await a.delete("shared");
+    await b.set("fromB", 2);
+    await a.save();
+    await b.save();
+    expect({ ...(await sessions.open(key).load()) }).toEqual({ fromA: 1, fromB: 2 });
+  });
+
+  it("for the same key the last writer wins", async () => {
+    const { sessions, stored } = setup();
+    const key = await stored({ v: 0 });
+    const a = sessions.open(key);
+    const b = sessions.open(key);
+    await Promise.all([a.get("v"), b.get("v")]);
+    await a.set("v", "a");
+    await b.set("v", "b");
+    await a.save();
+    await b.save();
+    expect(await sessions.open(key).get("v")).toBe("b");
+  });
+});
+
+describe("typed data", () => {
+  it("the generic types get/set", () => {
+    const sessions = createSessions<{ username?: string; cart: number[] }>({ backend: memoryBackend() });
+    const session = sessions.open();
+    expectTypeOf(session.get("cart")).resolves.toEqualTypeOf<number[] | undefined>();
+    expectTypeOf(session.get("username", "Guest")).resolves.toEqualTypeOf<string>();
+    // @ts-expect-error: not a key of the declared data
+    void session.get("nope");
+    // @ts-expect-error: wrong value type
+    void session.set("cart", "x");
+  });
+});
+
+describe("options are checked at startup", () => {
+  it.each<[string, SessionsOptions, RegExp]>([
+    ["a bad sameSite", { cookie: { sameSite: "sometimes" as never } }, /sameSite must be "lax", "strict", "none" or false/],
+    ["a negative maxAge", { cookie: { maxAge: -1 } }, /maxAge must be a whole number of seconds, 0 or more/],
+    ["a fractional maxAge", { cookie: { maxAge: 1.5 } }, /maxAge must be a whole number/],
+    ['sameSite "none" without secure', { cookie: { sameSite: "none", secure: false } }, /requires cookie.secure: true/],
+    ["a short secret", { secret: "too-short" }, /at least 32 bytes long \(it is 9\)/],
+    ["a short old secret", { secret: ["x".repeat(32), "short"] }, /secret\[1\] must be at least 32 bytes/],
+    ["a bad cookie name", { cookie: { name: "my session" } }, /not a valid cookie name/],
+    ["a __Host- cookie with a domain", { cookie: { name: "__Host-id", domain: "example.com" } }, /requires cookie.path "\/" and no cookie.domain/],
+    ["a path with a semicolon", { cookie: { path: "/a;b" } }, /cookie.path/],
+    ["something that is not a backend", { backend: {} as never }, /backend must be a Tessera backend/],
+  ])("%s is a ConfigurationError", (_label, options, message) => {
+    expect(() => createSessions({ backend: memoryBackend(), ...options })).toThrow(ConfigurationError);
+    expect(() => createSessions({ backend: memoryBackend(), ...options })).toThrow(message);
+  });
+
+  it("accepts Django's capitalised SameSite values and a 32-byte secret", () => {
+    const sessions = createSessions({ backend: memoryBackend(), cookie: { sameSite: "Strict" }, secret: "x".repeat(32) });
+    expect(sessions.options.cookie.sameSite).toBe("strict");
+    expect(sessions.options.cookie).toEqual({ name: "sessionid", maxAge: 1_209_600, domain: undefined, path: "/", secure: true, httpOnly: true, sameSite: "strict" });
+  });
+});
