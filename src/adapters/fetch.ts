@@ -1,0 +1,80 @@
+/**
+ * The Fetch adapter, for any runtime built on `Request` and `Response`: Next.js route handlers,
+ * React Router / Remix loaders and actions, Bun.serve, Deno.serve, Cloudflare-style workers.
+ * One function: `withSession(sessions, request, handler)` runs `handler` with the request's
+ * session and returns its Response with the session's headers added.
+ * @module
+ */
+import { varyWithCookie } from "../cookie.js";
+import { SessionError } from "../errors.js";
+import type { CommitResult, Sessions } from "../manager.js";
+import type { RequestSessionData, Session } from "../session.js";
+
+/** Options of {@link withSession}. */
+export interface FetchAdapterOptions {
+  /**
+   * Builds the answer when the session cannot be committed (interrupted: status 400; store
+   * down: 503). The handler's own Response is discarded.
+   * @default a plain-text Response with the error's status
+   * @example onError: (error) => Response.json({ error: "session" }, { status: 400 })
+   */
+  onError?: (error: unknown, request: Request) => Response | Promise<Response>;
+}
+
+/**
+ * Runs `handler` with the visitor's session, then commits the session with the Response's
+ * status and returns that Response carrying `Set-Cookie` / `Vary: Cookie` as needed.
+ * Errors thrown by `handler` itself propagate unchanged.
+ *
+ * @example
+ * // Next.js route handler (app/cart/route.ts); a React Router loader looks the same.
+ * export function POST(request: Request) {
+ *   return withSession(sessions, request, async (session) => {
+ *     const cart = (await session.get("cart")) ?? [];
+ *     await session.set("cart", [...cart, 42]);
+ *     return Response.json({ items: cart.length + 1 });
+ *   });
+ * }
+ *
+ * @example
+ * // Bun.serve, Deno.serve or any `(request) => Response` server:
+ * Bun.serve({ fetch: (request) => withSession(sessions, request, (session) => app(request, session)) });
+ */
+export async function withSession<Data extends object = RequestSessionData>(
+  sessions: Sessions<Data>,
+  request: Request,
+  handler: (session: Session<Data>, request: Request) => Response | Promise<Response>,
+  options: FetchAdapterOptions = {},
+): Promise<Response> {
+  const session = sessions.openFromHeader(request.headers.get("cookie") ?? undefined);
+  const response = await handler(session, request);
+  let result: CommitResult;
+  try {
+    result = await sessions.commit(session, response.status);
+  } catch (error) {
+    await response.body?.cancel().catch(() => {});
+    return (options.onError ?? errorResponse)(error, request);
+  }
+  const { setCookie, varyCookie } = result;
+  const addTo = (headers: Headers) => {
+    if (varyCookie) headers.set("Vary", varyWithCookie(headers.get("Vary") ?? undefined));
+    if (setCookie !== undefined) headers.append("Set-Cookie", setCookie);
+  };
+  try {
+    addTo(response.headers);
+    return response;
+  } catch {
+    // Immutable headers (Response.redirect(), a fetch() result): the same Response, new headers.
+    const copy = new Response(response.body, response);
+    addTo(copy.headers);
+    return copy;
+  }
+}
+
+/** The default answer to a failed commit: the error's status (400, 503...) and a short text. */
+function errorResponse(error: unknown): Response {
+  const status = error instanceof SessionError ? error.status : 500;
+  if (status >= 500) console.error(error);
+  const body = status === 400 ? "Bad Request: session interrupted" : status === 503 ? "Service Unavailable" : "Internal Server Error";
+  return new Response(body, { status, headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" } });
+}
