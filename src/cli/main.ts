@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+/**
+ * The `tessera` command: `migrate`, `clearsessions`, `sql <dialect>`.
+ * Exit codes: 0 done, 1 the command failed, 2 it was invoked wrongly (or no store is configured).
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import type { Sessions } from "../index.js";
+import { commandHelp, mainHelp, parseCommandLine, UsageError, wantsVerbose, type Invocation } from "./args.js";
+import { clearSessions, migrate, sql, type Print } from "./commands.js";
+import { loadSessions, MissingConfigError } from "./config.js";
+
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const print: Print = (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  const verbose = wantsVerbose(argv);
+  let invocation: Invocation;
+  try {
+    invocation = parseCommandLine(argv);
+  } catch (error) {
+    return report(error, verbose);
+  }
+
+  switch (invocation.kind) {
+    case "help":
+      print(invocation.command === undefined ? mainHelp() : commandHelp(invocation.command));
+      return 0;
+    case "version":
+      print(readVersion());
+      return 0;
+    case "run":
+      break;
+  }
+
+  if (invocation.command === "sql") {
+    try {
+      sql(invocation.args[0] ?? "", print);
+      return 0;
+    } catch (error) {
+      return report(error, verbose);
+    }
+  }
+
+  let sessions: Sessions | undefined;
+  let code = 0;
+  try {
+    sessions = await loadSessions(invocation.config, process.env, process.cwd());
+    if (invocation.command === "migrate") await migrate(sessions, print);
+    else await clearSessions(sessions, print);
+  } catch (error) {
+    code = report(error, verbose);
+  } finally {
+    // Always release the connections, or a pool would keep the process alive.
+    try {
+      await sessions?.close();
+    } catch (error) {
+      code = Math.max(code, report(error, verbose));
+    }
+  }
+  return code;
+}
+
+/** Prints one line (or the stack with --verbose) and returns the exit code for `error`. */
+function report(error: unknown, verbose: boolean): number {
+  const usage = error instanceof UsageError || error instanceof MissingConfigError;
+  const message = error instanceof Error ? error.message : String(error);
+  // Tessera's errors start with "[tessera] "; the line already says who is speaking.
+  const line = `tessera: ${message.replace(/^\[tessera\] /, "").replace(/\s*\n\s*/g, " ")}`;
+  process.stderr.write(`${line}${error instanceof UsageError ? ' Run "tessera --help" for usage.' : ""}\n`);
+  if (verbose && !usage) process.stderr.write(`${describeStack(error)}\n`);
+  return usage ? EXIT_USAGE : EXIT_FAILURE;
+}
+
+function describeStack(error: unknown): string {
+  const parts: string[] = [];
+  for (let current = error, depth = 0; current !== undefined && depth < 5; depth++) {
+    parts.push(current instanceof Error ? (current.stack ?? current.message) : String(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join("\nCaused by: ");
+}
+
+function readVersion(): string {
+  // dist/cli/main.js and src/cli/main.ts both sit two levels below package.json.
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: unknown };
+  return String(pkg.version);
+}
+
+process.exitCode = await main(process.argv.slice(2));
