@@ -80,17 +80,30 @@ function holdHeadersUntil(res: ServerResponse, commit: () => Promise<void>, onEr
   const held: Held[] = [];
   let committing = false;
 
-  const restore = () => Object.assign(res, original);
+  const restore = () => {
+    Object.assign(res, original);
+    delete (res as { headersSent?: boolean }).headersSent;
+  };
   const hold = (method: Held["method"]) =>
     function (this: ServerResponse, ...args: unknown[]) {
       if (method === "writeHead") args = absorbWriteHead(res, args);
       held.push({ method, args });
       if (!committing) {
         committing = true;
+        // The handler has started its response: to error paths (ours, Express's, Fastify's) the
+        // headers count as sent, so a failure from here on aborts the response instead of
+        // queueing a second one behind it.
+        Object.defineProperty(res, "headersSent", { configurable: true, get: () => true });
         commit().then(
           () => {
             restore();
-            for (const call of held) (res[call.method] as (...a: unknown[]) => unknown).apply(res, call.args);
+            if (res.destroyed) return;
+            try {
+              for (const call of held) (res[call.method] as (...a: unknown[]) => unknown).apply(res, call.args);
+            } catch (error) {
+              // What would have thrown in the handler (e.g. a second writeHead) has no caller left.
+              res.destroy(error instanceof Error ? error : undefined);
+            }
           },
           (error: unknown) => {
             restore();
