@@ -1,0 +1,119 @@
+/**
+ * `tessera/express` (sessionMiddleware) against the adapter conformance suite, plus what only
+ * Express has: its error-handler chain and `res.redirect()`.
+ */
+import { createServer } from "node:http";
+import express, { type ErrorRequestHandler, type Response } from "express";
+import { afterEach, describe, expect, it } from "vitest";
+import { createSessions, SessionInterruptedError } from "tessera";
+import { memoryBackend } from "tessera/backends/memory";
+import { sessionMiddleware } from "tessera/express";
+import { listenOn, NOW, runAdapterSuite, type RouteResult, type RunningServer } from "./adapter.suite.js";
+
+/** Sends a suite route's result the Express way. */
+async function send(res: Response, result: RouteResult): Promise<void> {
+  switch (result.kind) {
+    case "text":
+      res.status(result.status).type("text/plain").send(result.body);
+      return;
+    case "redirect":
+      res.redirect(result.location);
+      return;
+    case "stream":
+      res.type("text/plain");
+      for await (const chunk of result.chunks) res.write(chunk);
+      res.end();
+  }
+}
+
+runAdapterSuite({
+  name: "express",
+  start: (sessions, routes) => {
+    const app = express();
+    app.use(sessionMiddleware(sessions));
+    for (const [path, route] of Object.entries(routes)) {
+      // Express 5 sends a rejected handler's error to next(err): the framework's error path.
+      app.get(path, async (req, res) => send(res, await route(req.session)));
+    }
+    return listenOn(createServer(app));
+  },
+});
+
+describe("express specifics", () => {
+  const servers: RunningServer[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await server.close();
+  });
+
+  function setup() {
+    const backend = memoryBackend();
+    const sessions = createSessions({ backend, clock: () => NOW, logger: { warn: () => {}, error: () => {} } });
+    const app = express();
+    app.use(sessionMiddleware(sessions));
+    return { backend, sessions, app };
+  }
+
+  async function listen(app: express.Express): Promise<string> {
+    const server = await listenOn(createServer(app));
+    servers.push(server);
+    return server.url;
+  }
+
+  it("an interrupted session reaches the app's error handler as SessionInterruptedError, status 400", async () => {
+    const { backend, sessions, app } = setup();
+    const seeded = sessions.open();
+    await seeded.set("count", 1);
+    await seeded.save();
+    const key = seeded.sessionKey ?? "";
+
+    app.get("/interrupt", async (req, res) => {
+      await req.session.get("count");
+      await backend.delete(key); // a logout in another tab, while this request runs
+      await req.session.set("count", 2);
+      res.redirect("/elsewhere");
+    });
+    const received: unknown[] = [];
+    const handler: ErrorRequestHandler = (error: { status?: number }, _req, res, _next) => {
+      received.push(error);
+      res.status(error.status ?? 500).type("text/plain").send("handled by the app");
+    };
+    app.use(handler);
+    const url = await listen(app);
+
+    const response = await fetch(`${url}/interrupt`, { headers: { cookie: `sessionid=${key}` }, redirect: "manual" });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toBe("handled by the app");
+    // Nothing of the redirect the route prepared leaks into the error response.
+    expect(response.headers.get("location")).toBeNull();
+    expect(response.headers.getSetCookie()).toEqual([]);
+    expect(received).toHaveLength(1);
+    expect(received[0]).toBeInstanceOf(SessionInterruptedError);
+    expect((received[0] as SessionInterruptedError).status).toBe(400);
+    expect(await backend.exists(key)).toBe(false);
+  });
+
+  it("res.redirect() after a write: the 303 carries the session cookie and the write is stored", async () => {
+    const { backend, app } = setup();
+    app.post("/login", async (req, res) => {
+      await req.session.set("user", "alice");
+      await req.session.cycleKey();
+      res.redirect(303, "/dashboard");
+    });
+    app.get("/dashboard", async (req, res) => {
+      res.type("text/plain").send(`hello ${String(await req.session.get("user"))}`);
+    });
+    const url = await listen(app);
+
+    const login = await fetch(`${url}/login`, { method: "POST", redirect: "manual" });
+    expect(login.status).toBe(303);
+    expect(login.headers.get("location")).toBe("/dashboard");
+    const cookies = login.headers.getSetCookie();
+    expect(cookies).toHaveLength(1);
+    const key = /^sessionid=([a-z0-9]{32});/.exec(cookies[0] ?? "")?.[1] ?? "";
+    expect(key).not.toBe("");
+    expect(JSON.parse((await backend.load(key, NOW))?.data ?? "null")).toEqual({ user: "alice" });
+
+    const dashboard = await fetch(`${url}/dashboard`, { headers: { cookie: `sessionid=${key}` } });
+    expect(await dashboard.text()).toBe("hello alice");
+  });
+});
