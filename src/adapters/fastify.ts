@@ -1,0 +1,83 @@
+/**
+ * The Fastify adapter: `app.register(tesseraSessions, { sessions })` gives every request
+ * `request.session`, committed in the `onSend` hook, before the headers go out (also for
+ * redirects and streams, and with `fastify.inject`). Commit errors (interrupted session: 400;
+ * store outage: 503) go to Fastify's error handler with that status. A hijacked reply
+ * (`reply.hijack()`) skips `onSend`, so its session is not committed.
+ * @module
+ */
+import type { FastifyPluginAsync, FastifyReply } from "fastify";
+import fastifyPlugin from "fastify-plugin";
+import { varyWithCookie } from "../cookie.js";
+import type { Sessions } from "../manager.js";
+import type { RequestSessionData, Session } from "../session.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The visitor's session (set by Tessera's `tesseraSessions` plugin). */
+    session: Session<RequestSessionData>;
+  }
+}
+
+/** Options of {@link tesseraSessions}. */
+export interface FastifySessionsOptions {
+  /**
+   * The session machinery from `createSessions`, typed with the data `request.session` has
+   * (`AppSessionData` once declared, else any JSON object).
+   */
+  sessions: Sessions<RequestSessionData>;
+}
+
+/**
+ * Requests whose session was committed. `onSend` runs again when an error response replaces
+ * the reply, and the commit must happen once (Django's process_response runs once).
+ */
+const committed = new WeakSet<object>();
+
+const plugin: FastifyPluginAsync<FastifySessionsOptions> = async (fastify, { sessions }) => {
+  fastify.decorateRequest("session", null as unknown as Session<RequestSessionData>);
+
+  fastify.addHook("onRequest", async (request) => {
+    request.session = sessions.openFromHeader(request.headers.cookie);
+  });
+
+  fastify.addHook("onSend", async (request, reply, payload) => {
+    if (committed.has(request)) return payload;
+    committed.add(request);
+    try {
+      const { setCookie, varyCookie } = await sessions.commit(request.session, reply.statusCode);
+      if (varyCookie) reply.header("Vary", varyWithCookie(reply.getHeader("vary")));
+      // Fastify appends every Set-Cookie value instead of replacing the earlier ones.
+      if (setCookie !== undefined) reply.header("Set-Cookie", setCookie);
+    } catch (error) {
+      discardPreparedResponse(reply, error);
+      throw error;
+    }
+    return payload;
+  });
+};
+
+/**
+ * Nothing the handler prepared (a redirect's Location and 302, its headers) may leak into the
+ * error response; the status becomes the error's own, which Fastify keeps for a status it did
+ * not choose itself.
+ */
+function discardPreparedResponse(reply: FastifyReply, error: unknown): void {
+  for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
+  const status = (error as { status?: unknown } | null)?.status;
+  reply.code(typeof status === "number" ? status : 500);
+}
+
+/**
+ * The Fastify plugin. Register it at the root (it is not encapsulated), so every route has
+ * `request.session`.
+ *
+ * @example
+ * const app = Fastify();
+ * await app.register(tesseraSessions, { sessions });
+ * app.get("/", async (request) => {
+ *   await request.session.set("visits", ((await request.session.get("visits")) ?? 0) + 1);
+ *   return "hello";
+ * });
+ */
+export const tesseraSessions = fastifyPlugin(plugin, { fastify: "5.x", name: "tessera" });
