@@ -668,7 +668,13 @@ export function runAdapterSuite(adapter: AdapterSuiteOptions): void {
       expect(write.status).toBe(503);
       expect(write.setCookies).toEqual([]);
       expect(write.body).not.toBe("1");
-      expect(t.store.methods()).toEqual(["load", "create"]);
+      // ...also when the route has begun a stream: nothing of it goes out.
+      const stream = await t.get("/stream");
+      t.state.streamGate.resolve();
+      expect(stream.status).toBe(503);
+      expect(stream.setCookies).toEqual([]);
+      expect(stream.body).not.toContain("one");
+      expect(t.store.methods()).toEqual(["load", "create", "create"]);
     });
 
     scenario("malformed Cookie headers never cause a 500; quotes and percent-encoding are undone", async () => {
