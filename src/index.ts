@@ -2,7 +2,7 @@
  * Tessera: Django-style sessions for TypeScript web apps.
  * @module
  */
-export { createSessions, type CommitResult, type Sessions } from "./manager.js";
+export { createSessions, type CommitResult, type Sessions, type UserSessionInfo } from "./manager.js";
 export { Session, type SessionData, type AppSessionData, type RequestSessionData, type ExpiryValue, type ExpiryOptions } from "./session.js";
 export type { SessionsOptions, CookieOptions, SameSite, Logger, ResolvedOptions } from "./options.js";
 export type { SessionBackend, ServerBackend, CookieBackend, StoredSession, SessionWrite } from "./backends/base.js";

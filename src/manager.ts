@@ -5,7 +5,10 @@
  */
 import { Buffer } from "node:buffer";
 import { deletionCookie, MAX_COOKIE_BYTES, readCookie, sessionCookie } from "./cookie.js";
-import { CookieTooLargeError, SessionInterruptedError, UpdateError } from "./errors.js";
+import type { ServerBackend, SessionBackend } from "./backends/base.js";
+import { decodeData } from "./codec.js";
+import { ConfigurationError, CookieTooLargeError, SessionInterruptedError, UpdateError } from "./errors.js";
+import { hashKey } from "./keys.js";
 import { resolveOptions, type ResolvedOptions, type SessionsOptions } from "./options.js";
 import { Session, type SessionData } from "./session.js";
 
@@ -15,6 +18,20 @@ export interface CommitResult {
   readonly setCookie: string | undefined;
   /** Whether to add `Cookie` to `Vary` (see `varyWithCookie`). */
   readonly varyCookie: boolean;
+}
+
+/** One session of a user, as `listForUser` reports it. */
+export interface UserSessionInfo {
+  /** A stable id for the session that is not its key (`hashKey(key)`): safe to show and to post back. */
+  readonly id: string;
+  readonly createdAt: Date;
+  /** The last time the session was saved. */
+  readonly updatedAt: Date;
+  readonly expiresAt: Date;
+  /** Whether this is the `current` session passed to `listForUser`. */
+  readonly current: boolean;
+  /** The session's data, e.g. the user agent or IP address the app chose to record in it. */
+  readonly data: Record<string, unknown>;
 }
 
 /** The session machinery built by {@link createSessions}. */
@@ -31,6 +48,18 @@ export interface Sessions<Data extends object = SessionData> {
    * Throws `SessionInterruptedError` (400) when the session was deleted meanwhile.
    */
   commit(session: Session<Data>, status: number): Promise<CommitResult>;
+  /**
+   * The live sessions of an app user (bound with `session.setUser`), most recently active first.
+   * Pass the request's session as `current` to have it flagged.
+   */
+  listForUser(userId: string | number, options?: { current?: Session<Data> }): Promise<UserSessionInfo[]>;
+  /**
+   * Ends every session of an app user ("sign out everywhere", a password change), except
+   * `options.except` (the request's own session, to stay signed in here). Returns how many ended.
+   */
+  endAllForUser(userId: string | number, options?: { except?: Session<Data> }): Promise<number>;
+  /** Ends one session by the `id` that `listForUser` reported. */
+  endSession(id: string): Promise<void>;
   /** Deletes expired sessions and returns how many (0 for backends that expire on their own). */
   clearExpired(): Promise<number>;
   /** Creates or upgrades the backend's schema (what `tessera migrate` runs). */
@@ -58,6 +87,22 @@ export function createSessions<Data extends object = SessionData>(options?: Sess
     open,
     openFromHeader: (header) => open(readCookie(header, resolved.cookie.name)),
     commit: (session, status) => commit(resolved, session, status),
+    listForUser: async (userId, listOptions) => {
+      const records = await userIndex(backend, "listByUser").listByUser(String(userId), resolved.clock());
+      const currentId = idOf(listOptions?.current);
+      return records
+        .map((record) => ({
+          id: record.id,
+          createdAt: new Date(record.createdAt),
+          updatedAt: new Date(record.updatedAt),
+          expiresAt: new Date(record.expiresAt),
+          current: record.id === currentId,
+          data: Object.fromEntries(decodeData(record.data) ?? []),
+        }))
+        .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime());
+    },
+    endAllForUser: async (userId, endOptions) => userIndex(backend, "deleteByUser").deleteByUser(String(userId), idOf(endOptions?.except)),
+    endSession: async (id) => userIndex(backend, "deleteById").deleteById(id),
     clearExpired: async () => (backend.kind === "server" && backend.clearExpired ? backend.clearExpired(resolved.clock()) : 0),
     migrate: async () => {
       if (backend.kind === "server") await backend.migrate?.();
@@ -66,6 +111,18 @@ export function createSessions<Data extends object = SessionData>(options?: Sess
       await backend.close?.();
     },
   };
+}
+
+/** The backend, if it keeps the user index; otherwise a ConfigurationError that says what to use. */
+function userIndex<M extends "listByUser" | "deleteByUser" | "deleteById">(backend: SessionBackend, method: M): Required<Pick<ServerBackend, M>> {
+  if (backend.kind === "server" && typeof backend[method] === "function") return backend as unknown as Required<Pick<ServerBackend, M>>;
+  const why = backend.kind === "cookie" ? "keeps sessions in the browser, so there is no server-side list of a user's sessions" : "keeps no user index";
+  throw new ConfigurationError(`The ${backend.name} backend ${why}. Use the database, cache (Redis), file or memory backend for listForUser, endAllForUser and endSession.`);
+}
+
+function idOf(session: { readonly sessionKey: string | null } | undefined): string | undefined {
+  const key = session?.sessionKey;
+  return key ? hashKey(key) : undefined;
 }
 
 /** Django's SessionMiddleware.process_response, step by step. */

@@ -6,7 +6,7 @@
  */
 import type { ServerBackend, SessionWrite } from "./backends/base.js";
 import { assertJsonValue, decodeData, encodeData } from "./codec.js";
-import { BackendError, CreateError, SessionError, UpdateError, VersionConflictError } from "./errors.js";
+import { BackendError, ConfigurationError, CreateError, SessionError, UpdateError, VersionConflictError } from "./errors.js";
 import { generateKey, isValidKey } from "./keys.js";
 import type { ResolvedOptions } from "./options.js";
 
@@ -43,8 +43,11 @@ const TEST_COOKIE_NAME = "testcookie";
 const TEST_COOKIE_VALUE = "worked";
 /** Where the expiry set by `setExpiry` lives in the data, as in Django. */
 const EXPIRY_KEY = "_session_expiry";
-/** A conflicting save reloads and re-applies its own changes at most this often. */
-const MAX_MERGE_ATTEMPTS = 10;
+/**
+ * A conflicting save reloads and re-applies its own changes at most this often. Each round lets
+ * at least one writer through, so N requests saving one session at once need up to N attempts.
+ */
+const MAX_MERGE_ATTEMPTS = 100;
 /** Key collisions are all but impossible (165 random bits); retrying forever would hide a broken store. */
 const MAX_CREATE_ATTEMPTS = 100;
 const DELETED = Symbol("deleted");
@@ -69,10 +72,16 @@ export class Session<Data extends object = SessionData> {
   #loading: Promise<Map<string, unknown>> | undefined;
   /** The stored version this request loaded or last wrote (server backends). */
   #version: number | undefined;
+  /** When the stored record was created (absoluteTimeout counts from it); undefined before one exists. */
+  #createdAt: number | undefined;
+  /** The expiry the store holds now, as loaded or last written (the throttled touch compares with it). */
+  #storedExpiresAt: number | undefined;
   #userId: string | null = null;
   /** This request's own changes, re-applied over fresh data when a save meets a conflict. */
   #changes = new Map<string, unknown>();
   #cleared = false;
+  /** Whether this request bound the session to a user (so a merge keeps this request's choice). */
+  #userChanged = false;
 
   /** @internal Use `sessions.open(cookieValue)`. */
   constructor(options: ResolvedOptions, cookieValue: string | undefined) {
@@ -177,6 +186,9 @@ export class Session<Data extends object = SessionData> {
     const key = this.#key;
     this.#key = null;
     this.#version = undefined;
+    this.#createdAt = undefined;
+    this.#storedExpiresAt = undefined;
+    this.#userId = null;
     if (key !== null) await this.#deleteRecord(key);
   }
 
@@ -217,23 +229,29 @@ export class Session<Data extends object = SessionData> {
     this.#write(data, EXPIRY_KEY, value);
   }
 
-  /** Seconds until the session expires, measured from `modification` (default: now). */
+  /**
+   * Seconds until the session expires, measured from `modification` (default: now). With an
+   * explicit `expiry` this is exactly Django's arithmetic; without one it is the session's real
+   * expiry, so `idleTimeout` and `absoluteTimeout` (when set) shorten it.
+   */
   async getExpiryAge(options: ExpiryOptions = {}): Promise<number> {
     const modification = toMillis(options.modification ?? this.#options.clock());
-    const expiry = "expiry" in options ? options.expiry : await this.#storedExpiry();
-    if (!expiry) return this.#options.cookie.maxAge;
-    if (typeof expiry === "number") return expiry;
-    const date = typeof expiry === "string" || expiry instanceof Date ? parseExpiry(expiry) : undefined;
-    if (date === undefined) return this.#options.cookie.maxAge;
+    const explicit = "expiry" in options;
+    const expiry = explicit ? options.expiry : await this.#storedExpiry();
+    const age = djangoExpiryAge(expiry, modification, this.#options.cookie.maxAge);
+    const limit = explicit ? undefined : this.#policyLimit(modification);
     // Python's timedelta days*86400 + seconds: the floor of the whole seconds.
-    return Math.floor((date - modification) / 1000);
+    return limit === undefined ? age : Math.min(age, Math.floor((limit - modification) / 1000));
   }
 
-  /** The moment the session expires. */
+  /** The moment the session expires (shortened by `idleTimeout`/`absoluteTimeout` unless `expiry` is given). */
   async getExpiryDate(options: ExpiryOptions = {}): Promise<Date> {
     const modification = toMillis(options.modification ?? this.#options.clock());
-    const expiry = "expiry" in options ? options.expiry : await this.#storedExpiry();
-    return new Date(expiresAt(expiry, modification, this.#options.cookie.maxAge));
+    const explicit = "expiry" in options;
+    const expiry = explicit ? options.expiry : await this.#storedExpiry();
+    const date = expiresAt(expiry, modification, this.#options.cookie.maxAge);
+    const limit = explicit ? undefined : this.#policyLimit(modification);
+    return new Date(limit === undefined ? date : Math.min(date, limit));
   }
 
   /** Whether the cookie should last only until the browser closes. */
@@ -255,6 +273,7 @@ export class Session<Data extends object = SessionData> {
       const now = this.#options.clock();
       const expiresAt = (await this.getExpiryDate({ modification: now })).getTime();
       this.#key = backend.encode(encodeData(data), expiresAt, now, this.#options.secrets);
+      this.#storedExpiresAt = expiresAt;
       this.modified = true;
       return;
     }
@@ -264,13 +283,19 @@ export class Session<Data extends object = SessionData> {
     if (this.#key === null) return this.create();
     const key = this.#key;
     if (mustCreate) {
-      await this.#backendCall("save", () => backend.create(key, this.#snapshot(data)));
+      // A new record starts a new absolute lifetime (cycleKey on login renews it).
+      this.#createdAt = undefined;
+      const write = this.#snapshot(data);
+      await this.#backendCall("save", () => backend.create(key, write));
       this.#version = 1;
+      this.#createdAt = write.now;
+      this.#storedExpiresAt = write.expiresAt;
     } else {
       await this.#update(backend, key, data);
     }
     this.#changes.clear();
     this.#cleared = false;
+    this.#userChanged = false;
   }
 
   /** Whether a record exists for `key` (expired or not). */
@@ -304,6 +329,28 @@ export class Session<Data extends object = SessionData> {
     const copy = Object.create(null) as Record<string, unknown>;
     for (const [key, value] of await this.#data()) copy[key] = value;
     return copy as Partial<Data>;
+  }
+
+  /** The app user this session is bound to (see `setUser`), or null. Loads the session. */
+  async getUser(): Promise<string | null> {
+    await this.#data();
+    return this.#userId;
+  }
+
+  /**
+   * Binds the session to an app user id (or unbinds it with null), kept in the backend's user
+   * index so `sessions.listForUser` and `sessions.endAllForUser` find it. Call it on login, after
+   * `cycleKey()`.
+   */
+  async setUser(userId: string | number | null): Promise<void> {
+    const backend = this.#options.backend;
+    if (backend.kind === "cookie") {
+      throw new ConfigurationError(`The ${backend.name} backend keeps sessions in the browser, so there is no server-side user index to bind to. Use a server-side backend (database, cache, file, memory) for setUser and "sign out everywhere".`);
+    }
+    await this.#data();
+    this.#userId = userId === null ? null : String(userId);
+    this.#userChanged = true;
+    this.modified = true;
   }
 
   /** Sets Django's test cookie value, to check on the next request that the browser keeps cookies. */
@@ -416,7 +463,7 @@ export class Session<Data extends object = SessionData> {
         else current.set(changedKey, value);
       }
       this.#version = fresh.version;
-      this.#userId = fresh.userId;
+      if (!this.#userChanged) this.#userId = fresh.userId;
     }
   }
 

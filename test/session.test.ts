@@ -417,3 +417,28 @@ describe("options are checked at startup", () => {
     expect(sessions.options.cookie).toEqual({ name: "sessionid", maxAge: 1_209_600, domain: undefined, path: "/", secure: true, httpOnly: true, sameSite: "strict" });
   });
 });
+
+describe("user index errors", () => {
+  it("a backend without a user index says which backends have one", async () => {
+    const plain = memoryBackend();
+    const { listByUser: _l, deleteByUser: _d, deleteById: _i, ...withoutIndex } = plain;
+    const sessions = createSessions({ backend: { ...withoutIndex, name: "custom" } });
+    await expect(sessions.listForUser("1")).rejects.toThrow(/The custom backend keeps no user index\. Use the database/);
+    await expect(sessions.endAllForUser("1")).rejects.toThrow(ConfigurationError);
+  });
+
+  it("a user bound by this request survives a merge with a concurrent save", async () => {
+    const { sessions, stored } = setup();
+    const key = await stored({ a: 1 });
+    const login = sessions.open(key);
+    const other = sessions.open(key);
+    await Promise.all([login.get("a"), other.get("a")]);
+    await login.setUser("u1");
+    await other.set("b", 2);
+    await other.save();
+    await login.save();
+    const after = sessions.open(key);
+    expect(await after.getUser()).toBe("u1");
+    expect(await after.get("b")).toBe(2);
+  });
+});

@@ -51,6 +51,15 @@ export interface ServerBackend {
   delete(key: string): Promise<void>;
   /** Whether a record exists for `key`, expired or not (used to avoid key collisions). */
   exists(key: string): Promise<boolean>;
+  /**
+   * The user index: the live sessions bound to `userId` at `now`, each with its id, `hashKey(key)`
+   * (never the key itself, so a listing cannot be replayed as a cookie). Absent if unsupported.
+   */
+  listByUser?(userId: string, now: number): Promise<(StoredSession & { readonly id: string })[]>;
+  /** Deletes every session of `userId` except the one stored under `exceptId`; returns how many. */
+  deleteByUser?(userId: string, exceptId?: string): Promise<number>;
+  /** Deletes the record whose id (`hashKey(key)`) is `id`. */
+  deleteById?(id: string): Promise<void>;
   /** Deletes records that expired before `now` and returns how many. Absent if unsupported. */
   clearExpired?(now: number): Promise<number>;
   /** Creates or upgrades the schema. Absent when the backend needs none. */

@@ -60,6 +60,22 @@ export function memoryBackend(options: MemoryBackendOptions = {}): ServerBackend
     async exists(key) {
       return records.has(hashKey(key));
     },
+    async listByUser(userId, now) {
+      return [...records].filter(([, r]) => r.userId === userId && r.expiresAt > now).map(([id, r]) => ({ ...r, id }));
+    },
+    async deleteByUser(userId, exceptId) {
+      let count = 0;
+      for (const [id, record] of records) {
+        if (record.userId === userId && id !== exceptId) {
+          records.delete(id);
+          count++;
+        }
+      }
+      return count;
+    },
+    async deleteById(id) {
+      records.delete(id);
+    },
     async clearExpired(now) {
       let count = 0;
       for (const [id, record] of records) {

@@ -35,6 +35,12 @@ export interface BackendSuiteOptions {
    * @default "server"
    */
   kind?: "server" | "cookie";
+  /**
+   * Whether the backend keeps the user index (listByUser, deleteByUser, deleteById); without it
+   * those tests are listed as skipped.
+   * @default false
+   */
+  userIndex?: boolean;
   /** Makes a fresh, empty backend for one test. */
   create: () => SessionBackend | Promise<SessionBackend>;
   /** Releases what `create` made (default: `backend.close()`). */
@@ -230,6 +236,68 @@ const serverTests: Record<string, (backend: ServerBackend, open: (clock: () => n
   },
 };
 
+/** The user index tests, for backends that implement listByUser / deleteByUser / deleteById. */
+const userIndexTests: Record<string, (backend: ServerBackend, open: (clock: () => number) => Sessions) => Promise<void>> = {
+  "user index: setUser binds sessions that listForUser finds, newest activity first": async (backend, open) => {
+    const clock = manualClock();
+    const sessions = open(clock.now);
+    const made: string[] = [];
+    for (const agent of ["laptop", "phone"]) {
+      const session = sessions.open();
+      await session.set("agent", agent);
+      await session.setUser(42);
+      await session.save();
+      made.push(session.sessionKey as string);
+      clock.advance(1000);
+    }
+    const other = sessions.open();
+    await other.setUser("7");
+    await other.save();
+    const listed = await sessions.listForUser("42", { current: sessions.open(made[0]) });
+    assert.deepEqual(listed.map((s) => s.data["agent"]), ["phone", "laptop"]);
+    assert.deepEqual(listed.map((s) => s.current), [false, true]);
+    assert.equal(listed[1]?.createdAt.getTime(), T0);
+    assert.ok(listed.every((s) => !made.includes(s.id)), "ids are not session keys");
+    assert.equal(await sessions.open(made[1]).getUser(), "42");
+    assert.equal((await backend.listByUser?.("42", clock.now()))?.length, 2);
+  },
+  "user index: endAllForUser ends every session of the user except the given one": async (backend, open) => {
+    const sessions = open(() => T0);
+    const keys: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const session = sessions.open();
+      await session.setUser("u1");
+      await session.save();
+      keys.push(session.sessionKey as string);
+    }
+    const bystander = sessions.open();
+    await bystander.setUser("u2");
+    await bystander.save();
+    assert.equal(await sessions.endAllForUser("u1", { except: sessions.open(keys[0]) }), 2);
+    assert.equal(await backend.exists(keys[0] as string), true);
+    assert.equal(await backend.exists(keys[1] as string), false);
+    assert.equal(await backend.exists(bystander.sessionKey as string), true);
+    assert.equal(await sessions.endAllForUser("u1"), 1);
+    assert.deepEqual(await sessions.listForUser("u1"), []);
+  },
+  "user index: endSession ends one session by its listed id; expired sessions are not listed": async (backend, open) => {
+    const clock = manualClock();
+    const sessions = open(clock.now);
+    const short = sessions.open();
+    await short.setUser("u");
+    await short.setExpiry(10);
+    await short.save();
+    const long = sessions.open();
+    await long.setUser("u");
+    await long.save();
+    clock.advance(11_000);
+    const listed = await sessions.listForUser("u");
+    assert.equal(listed.length, 1);
+    await sessions.endSession(listed[0]?.id as string);
+    assert.equal(await backend.exists(long.sessionKey as string), false);
+  },
+};
+
 /** The tests for cookie backends (the data lives in the cookie value). */
 const cookieTests: Record<string, (backend: CookieBackend, open: (clock: () => number) => Sessions) => Promise<void>> = {
   "encode then decode returns the data and expiry": async (backend) => {
@@ -277,11 +345,12 @@ export function runBackendSuite(options: BackendSuiteOptions): void {
 
   options.describe(`backend conformance: ${options.name}`, () => {
     const kind = options.kind ?? "server";
-    const tests = kind === "server" ? serverTests : cookieTests;
+    const tests = kind === "server" ? { ...serverTests, ...userIndexTests } : cookieTests;
     {
       for (const [name, body] of Object.entries(tests)) {
         const title = `${kind}: ${name}`;
-        const reason = skipped.get(name) ?? skipped.get(title);
+        const noIndex = name in userIndexTests && !options.userIndex ? "the backend keeps no user index (userIndex: false)" : undefined;
+        const reason = skipped.get(name) ?? skipped.get(title) ?? noIndex;
         if (reason !== undefined) {
           options.it.skip?.(`${title} (skipped: ${reason})`, async () => {});
           continue;

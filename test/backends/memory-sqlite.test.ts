@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-runBackendSuite({ name: "memory", create: () => memoryBackend(), describe, it });
+runBackendSuite({ name: "memory", create: () => memoryBackend(), userIndex: true, describe, it });
 runBackendSuite({ name: "sqlite :memory:", create: () => databaseBackend({ url: "sqlite::memory:" }), describe, it });
 
 const dirs: string[] = [];
