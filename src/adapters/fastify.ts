@@ -42,7 +42,8 @@ const plugin: FastifyPluginAsync<FastifySessionsOptions> = async (fastify, { ses
   });
 
   fastify.addHook("onSend", async (request, reply, payload) => {
-    if (committed.has(request)) return payload;
+    // No session when the reply was sent before our onRequest ran (an earlier hook, a bad URL).
+    if ((request.session as Session<RequestSessionData> | null) === null || committed.has(request)) return payload;
     committed.add(request);
     try {
       const { setCookie, varyCookie } = await sessions.commit(request.session, reply.statusCode);

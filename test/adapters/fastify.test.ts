@@ -66,6 +66,24 @@ describe("fastify specifics", () => {
     await app.close();
   });
 
+  it("a reply sent before the session was opened (an earlier onRequest hook, a bad URL) is left alone", async () => {
+    const { sessions, app } = setup();
+    app.addHook("onRequest", async (request, reply) => {
+      if (request.url === "/private") return reply.code(401).send("sign in first");
+    });
+    await app.register(tesseraSessions, { sessions });
+    app.get("/private", async () => "secret");
+    app.get("/*", async () => "any");
+
+    const denied = await app.inject({ url: "/private", cookies: { sessionid: "abc" } });
+    expect(denied.statusCode).toBe(401);
+    expect(denied.body).toBe("sign in first");
+    expect(denied.headers["set-cookie"]).toBeUndefined();
+    const badUrl = await app.inject({ url: "/%zz", cookies: { sessionid: "abc" } });
+    expect(badUrl.statusCode).toBe(400);
+    await app.close();
+  });
+
   it("keeps the route's own Set-Cookie and Vary values beside the session's", async () => {
     const { sessions, app } = setup();
     await app.register(tesseraSessions, { sessions });
