@@ -20,15 +20,20 @@ export interface SqlDriver {
   transaction<T>(work: (tx: Pick<SqlDriver, "all" | "run">) => Promise<T>): Promise<T>;
   /** Whether `error` is the database's unique/primary-key violation. */
   isUniqueViolation(error: unknown): boolean;
+  /** Whether `error` says the table does not exist (the database was never migrated). */
+  isMissingTable?(error: unknown): boolean;
   close(): Promise<void>;
 }
 
-/** Loads an optional peer dependency, or explains which package to install. */
-export async function importPeer<T>(name: string, feature: string): Promise<T> {
+/**
+ * Loads an optional peer dependency, or explains which package to install. `packageName`
+ * differs from `name` for a subpath such as "mysql2/promise".
+ */
+export async function importPeer<T>(name: string, feature: string, packageName = name): Promise<T> {
   try {
     return (await import(name)) as T;
   } catch (error) {
-    if ((error as { code?: string }).code === "ERR_MODULE_NOT_FOUND") throw new MissingDependencyError(name, feature, error);
+    if ((error as { code?: string }).code === "ERR_MODULE_NOT_FOUND") throw new MissingDependencyError(packageName, feature, error);
     throw error;
   }
 }

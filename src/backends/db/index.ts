@@ -1,13 +1,16 @@
 /**
  * `databaseBackend({ url })`: sessions in a SQL table (Django's default engine), on SQLite
  * (`sqlite:<file>`, `sqlite::memory:`), PostgreSQL (`postgres://…`) or MariaDB/MySQL (`mysql://…`).
+ * The session logic is written once here; each dialect's driver only runs statements.
  * @module
  */
-import { ConfigurationError, CreateError, UpdateError, VersionConflictError } from "../../errors.js";
+import { BackendError, ConfigurationError, CreateError, UpdateError, VersionConflictError } from "../../errors.js";
 import { hashKey } from "../../keys.js";
 import type { ServerBackend, SessionWrite, StoredSession } from "../base.js";
 import type { Row, SqlDriver } from "./driver.js";
 import { LEDGER_DDL, MIGRATIONS, MIGRATIONS_TABLE, SESSIONS_TABLE, type Dialect } from "./schema.js";
+import { isMysqlPool, mysqlDriver, openMysql } from "./mysql.js";
+import { isPgClient, openPostgres, postgresDriver, type PoolSettings } from "./postgres.js";
 import { openSqlite, sqliteDriver } from "./sqlite.js";
 
 export { schemaSql, MIGRATIONS, SESSIONS_TABLE, type Dialect } from "./schema.js";
@@ -21,8 +24,32 @@ export interface DatabaseBackendOptions {
    * @example url: process.env.DATABASE_URL
    */
   url?: string;
-  /** An existing better-sqlite3 `Database` to use instead of a URL (Tessera will not close it). */
+  /**
+   * An existing connection to use instead of a URL: a better-sqlite3 `Database`, a pg `Pool` or
+   * connected `Client`, or a mysql2 pool. Tessera never closes a client it was given.
+   */
   client?: unknown;
+  /**
+   * Which database `client` is, when telling it apart by its shape is not enough.
+   * @default detected from the client
+   */
+  dialect?: Dialect;
+  /**
+   * Most connections a PostgreSQL or MySQL pool opened from `url` keeps.
+   * @default 10
+   */
+  poolSize?: number;
+  /**
+   * How long opening a PostgreSQL or MySQL connection may take before the call fails, in ms.
+   * @default 10000
+   */
+  connectTimeoutMs?: number;
+  /**
+   * How long one statement may run before the server cancels it, in ms (PostgreSQL, MariaDB;
+   * MySQL limits only reads).
+   * @default 15000
+   */
+  statementTimeoutMs?: number;
   /**
    * Rows `clearExpired` deletes per statement, so a huge backlog never holds a long lock.
    * @default 1000
@@ -37,7 +64,7 @@ const NAMES: Record<Dialect, string> = { sqlite: "sqlite", postgres: "postgres",
 export function databaseBackend(options: DatabaseBackendOptions): ServerBackend & { readonly dialect: Dialect } {
   const batchSize = options.batchSize ?? 1000;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigurationError("databaseBackend batchSize must be a positive whole number.");
-  const { dialect, connect } = resolveConnection(options);
+  const { dialect, connect } = resolveConnection(options, poolSettings(options));
 
   // Connect on first use, so creating the backend costs nothing and startup order does not matter.
   let driver: Promise<SqlDriver> | undefined;
@@ -47,56 +74,69 @@ export function databaseBackend(options: DatabaseBackendOptions): ServerBackend 
       return d;
     }));
 
+  // Runs one operation; a missing table means nobody ran the migrations, so say how to fix it.
+  const use = async <T>(operation: (d: SqlDriver) => Promise<T>): Promise<T> => {
+    const d = await db();
+    try {
+      return await operation(d);
+    } catch (error) {
+      if (d.isMissingTable?.(error)) {
+        throw new BackendError(NAMES[dialect], `the table ${SESSIONS_TABLE} does not exist. Run \`npx tessera migrate\` (or call sessions.migrate()) to create it.`, error);
+      }
+      throw error;
+    }
+  };
+
   const columns = "data, expires_at, version, user_id, created_at, updated_at";
   return {
     kind: "server",
     name: NAMES[dialect],
     dialect,
-    async load(key, now) {
-      const rows = await (await db()).all(`SELECT ${columns} FROM ${SESSIONS_TABLE} WHERE key_hash = ? AND expires_at > ?`, [hashKey(key), now]);
-      return rows[0] === undefined ? null : toStored(rows[0]);
-    },
-    async create(key, write) {
-      const d = await db();
-      try {
-        await d.run(`INSERT INTO ${SESSIONS_TABLE} (key_hash, ${columns}) VALUES (?, ?, ?, 1, ?, ?, ?)`, [hashKey(key), write.data, write.expiresAt, write.userId, write.now, write.now]);
-      } catch (error) {
-        if (d.isUniqueViolation(error)) throw new CreateError();
-        throw error;
-      }
-    },
-    async update(key, write: SessionWrite, expectedVersion) {
-      const d = await db();
-      const id = hashKey(key);
-      const changed = await d.run(
-        `UPDATE ${SESSIONS_TABLE} SET data = ?, expires_at = ?, user_id = ?, updated_at = ?, version = version + 1 WHERE key_hash = ? AND version = ?`,
-        [write.data, write.expiresAt, write.userId, write.now, id, expectedVersion],
-      );
-      if (changed > 0) return;
-      // Nothing matched: either someone deleted the row (never resurrect it) or saved first.
-      const rows = await d.all(`SELECT 1 AS found FROM ${SESSIONS_TABLE} WHERE key_hash = ?`, [id]);
-      throw rows.length === 0 ? new UpdateError() : new VersionConflictError();
-    },
-    async delete(key) {
-      await (await db()).run(`DELETE FROM ${SESSIONS_TABLE} WHERE key_hash = ?`, [hashKey(key)]);
-    },
-    async exists(key) {
-      return (await (await db()).all(`SELECT 1 AS found FROM ${SESSIONS_TABLE} WHERE key_hash = ?`, [hashKey(key)])).length > 0;
-    },
-    async clearExpired(now) {
-      const d = await db();
-      // Django deletes `expire_date < now` (while load keeps `> now`); small batches keep locks short.
-      const statement =
-        d.dialect === "mysql"
-          ? `DELETE FROM ${SESSIONS_TABLE} WHERE expires_at < ? LIMIT ${batchSize}`
-          : `DELETE FROM ${SESSIONS_TABLE} WHERE key_hash IN (SELECT key_hash FROM ${SESSIONS_TABLE} WHERE expires_at < ? LIMIT ${batchSize})`;
-      let total = 0;
-      for (;;) {
-        const deleted = await d.run(statement, [now]);
-        total += deleted;
-        if (deleted < batchSize) return total;
-      }
-    },
+    load: (key, now) =>
+      use(async (d) => {
+        const rows = await d.all(`SELECT ${columns} FROM ${SESSIONS_TABLE} WHERE key_hash = ? AND expires_at > ?`, [hashKey(key), ms(now)]);
+        return rows[0] === undefined ? null : toStored(rows[0]);
+      }),
+    create: (key, write) =>
+      use(async (d) => {
+        try {
+          await d.run(`INSERT INTO ${SESSIONS_TABLE} (key_hash, ${columns}) VALUES (?, ?, ?, 1, ?, ?, ?)`, [hashKey(key), write.data, ms(write.expiresAt), write.userId, ms(write.now), ms(write.now)]);
+        } catch (error) {
+          if (d.isUniqueViolation(error)) throw new CreateError();
+          throw error;
+        }
+      }),
+    update: (key, write: SessionWrite, expectedVersion) =>
+      use(async (d) => {
+        const id = hashKey(key);
+        const changed = await d.run(
+          `UPDATE ${SESSIONS_TABLE} SET data = ?, expires_at = ?, user_id = ?, updated_at = ?, version = version + 1 WHERE key_hash = ? AND version = ?`,
+          [write.data, ms(write.expiresAt), write.userId, ms(write.now), id, expectedVersion],
+        );
+        if (changed > 0) return;
+        // Nothing matched: either someone deleted the row (never resurrect it) or saved first.
+        const rows = await d.all(`SELECT 1 AS found FROM ${SESSIONS_TABLE} WHERE key_hash = ?`, [id]);
+        throw rows.length === 0 ? new UpdateError() : new VersionConflictError();
+      }),
+    delete: (key) =>
+      use(async (d) => {
+        await d.run(`DELETE FROM ${SESSIONS_TABLE} WHERE key_hash = ?`, [hashKey(key)]);
+      }),
+    exists: (key) => use(async (d) => (await d.all(`SELECT 1 AS found FROM ${SESSIONS_TABLE} WHERE key_hash = ?`, [hashKey(key)])).length > 0),
+    clearExpired: (now) =>
+      use(async (d) => {
+        // Django deletes `expire_date < now` (while load keeps `> now`); small batches keep locks short.
+        const statement =
+          d.dialect === "mysql"
+            ? `DELETE FROM ${SESSIONS_TABLE} WHERE expires_at < ? LIMIT ${batchSize}`
+            : `DELETE FROM ${SESSIONS_TABLE} WHERE key_hash IN (SELECT key_hash FROM ${SESSIONS_TABLE} WHERE expires_at < ? LIMIT ${batchSize})`;
+        let total = 0;
+        for (;;) {
+          const deleted = await d.run(statement, [ms(now)]);
+          total += deleted;
+          if (deleted < batchSize) return total;
+        }
+      }),
     async migrate() {
       await migrate(await db());
     },
@@ -108,17 +148,38 @@ export function databaseBackend(options: DatabaseBackendOptions): ServerBackend 
   };
 }
 
-/** Applies the migrations the database lacks, each recorded in the ledger, in one transaction. */
+/** An arbitrary constant naming Tessera's migration lock (PostgreSQL advisory lock, MySQL GET_LOCK). */
+const MIGRATION_LOCK_ID = 7_385_366_301;
+const MIGRATION_LOCK_NAME = "tessera_migrate";
+
+/**
+ * Applies the migrations the database lacks, each recorded in the ledger, in one transaction.
+ * A lock makes app instances that migrate at the same start-up take turns: the second finds
+ * the work done. (MySQL commits DDL implicitly, so there the lock is what keeps it safe.)
+ */
 async function migrate(d: SqlDriver): Promise<void> {
-  await d.run(LEDGER_DDL[d.dialect], []);
   await d.transaction(async (tx) => {
-    const applied = new Set((await tx.all(`SELECT version FROM ${MIGRATIONS_TABLE}`, [])).map((row) => Number(row["version"])));
-    for (const migration of MIGRATIONS) {
-      if (applied.has(migration.version)) continue;
-      for (const statement of migration.statements[d.dialect]) await tx.run(statement, []);
-      await tx.run(`INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`, [migration.version, migration.name, Date.now()]);
+    if (d.dialect === "postgres") await tx.all("SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK_ID]);
+    if (d.dialect === "mysql") await tx.all("SELECT GET_LOCK(?, 60)", [MIGRATION_LOCK_NAME]);
+    try {
+      // Under the lock: two concurrent "IF NOT EXISTS" creations still collide in PostgreSQL.
+      await tx.run(LEDGER_DDL[d.dialect], []);
+      const applied = new Set((await tx.all(`SELECT version FROM ${MIGRATIONS_TABLE}`, [])).map((row) => Number(row["version"])));
+      for (const migration of MIGRATIONS) {
+        if (applied.has(migration.version)) continue;
+        for (const statement of migration.statements[d.dialect]) await tx.run(statement, []);
+        await tx.run(`INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`, [migration.version, migration.name, Date.now()]);
+      }
+    } finally {
+      // GET_LOCK belongs to the connection, which goes back to the pool: release it explicitly.
+      if (d.dialect === "mysql") await tx.all("SELECT RELEASE_LOCK(?)", [MIGRATION_LOCK_NAME]);
     }
   });
+}
+
+/** Whole milliseconds: BIGINT columns reject fractions, which a custom clock may produce. */
+function ms(time: number): number {
+  return Math.floor(time);
 }
 
 function toStored(row: Row): StoredSession {
@@ -132,14 +193,40 @@ function toStored(row: Row): StoredSession {
   };
 }
 
+/** The pool settings, checked. */
+function poolSettings(options: DatabaseBackendOptions): PoolSettings {
+  const check = (name: keyof DatabaseBackendOptions, value: unknown, fallback: number) => {
+    if (value === undefined) return fallback;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1) throw new ConfigurationError(`databaseBackend ${name} must be a positive whole number.`);
+    return value;
+  };
+  return {
+    poolSize: check("poolSize", options.poolSize, 10),
+    connectTimeoutMs: check("connectTimeoutMs", options.connectTimeoutMs, 10_000),
+    statementTimeoutMs: check("statementTimeoutMs", options.statementTimeoutMs, 15_000),
+  };
+}
+
+/** Which dialect an existing client speaks, told apart by its methods (no driver is imported). */
+function detectDialect(client: unknown): Dialect | undefined {
+  const candidate = client as { prepare?: unknown; pragma?: unknown } | null;
+  if (typeof candidate?.prepare === "function" && typeof candidate.pragma === "function") return "sqlite";
+  if (isMysqlPool(client)) return "mysql";
+  if (isPgClient(client)) return "postgres";
+  return undefined;
+}
+
 /** Turns the options into a dialect and a way to connect, rejecting what cannot work. */
-function resolveConnection(options: DatabaseBackendOptions): { dialect: Dialect; connect: () => Promise<SqlDriver> } {
-  if (options.client !== undefined) {
-    const client = options.client as { prepare?: unknown; pragma?: unknown };
-    if (typeof client.prepare === "function" && typeof client.pragma === "function") {
-      return { dialect: "sqlite", connect: async () => sqliteDriver(options.client as Parameters<typeof sqliteDriver>[0], false) };
-    }
-    throw new ConfigurationError("databaseBackend client must be a better-sqlite3 Database; otherwise pass a url.");
+function resolveConnection(options: DatabaseBackendOptions, settings: PoolSettings): { dialect: Dialect; connect: () => Promise<SqlDriver> } {
+  if (options.client !== undefined && options.client !== null) {
+    const client = options.client;
+    if (options.dialect !== undefined && !(options.dialect in NAMES)) throw new ConfigurationError('databaseBackend dialect must be "sqlite", "postgres" or "mysql".');
+    const dialect = options.dialect ?? detectDialect(client);
+    // Tessera did not open these clients, so it does not close them (owned = false).
+    if (dialect === "sqlite") return { dialect, connect: async () => sqliteDriver(client as Parameters<typeof sqliteDriver>[0], false) };
+    if (dialect === "postgres") return { dialect, connect: async () => postgresDriver(client as Parameters<typeof postgresDriver>[0], false) };
+    if (dialect === "mysql") return { dialect, connect: async () => mysqlDriver(client as Parameters<typeof mysqlDriver>[0], false) };
+    throw new ConfigurationError("databaseBackend client must be a better-sqlite3 Database, a pg Pool or Client, or a mysql2 pool; otherwise pass a url.");
   }
   const url = options.url;
   if (typeof url !== "string" || url === "") {
@@ -150,5 +237,10 @@ function resolveConnection(options: DatabaseBackendOptions): { dialect: Dialect;
     if (file === "") throw new ConfigurationError('A sqlite URL names a file: "sqlite:sessions.sqlite3", or "sqlite::memory:" for an in-memory database.');
     return { dialect: "sqlite", connect: () => openSqlite(file) };
   }
-  throw new ConfigurationError(`databaseBackend does not know the URL scheme of ${JSON.stringify(url.replace(/\/\/[^@/]*@/, "//***@"))}: use sqlite:<file> or sqlite::memory:.`);
+  // The drivers load pg or mysql2 on first use, so an app on SQLite needs neither installed.
+  if (/^postgres(ql)?:\/\//i.test(url)) return { dialect: "postgres", connect: () => openPostgres(url, settings) };
+  if (/^(mysql|mariadb):\/\//i.test(url)) return { dialect: "mysql", connect: () => openMysql(url, settings) };
+  throw new ConfigurationError(
+    `databaseBackend does not know the URL scheme of ${JSON.stringify(url.replace(/\/\/[^@/]*@/, "//***@"))}: use sqlite:<file>, sqlite::memory:, postgres://… or mysql://….`,
+  );
 }

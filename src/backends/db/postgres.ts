@@ -1,0 +1,95 @@
+/**
+ * PostgreSQL through `pg`: a pool (or the app's own pool or client), `?` placeholders turned
+ * into `$1, $2…`, migrations in a transaction on one pooled connection.
+ * @module
+ */
+import type pg from "pg";
+import { importPeer, type Row, type SqlDriver } from "./driver.js";
+
+/** Connection settings for a pool Tessera creates from a URL. */
+export interface PoolSettings {
+  /** Most connections open at once. */
+  readonly poolSize: number;
+  /** How long opening a connection may take before the call fails. */
+  readonly connectTimeoutMs: number;
+  /** How long one statement may run before the server cancels it. */
+  readonly statementTimeoutMs: number;
+}
+
+/** Either a `pg.Pool` or a connected `pg.Client`: both have `query`. */
+type PgClient = pg.Pool | pg.ClientBase;
+
+/** SQLSTATE codes (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
+const UNIQUE_VIOLATION = "23505";
+const UNDEFINED_TABLE = "42P01";
+
+/** Opens a pool on `url` (`postgres://` or `postgresql://`). */
+export async function openPostgres(url: string, settings: PoolSettings): Promise<SqlDriver> {
+  const module = await importPeer<{ default: typeof pg }>("pg", "The PostgreSQL backend (postgres:// URLs)");
+  const pool = new module.default.Pool({
+    connectionString: url,
+    max: settings.poolSize,
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+    // Server-side: the statement is cancelled and the connection stays usable.
+    statement_timeout: settings.statementTimeoutMs,
+    keepAlive: true,
+    application_name: "tessera",
+  });
+  // A server restart makes idle connections emit "error" on the pool; unheard, Node would
+  // crash the app. The pool drops them and the next query opens a fresh connection.
+  pool.on("error", () => {});
+  return postgresDriver(pool, true);
+}
+
+/** Whether `value` looks like a pg Pool or Client (checked by shape, so any copy of pg works). */
+export function isPgClient(value: unknown): value is PgClient {
+  const candidate = value as { query?: unknown; connect?: unknown; execute?: unknown } | null;
+  // mysql2's connections also have query and connect, but pg has no execute.
+  return typeof candidate?.query === "function" && typeof candidate.connect === "function" && candidate.execute === undefined;
+}
+
+/** Wraps a pg Pool or Client; `owned` says whether `close()` ends it. */
+export function postgresDriver(client: PgClient, owned: boolean): SqlDriver {
+  const isPool = typeof (client as { totalCount?: unknown }).totalCount === "number";
+  const converted = new Map<string, string>();
+  // Our statements hold no string literals or operators with "?", so a plain rewrite is exact.
+  const toNumbered = (sql: string) => {
+    let text = converted.get(sql);
+    if (text === undefined) {
+      let n = 0;
+      converted.set(sql, (text = sql.replace(/\?/g, () => `$${++n}`)));
+    }
+    return text;
+  };
+  const on = (target: PgClient) => ({
+    all: async (sql: string, params: readonly unknown[]) => (await target.query<Row>(toNumbered(sql), [...params])).rows,
+    run: async (sql: string, params: readonly unknown[]) => (await target.query(toNumbered(sql), [...params])).rowCount ?? 0,
+  });
+  const direct = on(client);
+  return {
+    dialect: "postgres",
+    ...direct,
+    async transaction(work) {
+      // A transaction must stay on one connection: take one from the pool for its duration.
+      const connection = isPool ? await (client as pg.Pool).connect() : undefined;
+      const target = connection ?? client;
+      let broken: Error | undefined;
+      try {
+        await target.query("BEGIN");
+        const result = await work(on(target));
+        await target.query("COMMIT");
+        return result;
+      } catch (error) {
+        await target.query("ROLLBACK").catch((rollbackError: Error) => (broken = rollbackError));
+        throw error;
+      } finally {
+        connection?.release(broken); // a connection that could not roll back is discarded
+      }
+    },
+    isUniqueViolation: (error) => (error as { code?: unknown } | null)?.code === UNIQUE_VIOLATION,
+    isMissingTable: (error) => (error as { code?: unknown } | null)?.code === UNDEFINED_TABLE,
+    async close() {
+      if (owned) await (client as pg.Pool).end();
+    },
+  };
+}

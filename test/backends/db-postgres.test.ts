@@ -1,0 +1,111 @@
+/** `databaseBackend` on a real PostgreSQL server started for this file. */
+import pg from "pg";
+import { describe, expect, it } from "vitest";
+import { BackendError, createSessions, generateKey } from "tessera";
+import { databaseBackend } from "tessera/backends/db";
+import { startPostgres } from "../servers/postgres.js";
+import { runSqlServerTests } from "./db-server-shared.js";
+
+const T0 = Date.UTC(2026, 0, 1);
+const write = (data: string) => ({ data, expiresAt: T0 + 3_600_000, userId: null, now: T0 });
+
+async function query(url: string, sql: string, params: readonly unknown[] = []): Promise<Record<string, unknown>[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    let n = 0;
+    return (await client.query<Record<string, unknown>>(sql.replace(/\?/g, () => `$${++n}`), [...params])).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+const url = runSqlServerTests({
+  dialect: "postgres",
+  start: () => startPostgres(),
+  query,
+  async createDatabase(serverUrl, name) {
+    await query(serverUrl, `CREATE DATABASE ${name}`);
+    const fresh = new URL(serverUrl);
+    fresh.pathname = `/${name}`;
+    return fresh.toString();
+  },
+});
+
+describe("databaseBackend on postgres: connections", () => {
+  it("accepts postgresql:// as well as postgres://", async () => {
+    const db = databaseBackend({ url: url().replace(/^postgres:/, "postgresql:") });
+    const key = generateKey();
+    await db.create(key, write('{"scheme":"postgresql"}'));
+    expect((await db.load(key, T0))?.data).toBe('{"scheme":"postgresql"}');
+    await db.close?.();
+  });
+
+  it("uses an existing pg Pool and leaves it open on close()", async () => {
+    const pool = new pg.Pool({ connectionString: url(), max: 2 });
+    try {
+      const db = databaseBackend({ client: pool });
+      expect(db.dialect).toBe("postgres");
+      const key = generateKey();
+      await db.create(key, write('{"via":"pool"}'));
+      await db.migrate?.(); // the transaction runs on one of the pool's clients and gives it back
+      await db.close?.();
+      expect(pool.ended).toBe(false);
+      const rows = await pool.query("SELECT data FROM tessera_sessions WHERE key_hash = encode(sha256($1::bytea), 'hex')", [key]);
+      expect(rows.rows).toEqual([{ data: '{"via":"pool"}' }]);
+      expect(pool.idleCount).toBe(pool.totalCount); // no client was left checked out
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("uses an existing connected pg Client (dialect given or detected) and leaves it open", async () => {
+    const client = new pg.Client({ connectionString: url() });
+    await client.connect();
+    try {
+      for (const options of [{ client }, { client, dialect: "postgres" as const }]) {
+        const sessions = createSessions({ backend: databaseBackend(options), logger: { warn() {}, error() {} } });
+        const session = sessions.open();
+        await session.set("via", "client");
+        await session.save();
+        await sessions.migrate();
+        expect(await sessions.open(session.sessionKey as string).get("via")).toBe("client");
+        await sessions.close();
+      }
+      expect((await client.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("statementTimeoutMs makes the server cancel a statement stuck behind a lock", async () => {
+    const locker = new pg.Client({ connectionString: url() });
+    await locker.connect();
+    const db = databaseBackend({ url: url(), statementTimeoutMs: 300 });
+    try {
+      const key = generateKey();
+      await db.create(key, write("{}"));
+      await locker.query("BEGIN");
+      await locker.query("LOCK TABLE tessera_sessions IN ACCESS EXCLUSIVE MODE");
+      const started = Date.now();
+      const error = await db.load(key, T0).catch((e: unknown) => e);
+      expect((error as { code?: string }).code).toBe("57014"); // query_canceled
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await locker.query("ROLLBACK");
+      await locker.end();
+      await db.close?.();
+    }
+  });
+
+  it("a server that refuses connections is a BackendError naming postgres, within connectTimeoutMs", async () => {
+    const dead = new URL(url());
+    dead.port = "1"; // nothing listens on port 1
+    const sessions = createSessions({ backend: databaseBackend({ url: dead.toString(), connectTimeoutMs: 2000 }), logger: { warn() {}, error() {} } });
+    const error = await sessions.open(generateKey()).get("x").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as BackendError).backend).toBe("postgres");
+    expect((error as BackendError).message).toMatch(/^\[tessera\] \[postgres\] could not load the session: .*ECONNREFUSED/);
+    await sessions.close();
+  });
+});

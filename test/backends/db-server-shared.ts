@@ -1,0 +1,201 @@
+/**
+ * Tests shared by the PostgreSQL and MariaDB runs of `databaseBackend`: the same statements must
+ * behave the same on every server, so the same assertions run against each.
+ */
+import { createHash } from "node:crypto";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { BackendError, createSessions, CreateError, generateKey, UpdateError, VersionConflictError, type ServerBackend, type SessionWrite } from "tessera";
+import { databaseBackend } from "tessera/backends/db";
+import { runBackendSuite } from "tessera/testing";
+import type { TestServer } from "../servers/postgres.js";
+
+/** What the shared tests need to know about one server. */
+export interface SqlServerHarness {
+  /** "postgres" or "mysql": the backend's name and dialect. */
+  readonly dialect: "postgres" | "mysql";
+  start(): Promise<TestServer>;
+  /** Runs one statement with `?` placeholders on the database at `url`, outside Tessera. */
+  query(url: string, sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
+  /** Creates an empty database on the server behind `url` and returns its URL. */
+  createDatabase(url: string, name: string): Promise<string>;
+}
+
+const T0 = Date.UTC(2026, 0, 1);
+const HOUR = 3_600_000;
+const quiet = { warn() {}, error() {} };
+const MIGRATE_HINT = "the table tessera_sessions does not exist. Run `npx tessera migrate` (or call sessions.migrate()) to create it.";
+
+function write(data: string, overrides: Partial<SessionWrite> = {}): SessionWrite {
+  return { data, expiresAt: T0 + HOUR, userId: null, now: T0, ...overrides };
+}
+
+/** Registers the shared tests; returns a getter for the server's URL (valid once tests run). */
+export function runSqlServerTests(harness: SqlServerHarness): () => string {
+  let server: TestServer | undefined;
+  let url = "";
+  const open: ServerBackend[] = [];
+  /** A backend on the main database, closed after the test. */
+  const backend = (options: Parameters<typeof databaseBackend>[0] = { url }) => {
+    const created = databaseBackend(options);
+    open.push(created);
+    return created;
+  };
+  const rows = (sql: string, params?: readonly unknown[]) => harness.query(url, sql, params);
+  let databases = 0;
+  const freshDatabase = () => harness.createDatabase(url, `tessera_fresh_${++databases}`);
+
+  beforeAll(async () => {
+    server = await harness.start();
+    url = server.url;
+    const migrator = databaseBackend({ url });
+    await migrator.migrate?.();
+    await migrator.close?.();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  beforeEach(async () => {
+    await rows("DELETE FROM tessera_sessions");
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((b) => b.close?.()));
+  });
+
+  runBackendSuite({
+    name: harness.dialect,
+    create: async () => {
+      await rows("DELETE FROM tessera_sessions");
+      return databaseBackend({ url });
+    },
+    describe,
+    it,
+  });
+
+  describe(`databaseBackend on ${harness.dialect}`, () => {
+    it("migrate creates the table once and records it; running it again changes nothing", async () => {
+      const fresh = await freshDatabase();
+      const db = backend({ url: fresh });
+      await db.migrate?.();
+      await db.migrate?.();
+      const ledger = await harness.query(fresh, "SELECT version, name FROM tessera_migrations ORDER BY version");
+      expect(ledger.map((r) => [Number(r["version"]), r["name"]])).toEqual([[1, "create sessions table"]]);
+      expect(await harness.query(fresh, "SELECT COUNT(*) AS n FROM tessera_sessions").then((r) => Number(r[0]?.["n"]))).toBe(0);
+    });
+
+    it("two instances migrating at the same time both succeed, and the step is recorded once", async () => {
+      const fresh = await freshDatabase();
+      const [a, b] = [backend({ url: fresh }), backend({ url: fresh })];
+      await Promise.all([a.migrate?.(), b.migrate?.()]);
+      expect((await harness.query(fresh, "SELECT version FROM tessera_migrations")).length).toBe(1);
+    });
+
+    it("an un-migrated table is a BackendError that says to run npx tessera migrate", async () => {
+      const fresh = await freshDatabase();
+      const sessions = createSessions({ backend: backend({ url: fresh }), logger: quiet });
+      const error = await sessions.open(generateKey()).get("user").catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BackendError);
+      expect((error as BackendError).message).toBe(`[tessera] [${harness.dialect}] ${MIGRATE_HINT}`);
+      expect((error as BackendError).status).toBe(503);
+      const session = sessions.open();
+      await session.set("user", "jane");
+      await expect(session.save()).rejects.toThrow(MIGRATE_HINT);
+    });
+
+    it("stores only the SHA-256 of the key, never the key itself", async () => {
+      const sessions = createSessions({ backend: backend(), logger: quiet });
+      const session = sessions.open();
+      await session.set("user", "jane");
+      await session.save();
+      const key = session.sessionKey as string;
+      const table = await rows("SELECT * FROM tessera_sessions");
+      expect(table).toHaveLength(1);
+      expect(String(table[0]?.["key_hash"]).trim()).toBe(createHash("sha256").update(key).digest("hex"));
+      expect(JSON.stringify(table)).not.toContain(key);
+    });
+
+    it("a full round trip through createSessions: open, set, commit, reopen by key, get", async () => {
+      const sessions = createSessions<{ user?: string; cart?: number[] }>({ backend: backend(), logger: quiet });
+      const session = sessions.open();
+      await session.set("user", "jane");
+      await session.set("cart", [1, 2, 3]);
+      const result = await sessions.commit(session, 200);
+      const key = session.sessionKey as string;
+      expect(result.setCookie).toMatch(new RegExp(`^sessionid=${key};`));
+      const again = sessions.openFromHeader(`sessionid=${key}`);
+      expect(await again.get("user")).toBe("jane");
+      expect(await again.get("cart")).toEqual([1, 2, 3]);
+      await sessions.close();
+    });
+
+    it("create on a taken key is a CreateError and keeps the first row", async () => {
+      const db = backend();
+      const key = generateKey();
+      await db.create(key, write('{"first":1}'));
+      await expect(db.create(key, write('{"second":2}'))).rejects.toBeInstanceOf(CreateError);
+      expect(await rows("SELECT data, version FROM tessera_sessions")).toEqual([{ data: '{"first":1}', version: 1 }]);
+    });
+
+    it("update of a deleted row is an UpdateError and does not bring it back", async () => {
+      const db = backend();
+      const key = generateKey();
+      await db.create(key, write("{}"));
+      await db.delete(key);
+      await expect(db.update(key, write('{"back":1}'), 1)).rejects.toBeInstanceOf(UpdateError);
+      expect(await rows("SELECT * FROM tessera_sessions")).toEqual([]);
+    });
+
+    it("update on a stale version is a VersionConflictError and leaves the row alone", async () => {
+      const db = backend();
+      const key = generateKey();
+      await db.create(key, write('{"v":1}'));
+      await db.update(key, write('{"v":2}'), 1);
+      await expect(db.update(key, write('{"v":3}'), 1)).rejects.toBeInstanceOf(VersionConflictError);
+      expect(await rows("SELECT data, version FROM tessera_sessions")).toEqual([{ data: '{"v":2}', version: 2 }]);
+    });
+
+    it("an update that writes identical data still counts as applied (version always moves)", async () => {
+      const db = backend();
+      const key = generateKey();
+      await db.create(key, write('{"same":1}'));
+      await db.update(key, write('{"same":1}'), 1);
+      await db.update(key, write('{"same":1}'), 2);
+      expect((await db.load(key, T0))?.version).toBe(3);
+    });
+
+    it("clearExpired deletes exactly the rows with expires_at < now, batch after batch", async () => {
+      const db = databaseBackend({ url, batchSize: 2 });
+      open.push(db);
+      const now = T0 + 10_000;
+      const expired = Array.from({ length: 5 }, () => generateKey());
+      for (const [i, key] of expired.entries()) await db.create(key, write("{}", { expiresAt: now - 1 - i }));
+      const boundary = generateKey(); // expires exactly now: Django's clear uses "<", so it stays
+      await db.create(boundary, write("{}", { expiresAt: now }));
+      const live = generateKey();
+      await db.create(live, write("{}", { expiresAt: now + HOUR }));
+      expect(await db.clearExpired?.(now)).toBe(5); // 2 + 2 + 1: the loop went on after full batches
+      const left = (await rows("SELECT key_hash FROM tessera_sessions")).map((r) => String(r["key_hash"]).trim()).sort();
+      const hash = (key: string) => createHash("sha256").update(key).digest("hex");
+      expect(left).toEqual([hash(boundary), hash(live)].sort());
+      expect(await db.clearExpired?.(now)).toBe(0);
+      // An exact multiple of the batch size: 2 + 2 + 0.
+      for (const key of expired.slice(0, 4)) await db.create(key, write("{}", { expiresAt: now - 1 }));
+      expect(await db.clearExpired?.(now)).toBe(4);
+    });
+
+    it("times survive as exact integers, far-future ones included; fractional clocks are floored", async () => {
+      const db = backend();
+      const key = generateKey();
+      const farFuture = 8_640_000_000_000_000; // the largest Date
+      await db.create(key, write('{"a":1}', { expiresAt: farFuture, now: T0 + 0.75, userId: "user-1" }));
+      const record = await db.load(key, T0 + 0.5);
+      expect(record).toEqual({ data: '{"a":1}', expiresAt: farFuture, version: 1, userId: "user-1", createdAt: T0, updatedAt: T0 });
+    });
+
+    it("refuses a bad pool setting at startup", () => {
+      expect(() => databaseBackend({ url, poolSize: 0 })).toThrow("databaseBackend poolSize must be a positive whole number.");
+      expect(() => databaseBackend({ url, statementTimeoutMs: 1.5 })).toThrow("databaseBackend statementTimeoutMs must be a positive whole number.");
+    });
+  });
+
+  return () => url;
+}

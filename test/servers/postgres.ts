@@ -1,0 +1,104 @@
+/**
+ * A throwaway PostgreSQL server for tests: its own data directory in /tmp, a free loopback
+ * port, a unix socket inside that directory, durability off for speed. Nothing is shared with
+ * a system installation, and `stop()` leaves nothing behind.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { freePort, onExit, runOrFail, serverFailure, waitFor } from "./util.js";
+
+/** A running test server. */
+export interface TestServer {
+  /** A URL for a fresh, empty database on it. */
+  readonly url: string;
+  /** Stops the server and removes its files. */
+  stop(): Promise<void>;
+}
+
+/** Debian puts each major version's binaries here; `initdb` and `postgres` are not on PATH. */
+function findBinDir(): string {
+  const root = "/usr/lib/postgresql";
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, "bin", "initdb"))) : [];
+  const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
+  if (newest === undefined) {
+    throw new Error(`PostgreSQL server binaries not found under ${root} (initdb, postgres). Install them with: apt-get install postgresql`);
+  }
+  return join(root, newest, "bin");
+}
+
+/** initdb and postgres refuse to run as root; as root we run them as the `postgres` user. */
+function serverUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const line = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith("postgres:"));
+  const [, , uid, gid] = line?.split(":") ?? [];
+  if (uid === undefined || gid === undefined) throw new Error("Running as root, but there is no `postgres` user to run PostgreSQL as. Install it with: apt-get install postgresql");
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/** Starts a fresh PostgreSQL server with a database named `database`. */
+export async function startPostgres(database = "tessera_test"): Promise<TestServer> {
+  const bin = findBinDir();
+  const user = serverUser();
+  const dir = mkdtempSync(join(tmpdir(), "tessera-pg-"));
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  let child: ChildProcess | undefined;
+  const disposeOnExit = onExit(() => {
+    child?.kill("SIGKILL");
+    removeDir();
+  });
+  try {
+    if (user) chownSync(dir, user.uid, user.gid);
+    const data = join(dir, "data");
+    runOrFail(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "--no-instructions", "-E", "UTF8", "--locale=C"], user);
+
+    const port = await freePort();
+    const log: string[] = [];
+    // Durability off: a test database is thrown away, and fsync dominates start-up and writes.
+    const settings = ["fsync=off", "synchronous_commit=off", "full_page_writes=off", "listen_addresses=127.0.0.1", `port=${port}`, `unix_socket_directories=${dir}`, "max_connections=50", "shared_buffers=16MB"];
+    child = spawn(join(bin, "postgres"), ["-D", data, ...settings.flatMap((s) => ["-c", s])], { ...user, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
+    const exited = new Promise<never>((_, reject) => child?.once("exit", (code) => reject(serverFailure("PostgreSQL", code, log))));
+    exited.catch(() => {}); // only start-up cares; a stop() later must not be an unhandled rejection
+
+    const admin = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    await waitFor("PostgreSQL", exited, log, async () => {
+      const client = new pg.Client({ connectionString: admin, connectionTimeoutMillis: 1000 });
+      try {
+        await client.connect();
+        await client.query("SELECT 1");
+      } finally {
+        await client.end().catch(() => {});
+      }
+    });
+    const client = new pg.Client({ connectionString: admin });
+    await client.connect();
+    await client.query(`CREATE DATABASE ${database}`);
+    await client.end();
+
+    const server = child;
+    return {
+      url: `postgres://postgres@127.0.0.1:${port}/${database}`,
+      async stop() {
+        // SIGINT is PostgreSQL's "fast" shutdown: it ends sessions and exits at once.
+        const gone = new Promise((resolve) => server.once("exit", resolve));
+        if (server.exitCode === null && server.signalCode === null) {
+          server.kill("SIGINT");
+          const timer = setTimeout(() => server.kill("SIGKILL"), 10_000);
+          await gone;
+          clearTimeout(timer);
+        }
+        removeDir();
+        disposeOnExit();
+      },
+    };
+  } catch (error) {
+    child?.kill("SIGKILL");
+    removeDir();
+    disposeOnExit();
+    throw error;
+  }
+}
