@@ -6,7 +6,7 @@
  * @module
  */
 import { STATUS_CODES } from "node:http";
-import type { Middleware } from "koa";
+import type { DefaultState, Middleware } from "koa";
 import { varyWithCookie } from "../cookie.js";
 import type { CommitResult, Sessions } from "../manager.js";
 import type { RequestSessionData, Session } from "../session.js";
@@ -21,7 +21,9 @@ declare module "koa" {
 
 /**
  * Koa middleware that sets `ctx.session` and saves it after the downstream middleware ran.
- * Register it first (before the routes), so it sees the final status and body.
+ * Register it first (before the routes), so it sees the final status and body. `ctx.session`
+ * is typed by `AppSessionData` (see `tessera`), or by the app's own context type:
+ * `new Koa<DefaultState, { session: Session<MyData> }>()`.
  *
  * @example
  * const app = new Koa();
@@ -32,10 +34,12 @@ declare module "koa" {
  *   ctx.body = `visit ${visits}`;
  * });
  */
-export function sessionMiddleware<Data extends object = RequestSessionData>(sessions: Sessions<Data>): Middleware {
+export function sessionMiddleware<Data extends object = RequestSessionData>(
+  sessions: Sessions<Data>,
+): Middleware<DefaultState, { session: Session<Data> }> {
   return async (ctx, next) => {
     const session = sessions.openFromHeader(ctx.headers.cookie);
-    (ctx as unknown as { session: Session<Data> }).session = session;
+    ctx.session = session;
     try {
       await next();
     } catch (error) {

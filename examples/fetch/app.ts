@@ -1,0 +1,63 @@
+/**
+ * The shop demo as a plain Fetch handler, `(request) => Promise<Response>`, the shape of
+ * Next.js route handlers, React Router loaders/actions, Bun.serve and Deno.serve: log in (the
+ * session key is cycled), fill a cart that survives requests and the login, log out (flush).
+ * @module
+ */
+import { pathToFileURL } from "node:url";
+import { serve } from "@hono/node-server";
+import { createSessions, type Sessions } from "tessera";
+import { memoryBackend } from "tessera/backends/memory";
+import { withSession } from "tessera/fetch";
+
+/** What this app keeps in a session. */
+export interface ShopSession {
+  username?: string;
+  cart?: string[];
+}
+
+/** Builds the handler; the session is typed by `sessions`. */
+export function createShop(sessions: Sessions<ShopSession>): (request: Request) => Promise<Response> {
+  return (request) =>
+    withSession(sessions, request, async (session) => {
+      const { pathname } = new URL(request.url);
+      if (request.method === "GET" && pathname === "/") {
+        const html = page(await session.get("username"), await session.get("cart", []));
+        return new Response(html, { headers: { "Content-Type": "text/html; charset=utf-8" } });
+      }
+      if (request.method !== "POST") return new Response("Not Found", { status: 404 });
+      const form = await request.formData();
+      const field = (name: string, fallback: string) => {
+        const value = form.get(name);
+        return typeof value === "string" && value !== "" ? value : fallback;
+      };
+      if (pathname === "/login") {
+        await session.cycleKey(); // a new key at login, so a key planted before it is worthless
+        await session.set("username", field("username", "guest"));
+      } else if (pathname === "/cart") {
+        await session.set("cart", [...(await session.get("cart", [])), field("item", "?")]);
+      } else if (pathname === "/logout") {
+        await session.flush(); // deletes the record and the cookie
+      } else return new Response("Not Found", { status: 404 });
+      return new Response(null, { status: 303, headers: { Location: "/" } });
+    });
+}
+
+function page(username: string | undefined, cart: string[]): string {
+  const esc = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const who = username === undefined
+    ? `<form method="post" action="/login"><input name="username"> <button>Log in</button></form>`
+    : `<p>Signed in as ${esc(username)}</p><form method="post" action="/logout"><button>Log out</button></form>`;
+  const items = cart.map((item) => `<li>${esc(item)}</li>`).join("");
+  return `<!doctype html><title>Shop</title>${who}<ul>${items}</ul><form method="post" action="/cart"><input name="item"> <button>Add to cart</button></form>`;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const sessions = createSessions<ShopSession>({
+    backend: memoryBackend(), // or databaseBackend({ url: "sqlite:sessions.sqlite3" }) from "tessera/backends/db"
+    cookie: { secure: false }, // plain http on localhost: a Secure cookie would never be sent back
+  });
+  const port = Number(process.env.PORT ?? 3000);
+  // Node has no built-in Fetch server; @hono/node-server bridges. On Bun: Bun.serve({ fetch: handler, port }).
+  serve({ fetch: createShop(sessions), port }, () => console.log(`Fetch shop on http://localhost:${port}`));
+}

@@ -1,0 +1,62 @@
+/**
+ * The shop demo on Hono: log in (the session key is cycled), fill a cart that survives requests
+ * and the login, log out (the session is flushed). `app.fetch` also runs on Bun, Deno and workers.
+ * @module
+ */
+import { pathToFileURL } from "node:url";
+import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { createSessions, type Session, type Sessions } from "tessera";
+import { memoryBackend } from "tessera/backends/memory";
+import { sessionMiddleware } from "tessera/hono";
+
+/** What this app keeps in a session. */
+export interface ShopSession {
+  username?: string;
+  cart?: string[];
+}
+
+/** Builds the app. Typing `Variables` makes `c.get("session")` a `Session<ShopSession>`. */
+export function createShop(sessions: Sessions<ShopSession>): Hono<{ Variables: { session: Session<ShopSession> } }> {
+  const app = new Hono<{ Variables: { session: Session<ShopSession> } }>();
+  app.use(sessionMiddleware(sessions));
+  app.get("/", async (c) => {
+    const session = c.get("session");
+    return c.html(page(await session.get("username"), await session.get("cart", [])));
+  });
+  app.post("/login", async (c) => {
+    const { username } = await c.req.parseBody();
+    await c.get("session").cycleKey(); // a new key at login, so a key planted before it is worthless
+    await c.get("session").set("username", typeof username === "string" && username !== "" ? username : "guest");
+    return c.redirect("/", 303);
+  });
+  app.post("/cart", async (c) => {
+    const { item } = await c.req.parseBody();
+    const session = c.get("session");
+    await session.set("cart", [...(await session.get("cart", [])), typeof item === "string" && item !== "" ? item : "?"]);
+    return c.redirect("/", 303);
+  });
+  app.post("/logout", async (c) => {
+    await c.get("session").flush(); // deletes the record and the cookie
+    return c.redirect("/", 303);
+  });
+  return app;
+}
+
+function page(username: string | undefined, cart: string[]): string {
+  const esc = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const who = username === undefined
+    ? `<form method="post" action="/login"><input name="username"> <button>Log in</button></form>`
+    : `<p>Signed in as ${esc(username)}</p><form method="post" action="/logout"><button>Log out</button></form>`;
+  const items = cart.map((item) => `<li>${esc(item)}</li>`).join("");
+  return `<!doctype html><title>Shop</title>${who}<ul>${items}</ul><form method="post" action="/cart"><input name="item"> <button>Add to cart</button></form>`;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const sessions = createSessions<ShopSession>({
+    backend: memoryBackend(), // or databaseBackend({ url: "sqlite:sessions.sqlite3" }) from "tessera/backends/db"
+    cookie: { secure: false }, // plain http on localhost: a Secure cookie would never be sent back
+  });
+  const port = Number(process.env.PORT ?? 3000);
+  serve({ fetch: createShop(sessions).fetch, port }, () => console.log(`Hono shop on http://localhost:${port}`));
+}

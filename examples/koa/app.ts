@@ -1,0 +1,67 @@
+/**
+ * The shop demo on Koa: log in (the session key is cycled), fill a cart that survives requests
+ * and the login, log out (the session is flushed).
+ * @module
+ */
+import { pathToFileURL } from "node:url";
+import Koa from "koa";
+import { createSessions, type Session, type Sessions } from "tessera";
+import { memoryBackend } from "tessera/backends/memory";
+import { sessionMiddleware } from "tessera/koa";
+
+/** What this app keeps in a session. */
+export interface ShopSession {
+  username?: string;
+  cart?: string[];
+}
+
+/** Builds the app. Typing the context makes `ctx.session` a `Session<ShopSession>`. */
+export function createShop(sessions: Sessions<ShopSession>): Koa<Koa.DefaultState, { session: Session<ShopSession> }> {
+  const app = new Koa<Koa.DefaultState, { session: Session<ShopSession> }>();
+  app.use(sessionMiddleware(sessions));
+  app.use(async (ctx) => {
+    const { session } = ctx;
+    if (ctx.method === "GET" && ctx.path === "/") {
+      ctx.type = "html";
+      ctx.body = page(await session.get("username"), await session.get("cart", []));
+      return;
+    }
+    if (ctx.method !== "POST") return; // Koa answers 404
+    const form = await readForm(ctx.req);
+    if (ctx.path === "/login") {
+      await session.cycleKey(); // a new key at login, so a key planted before it is worthless
+      await session.set("username", form.get("username") || "guest");
+    } else if (ctx.path === "/cart") {
+      await session.set("cart", [...(await session.get("cart", [])), form.get("item") || "?"]);
+    } else if (ctx.path === "/logout") {
+      await session.flush(); // deletes the record and the cookie
+    } else return;
+    ctx.status = 303;
+    ctx.redirect("/");
+  });
+  return app;
+}
+
+async function readForm(body: AsyncIterable<Buffer>): Promise<URLSearchParams> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+}
+
+function page(username: string | undefined, cart: string[]): string {
+  const esc = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const who = username === undefined
+    ? `<form method="post" action="/login"><input name="username"> <button>Log in</button></form>`
+    : `<p>Signed in as ${esc(username)}</p><form method="post" action="/logout"><button>Log out</button></form>`;
+  const items = cart.map((item) => `<li>${esc(item)}</li>`).join("");
+  return `<!doctype html><title>Shop</title>${who}<ul>${items}</ul><form method="post" action="/cart"><input name="item"> <button>Add to cart</button></form>`;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const sessions = createSessions<ShopSession>({
+    backend: memoryBackend(), // or databaseBackend({ url: "sqlite:sessions.sqlite3" }) from "tessera/backends/db"
+    cookie: { secure: false }, // plain http on localhost: a Secure cookie would never be sent back
+  });
+  const port = Number(process.env.PORT ?? 3000);
+  createShop(sessions).listen(port, () => console.log(`Koa shop on http://localhost:${port}`));
+}
