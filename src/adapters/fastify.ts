@@ -6,6 +6,7 @@
  * (`reply.hijack()`) skips `onSend`, so its session is not committed.
  * @module
  */
+import { Readable } from "node:stream";
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import fastifyPlugin from "fastify-plugin";
 import { varyWithCookie } from "../cookie.js";
@@ -52,6 +53,8 @@ const plugin: FastifyPluginAsync<FastifySessionsOptions> = async (fastify, { ses
       if (setCookie !== undefined) reply.header("Set-Cookie", setCookie);
     } catch (error) {
       discardPreparedResponse(reply, error);
+      // The error response replaces a streamed payload, which would otherwise stay open (a file handle...).
+      if (payload instanceof Readable) payload.destroy();
       throw error;
     }
     return payload;

@@ -84,6 +84,24 @@ describe("fastify specifics", () => {
     await app.close();
   });
 
+  it("a stream whose session cannot be saved is destroyed, and the error status sent instead", async () => {
+    const backend = memoryBackend();
+    const down = { ...backend, create: async () => Promise.reject(new Error("connect ECONNREFUSED (simulated outage)")) };
+    const sessions = createSessions({ backend: down, clock: () => NOW, logger: { warn: () => {}, error: () => {} } });
+    const app = Fastify();
+    await app.register(tesseraSessions, { sessions });
+    const body = new Readable({ read() {} });
+    app.get("/", async (request, reply) => {
+      await request.session.set("n", 1);
+      return reply.send(body);
+    });
+    const response = await app.inject({ url: "/" });
+    expect(response.statusCode).toBe(503);
+    expect(response.headers["set-cookie"]).toBeUndefined();
+    expect(body.destroyed).toBe(true);
+    await app.close();
+  });
+
   it("keeps the route's own Set-Cookie and Vary values beside the session's", async () => {
     const { sessions, app } = setup();
     await app.register(tesseraSessions, { sessions });
