@@ -48,6 +48,7 @@ export function sessionMiddleware<Data extends object = RequestSessionData>(
     } catch (error) {
       // Nothing the handler prepared (a redirect's Location...) may leak into the error answer.
       for (const name of new Set(c.res.headers.keys())) c.header(name, undefined);
+      await c.res.body?.cancel().catch(() => {});
       const status = error instanceof SessionError ? error.status : 500;
       throw new HTTPException(status as ContentfulStatusCode, {
         message: status === 400 ? "Bad Request: session interrupted" : status === 503 ? "Service Unavailable" : "Internal Server Error",
