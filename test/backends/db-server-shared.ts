@@ -63,6 +63,7 @@ export function runSqlServerTests(harness: SqlServerHarness): () => string {
 
   runBackendSuite({
     name: harness.dialect,
+    userIndex: true,
     create: async () => {
       await rows("DELETE FROM tessera_sessions");
       return databaseBackend({ url });

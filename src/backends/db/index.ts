@@ -123,6 +123,22 @@ export function databaseBackend(options: DatabaseBackendOptions): ServerBackend 
         await d.run(`DELETE FROM ${SESSIONS_TABLE} WHERE key_hash = ?`, [hashKey(key)]);
       }),
     exists: (key) => use(async (d) => (await d.all(`SELECT 1 AS found FROM ${SESSIONS_TABLE} WHERE key_hash = ?`, [hashKey(key)])).length > 0),
+    // The user index: user_id is indexed; ids are the stored key hashes, never keys.
+    listByUser: (userId, now) =>
+      use(async (d) => {
+        const rows = await d.all(`SELECT key_hash, ${columns} FROM ${SESSIONS_TABLE} WHERE user_id = ? AND expires_at > ? ORDER BY updated_at DESC`, [userId, ms(now)]);
+        return rows.map((row) => ({ ...toStored(row), id: String(row["key_hash"]) }));
+      }),
+    deleteByUser: (userId, exceptId) =>
+      use((d) =>
+        exceptId === undefined
+          ? d.run(`DELETE FROM ${SESSIONS_TABLE} WHERE user_id = ?`, [userId])
+          : d.run(`DELETE FROM ${SESSIONS_TABLE} WHERE user_id = ? AND key_hash <> ?`, [userId, exceptId]),
+      ),
+    deleteById: (id) =>
+      use(async (d) => {
+        await d.run(`DELETE FROM ${SESSIONS_TABLE} WHERE key_hash = ?`, [id]);
+      }),
     clearExpired: (now) =>
       use(async (d) => {
         // Django deletes `expire_date < now` (while load keeps `> now`); small batches keep locks short.
