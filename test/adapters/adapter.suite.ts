@@ -204,9 +204,23 @@ interface RouteState {
   /** The stream route sends its first chunk, then waits for `streamGate` (at most 2 s). */
   readonly streamGate: ReturnType<typeof deferred>;
   streamEnded: boolean;
+  /** The concurrent routes each load, then wait until both have (at most 2 s), then write. */
+  concurrentArrivals: number;
+  readonly concurrentBarrier: ReturnType<typeof deferred>;
 }
 
 const text = (body: string, status = 200): RouteResult => ({ kind: "text", status, body });
+
+/** A route that loads, waits for its twin to have loaded too, then sets `name`. */
+function concurrentWrite(state: RouteState, name: string): Route {
+  return async (session) => {
+    await session.get("count");
+    if (++state.concurrentArrivals === 2) state.concurrentBarrier.resolve();
+    await Promise.race([state.concurrentBarrier.promise, sleep(2000)]);
+    await session.set(name, true);
+    return text(name);
+  };
+}
 
 /** The test routes. Each scenario below says which one it calls. */
 function makeRoutes(state: RouteState): Routes {
@@ -283,6 +297,8 @@ function makeRoutes(state: RouteState): Routes {
       await session.save();
       return text("saved twice");
     },
+    "/concurrent-a": concurrentWrite(state, "a"),
+    "/concurrent-b": concurrentWrite(state, "b"),
     "/interrupt": async (session) => {
       await session.get("count");
       state.interruptReached.resolve();
@@ -364,11 +380,19 @@ export function runAdapterSuite(adapter: AdapterSuiteOptions): void {
   async function setup(options: Omit<SessionsOptions, "backend" | "clock" | "logger"> = {}) {
     const store = countingStore();
     const sessions = createSessions({ ...options, backend: store.backend, clock: () => NOW, logger: quietLogger });
-    const state: RouteState = { interruptReached: deferred(), interruptGate: deferred(), streamGate: deferred(), streamEnded: false };
+    const state: RouteState = {
+      interruptReached: deferred(),
+      interruptGate: deferred(),
+      streamGate: deferred(),
+      streamEnded: false,
+      concurrentArrivals: 0,
+      concurrentBarrier: deferred(),
+    };
     // Nothing may wait on a gate after its test ended.
     cleanups.push(async () => {
       state.interruptGate.resolve();
       state.streamGate.resolve();
+      state.concurrentBarrier.resolve();
     });
     const server = await adapter.start(sessions, makeRoutes(state));
     cleanups.push(() => server.close());
@@ -647,6 +671,16 @@ export function runAdapterSuite(adapter: AdapterSuiteOptions): void {
       expect(answer.setCookies).toEqual([]);
       expect(await t.store.inner.exists(key)).toBe(false);
       expect(t.store.methods().filter((m) => m === "create")).toEqual([]);
+    });
+
+    scenario("two concurrent requests writing different keys of one session both keep their change", async () => {
+      const t = await setup();
+      const key = await t.seed({ count: 5 });
+      const [a, b] = await Promise.all([t.get("/concurrent-a", `sessionid=${key}`), t.get("/concurrent-b", `sessionid=${key}`)]);
+      expect([a.status, a.body, b.status, b.body]).toEqual([200, "a", 200, "b"]);
+      expect(a.setCookies).toEqual([defaultCookie(key)]);
+      expect(b.setCookies).toEqual([defaultCookie(key)]);
+      expect(await t.stored(key)).toEqual({ count: 5, a: true, b: true });
     });
 
     scenario("backend outage: 503 from the default error path, while an untouched request still answers 200", async () => {
