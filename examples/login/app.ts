@@ -1,0 +1,345 @@
+/**
+ * Tessera's login demo: Django's classic login / dashboard / logout example, done with the
+ * care a real app needs: hashed passwords, CSRF tokens, a new session key on login, flush on
+ * logout. Also a cart that lives in the session and a page showing when the session expires.
+ *
+ * `createApp()` builds the app without listening, so tests can give it a temp database and a
+ * fixed clock; `server.ts` runs it.
+ */
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import express, { type Express, type NextFunction, type Request, type Response } from "express";
+import { createSessions, type Session, type Sessions } from "tessera";
+import { databaseBackend } from "tessera/backends/db";
+import { sessionMiddleware } from "tessera/express";
+import { hashPassword, verifyPassword } from "./passwords.js";
+import { CONTENT_SECURITY_POLICY, csrfField, escapeHtml, layout, type PageContext } from "./views.js";
+
+/** What the demo keeps in a session. */
+export interface DemoSessionData {
+  /** Set on login; its presence is what "logged in" means. */
+  username?: string;
+  /** The token every POST form must send back. */
+  csrfToken?: string;
+  /** Product id to quantity. */
+  cart?: Record<string, number>;
+}
+
+/**
+ * A real app would declare its data once with `declare module "tessera" { interface AppSessionData {...} }`
+ * so `req.session` is typed everywhere. The demo uses the generic instead, because this file is
+ * type-checked together with the test suite, which a global declaration would retype.
+ */
+type DemoSession = Session<DemoSessionData>;
+const sessionOf = (req: Request): DemoSession => req.session as unknown as DemoSession;
+
+export const DEMO_USERNAME = "demo";
+export const DEMO_PASSWORD = "tessera-demo";
+
+/** The demo's user store: username to scrypt hash (this one is the hash of "tessera-demo"). */
+const DEMO_USERS: Readonly<Record<string, string>> = {
+  [DEMO_USERNAME]: "scrypt$16384$8$1$znUnft9POP-n2IuYCZP26Q$9Vmf2_I23gq12Q-y9-_en5QTwNHttXsKaDyhVA_4L94",
+};
+
+/**
+ * Only for running the demo locally: sessions in the database are not signed, but a real app
+ * sets SESSION_SECRET (32+ random bytes) so cookie-based backends and rotation work.
+ */
+const DEV_SECRET = "tessera-demo-secret-for-local-development-only";
+
+const PRODUCTS: ReadonlyMap<string, { readonly name: string; readonly priceCents: number }> = new Map([
+  ["tea", { name: "Sencha green tea", priceCents: 850 }],
+  ["mug", { name: "Stoneware mug", priceCents: 1400 }],
+  ["notebook", { name: "Dot-grid notebook", priceCents: 1200 }],
+  ["pen", { name: "Fountain pen", priceCents: 2600 }],
+]);
+
+const THIRTY_DAYS_MS = 30 * 24 * 3600 * 1000;
+
+/** Options of {@link createApp}. */
+export interface LoginDemoOptions {
+  /** Where sessions are stored. @default "sqlite:sessions.sqlite3" (in the working directory) */
+  databaseUrl?: string;
+  /** The clock every expiry decision uses. @default Date.now */
+  clock?: () => number;
+  /** @default process.env.SESSION_SECRET, else a fixed development secret */
+  secret?: string;
+  /** Username to scrypt hash (see `hashPassword`). @default the demo user */
+  users?: Readonly<Record<string, string>>;
+}
+
+/** Builds the demo app and the sessions it uses (close them when done). */
+export function createApp(options: LoginDemoOptions = {}): { app: Express; sessions: Sessions<DemoSessionData> } {
+  const clock = options.clock ?? Date.now;
+  const sessions = createSessions<DemoSessionData>({
+    backend: databaseBackend({ url: options.databaseUrl ?? "sqlite:sessions.sqlite3" }),
+    secret: options.secret ?? (process.env["SESSION_SECRET"] || DEV_SECRET),
+    // The demo is served over plain http://127.0.0.1, where browsers never return a Secure
+    // cookie. Anything deployed keeps the default (true) and runs behind HTTPS.
+    cookie: { secure: false },
+    clock,
+  });
+  const users = new Map(Object.entries(options.users ?? DEMO_USERS));
+  let decoyHash: Promise<string> | undefined;
+
+  /** Checks a login; unknown usernames cost the same scrypt run, so timing does not reveal which exist. */
+  async function checkCredentials(username: string, password: string): Promise<boolean> {
+    const stored = users.get(username);
+    const matches = await verifyPassword(password, stored ?? (await (decoyHash ??= hashPassword(randomBytes(16).toString("hex")))));
+    return stored !== undefined && matches;
+  }
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.use(express.urlencoded({ extended: false, limit: "10kb" }));
+  app.use(sessionMiddleware(sessions));
+
+  // Every POST must carry the session's CSRF token: another site can make a browser post here
+  // with its cookie, but cannot read the token from our pages.
+  app.use(async (req, res, next) => {
+    if (req.method !== "POST") return next();
+    const expected = await sessionOf(req).get("csrfToken");
+    const given = field(req, "csrf");
+    if (expected !== undefined && given !== undefined && sameToken(given, expected)) return next();
+    sendPage(res, 403, layout("Forbidden", undefined, `<h1>Forbidden</h1>
+<p class="error">The form's security token is missing or out of date (CSRF check failed).</p>
+<p><a href="/">Start again</a></p>`));
+  });
+
+  app.get("/", async (req, res) => {
+    res.redirect((await sessionOf(req).has("username")) ? "/dashboard" : "/login");
+  });
+
+  app.get("/login", async (req, res) => {
+    const session = sessionOf(req);
+    if (await session.has("username")) return res.redirect("/dashboard");
+    const notice = req.query["loggedOut"] === "1" ? `<p class="note">You have been logged out, and your session deleted.</p>` : "";
+    sendPage(res, 200, loginPage(await pageContext(session), { notice, username: "" }));
+  });
+
+  app.post("/login", async (req, res) => {
+    const session = sessionOf(req);
+    const username = field(req, "username") ?? "";
+    const password = field(req, "password") ?? "";
+    if (!(await checkCredentials(username, password))) {
+      const notice = `<p class="error">Wrong username or password.</p>`;
+      return sendPage(res, 200, loginPage(await pageContext(session), { notice, username }));
+    }
+    const previous = await session.get("username");
+    if (previous !== undefined && previous !== username) {
+      await session.flush(); // another user's data must not carry over
+    } else {
+      // Against session fixation: a key planted before login is worthless after it. The cart stays.
+      await session.cycleKey();
+    }
+    await session.set("username", username);
+    await session.set("csrfToken", newToken()); // a token seen before login stops working too
+    res.redirect(303, "/dashboard");
+  });
+
+  app.post("/logout", async (req, res) => {
+    // Deletes the stored session and its data; the middleware then deletes the cookie.
+    await sessionOf(req).flush();
+    res.redirect(303, "/login?loggedOut=1");
+  });
+
+  app.get("/dashboard", async (req, res) => {
+    const session = sessionOf(req);
+    const context = await pageContext(session);
+    if (context.username === undefined) return res.redirect("/login");
+    sendPage(res, 200, layout("Dashboard", context, `<h1>Welcome, ${escapeHtml(context.username)}</h1>
+<p class="lead">You are logged in. Your session lives in the database; your browser holds only its random key.</p>
+<p>Your cart has ${plural(context.cartCount, "item")}. <a href="/cart">Open the cart</a></p>
+<p>See when this session expires, or change it, on the <a href="/session">session page</a>.</p>`));
+  });
+
+  app.get("/cart", async (req, res) => {
+    const session = sessionOf(req);
+    const context = await pageContext(session);
+    const cart = await session.get("cart", {});
+    sendPage(res, 200, layout("Cart", context, `<h1>Cart</h1>
+<p class="lead">The cart is kept in your session, so it survives page loads and logging in.</p>
+${cartTable(cart, context.csrfToken)}
+<h2>Products</h2>
+<table>
+${[...PRODUCTS].map(([id, product]) => `<tr><td>${escapeHtml(product.name)}</td><td class="num">${money(product.priceCents)}</td>
+<td class="num"><form class="inline" method="post" action="/cart/add">${csrfField(context.csrfToken)}<input type="hidden" name="product" value="${escapeHtml(id)}"><button class="small" type="submit">Add</button></form></td></tr>`).join("\n")}
+</table>`));
+  });
+
+  app.post("/cart/add", async (req, res) => {
+    const session = sessionOf(req);
+    const product = knownProduct(req);
+    if (product === undefined) return sendPage(res, 400, layout("Bad request", undefined, `<h1>Unknown product</h1><p><a href="/cart">Back to the cart</a></p>`));
+    const cart = { ...(await session.get("cart", {})) };
+    cart[product] = (cart[product] ?? 0) + 1;
+    await session.set("cart", cart); // set a new object: the session saves what set() is given
+    res.redirect(303, "/cart");
+  });
+
+  app.post("/cart/remove", async (req, res) => {
+    const session = sessionOf(req);
+    const product = knownProduct(req);
+    if (product === undefined) return sendPage(res, 400, layout("Bad request", undefined, `<h1>Unknown product</h1><p><a href="/cart">Back to the cart</a></p>`));
+    const cart = { ...(await session.get("cart", {})) };
+    delete cart[product];
+    if (Object.keys(cart).length === 0) await session.delete("cart");
+    else await session.set("cart", cart);
+    res.redirect(303, "/cart");
+  });
+
+  app.get("/session", async (req, res) => {
+    const session = sessionOf(req);
+    const context = await pageContext(session);
+    const expires = await session.getExpiryDate();
+    const age = await session.getExpiryAge();
+    const atBrowserClose = await session.getExpireAtBrowserClose();
+    sendPage(res, 200, layout("Session", context, `<h1>Your session</h1>
+<dl>
+  <dt>Expires</dt><dd><time datetime="${expires.toISOString()}">${expires.toUTCString()}</time></dd>
+  <dt>Time left</dt><dd>${age} seconds (${duration(age)})</dd>
+  <dt>Cookie</dt><dd>${atBrowserClose ? "deleted when the browser closes" : "persistent until the expiry"}</dd>
+</dl>
+<p class="lead">An expiry in seconds slides: each saved change starts the clock again. A fixed date stays put.</p>
+<form method="post" action="/session/expiry">
+  ${csrfField(context.csrfToken)}
+  <label for="expiry">Change the expiry</label>
+  <select id="expiry" name="expiry">
+    <option value="default">The default (two weeks after the last change)</option>
+    <option value="5m">Five minutes after the last change</option>
+    <option value="30d">A fixed date thirty days from now</option>
+    <option value="browser">When the browser closes</option>
+  </select>
+  <div class="actions"><button type="submit">Apply</button></div>
+</form>`));
+  });
+
+  app.post("/session/expiry", async (req, res) => {
+    const session = sessionOf(req);
+    const choices: Record<string, () => Promise<void>> = {
+      default: () => session.setExpiry(null),
+      "5m": () => session.setExpiry(300),
+      "30d": () => session.setExpiry(new Date(clock() + THIRTY_DAYS_MS)),
+      browser: () => session.setExpiry(0),
+    };
+    const choice = field(req, "expiry");
+    const apply = choice !== undefined && Object.hasOwn(choices, choice) ? choices[choice] : undefined;
+    if (apply === undefined) return sendPage(res, 400, layout("Bad request", undefined, `<h1>Unknown expiry choice</h1><p><a href="/session">Back</a></p>`));
+    await apply();
+    res.redirect(303, "/session");
+  });
+
+  app.use((_req, res) => {
+    sendPage(res, 404, layout("Not found", undefined, `<h1>Page not found</h1><p><a href="/">Home</a></p>`));
+  });
+
+  // Express's error path: Tessera's errors carry a status (400 session interrupted, 503 store down).
+  app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(error);
+    const status = typeof (error as { status?: unknown }).status === "number" ? (error as { status: number }).status : 500;
+    if (status >= 500) console.error(error);
+    const message = status === 400 ? "Your session ended while this request ran (logged out in another tab?). Please try again." : "Something went wrong on our side.";
+    sendPage(res, status, layout("Error", undefined, `<h1>Sorry</h1><p class="error">${message}</p><p><a href="/">Home</a></p>`));
+  });
+
+  return { app, sessions };
+}
+
+/** A page's header needs the user, the CSRF token (created on first use) and the cart size. */
+async function pageContext(session: DemoSession): Promise<PageContext> {
+  let csrfToken = await session.get("csrfToken");
+  if (csrfToken === undefined) {
+    csrfToken = newToken();
+    await session.set("csrfToken", csrfToken);
+  }
+  const cart = await session.get("cart", {});
+  return { username: await session.get("username"), csrfToken, cartCount: Object.values(cart).reduce((sum, n) => sum + n, 0) };
+}
+
+function loginPage(context: PageContext, form: { notice: string; username: string }): string {
+  return layout("Log in", context, `<h1>Log in</h1>
+<p class="note">Demo account: username <strong>${DEMO_USERNAME}</strong>, password <strong>${DEMO_PASSWORD}</strong>.</p>
+${form.notice}
+<form method="post" action="/login">
+  ${csrfField(context.csrfToken)}
+  <label for="username">Username</label>
+  <input id="username" name="username" type="text" autocomplete="username" required value="${escapeHtml(form.username)}">
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password" autocomplete="current-password" required>
+  <div class="actions"><button type="submit">Log in</button></div>
+</form>`);
+}
+
+function cartTable(cart: Record<string, number>, csrfToken: string): string {
+  const lines = Object.entries(cart).flatMap(([id, quantity]) => {
+    const product = PRODUCTS.get(id);
+    return product === undefined ? [] : [{ id, product, quantity }];
+  });
+  if (lines.length === 0) return `<p>Your cart is empty.</p>`;
+  const total = lines.reduce((sum, line) => sum + line.product.priceCents * line.quantity, 0);
+  return `<table>
+<tr><th>Item</th><th class="num">Quantity</th><th class="num">Price</th><th></th></tr>
+${lines.map(({ id, product, quantity }) => `<tr><td>${escapeHtml(product.name)}</td><td class="num">${quantity}</td><td class="num">${money(product.priceCents * quantity)}</td>
+<td class="num"><form class="inline" method="post" action="/cart/remove">${csrfField(csrfToken)}<input type="hidden" name="product" value="${escapeHtml(id)}"><button class="small link" type="submit">Remove</button></form></td></tr>`).join("\n")}
+<tr><th>Total</th><th></th><th class="num">${money(total)}</th><th></th></tr>
+</table>`;
+}
+
+function sendPage(res: Response, status: number, html: string): void {
+  res
+    .status(status)
+    .set({
+      "Content-Type": "text/html; charset=utf-8",
+      // Pages show session data: never cache them, not even in the browser's history.
+      "Cache-Control": "no-store",
+      "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+      "X-Content-Type-Options": "nosniff",
+      "Referrer-Policy": "same-origin",
+    })
+    .send(html);
+}
+
+/** A form field as a single string (a repeated or missing field is undefined). */
+function field(req: Request, name: string): string | undefined {
+  const body: unknown = req.body;
+  const value = typeof body === "object" && body !== null ? (body as Record<string, unknown>)[name] : undefined;
+  return typeof value === "string" ? value : undefined;
+}
+
+function knownProduct(req: Request): string | undefined {
+  const id = field(req, "product");
+  return id !== undefined && PRODUCTS.has(id) ? id : undefined;
+}
+
+function newToken(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function money(cents: number): string {
+  return `€${(cents / 100).toFixed(2)}`;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+/** "14 days", "4 minutes 59 seconds": the two largest units. */
+function duration(totalSeconds: number): string {
+  if (totalSeconds <= 0) return "expired";
+  const units: [string, number][] = [["day", 86_400], ["hour", 3600], ["minute", 60], ["second", 1]];
+  const parts: string[] = [];
+  let rest = totalSeconds;
+  for (const [name, size] of units) {
+    const count = Math.floor(rest / size);
+    rest -= count * size;
+    if (count > 0 && parts.length < 2) parts.push(plural(count, name));
+  }
+  return parts.join(" ");
+}
+
+export { hashPassword };
