@@ -10,7 +10,7 @@ import { decodeData } from "./codec.js";
 import { ConfigurationError, CookieTooLargeError, SessionInterruptedError, UpdateError } from "./errors.js";
 import { hashKey } from "./keys.js";
 import { resolveOptions, type ResolvedOptions, type SessionsOptions } from "./options.js";
-import { Session, type SessionData } from "./session.js";
+import { Session, touchDue, type SessionData } from "./session.js";
 
 /** What the adapter must add to the response. */
 export interface CommitResult {
@@ -131,12 +131,16 @@ async function commit<Data extends object>(options: ResolvedOptions, session: Se
   const { accessed, modified } = session;
   const empty = session.isEmpty();
   if (session.hadCookie && empty) return { setCookie: deletionCookie(options), varyCookie: true };
-  if (!(modified || options.saveEveryRequest) || empty || status >= 500) return { setCookie: undefined, varyCookie: accessed };
+  // Sliding expiry (idleTimeout): an unchanged session that was used is re-saved now and then.
+  const touch = !(modified || options.saveEveryRequest) && !empty && status < 500 && session[touchDue]();
+  if (!(modified || options.saveEveryRequest || touch) || empty || status >= 500) return { setCookie: undefined, varyCookie: accessed };
 
   const maxAge = (await session.getExpireAtBrowserClose()) ? undefined : await session.getExpiryAge();
   try {
     await session.save();
   } catch (error) {
+    // A touch carries no change of this request's, so a session deleted meanwhile just stays deleted.
+    if (error instanceof UpdateError && touch) return { setCookie: undefined, varyCookie: accessed };
     if (error instanceof UpdateError) throw new SessionInterruptedError({ cause: error });
     throw error;
   }

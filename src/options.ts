@@ -94,6 +94,43 @@ export interface SessionsOptions {
    * @default console
    */
   logger?: Logger;
+  /**
+   * How long one backend call (load, save, delete...) may take, in milliseconds, before the
+   * session gives up with a `BackendError` (status 503) instead of holding the request until the
+   * client times out. The call itself is not cancelled; its late result is ignored. `0` turns
+   * the limit off.
+   * @default 5000
+   * @example backendTimeoutMs: 2000
+   */
+  backendTimeoutMs?: number;
+  /**
+   * Idle timeout, in seconds: a session not used for this long expires, whatever its cookie age.
+   * Each request that reads or writes the session slides the expiry forward (an unchanged session
+   * is re-saved at most once per `touchInterval`); a request that never touches its session does
+   * no I/O and does not count as use. The cookie's Max-Age follows the same expiry. Not Django
+   * behaviour (there, an unchanged session's expiry never moves), so off by default.
+   * @default undefined (off)
+   * @example idleTimeout: 30 * 60 // signed out after 30 minutes without activity
+   */
+  idleTimeout?: number;
+  /**
+   * Absolute timeout, in seconds: a session older than this (counted from when its record was
+   * created, which `cycleKey()` on login renews) loads as empty, however active it is.
+   * Needs a server-side backend (the record's creation time is what is measured).
+   * @default undefined (off)
+   * @example absoluteTimeout: 12 * 60 * 60 // sign in again at least every 12 hours
+   */
+  absoluteTimeout?: number;
+  /**
+   * With `idleTimeout`: the least number of seconds between two saves of an unchanged session.
+   * A request that only reads the session re-saves it (and refreshes its cookie) only when that
+   * would move its expiry forward by at least this much, so sliding expiry costs one write per
+   * interval, not one per request. The price: a session may expire up to this much earlier than
+   * `idleTimeout` after its last use. `0` re-saves on every request that uses the session.
+   * @default idleTimeout / 10
+   * @example touchInterval: 60
+   */
+  touchInterval?: number;
 }
 
 /** Options after defaults and checks. */
@@ -113,6 +150,14 @@ export interface ResolvedOptions {
   readonly expireAtBrowserClose: boolean;
   readonly clock: () => number;
   readonly logger: Logger;
+  /** Milliseconds a backend call may take; `Infinity` when off. */
+  readonly backendTimeoutMs: number;
+  /** Seconds, or undefined when off. */
+  readonly idleTimeout: number | undefined;
+  /** Seconds, or undefined when off. */
+  readonly absoluteTimeout: number | undefined;
+  /** Seconds; undefined exactly when `idleTimeout` is. */
+  readonly touchInterval: number | undefined;
 }
 
 /** The file the default backend uses, relative to the working directory. */
@@ -173,6 +218,8 @@ export function resolveOptions(options: SessionsOptions = {}): ResolvedOptions {
   }
   const clock = options.clock ?? Date.now;
   if (typeof clock !== "function") fail("clock must be a function returning milliseconds since the epoch, like Date.now.");
+  const backendTimeoutMs = resolveBackendTimeout(options.backendTimeoutMs);
+  const { idleTimeout, absoluteTimeout, touchInterval } = resolveExpiryPolicies(options, backend);
 
   return {
     backend,
@@ -182,7 +229,48 @@ export function resolveOptions(options: SessionsOptions = {}): ResolvedOptions {
     expireAtBrowserClose: options.expireAtBrowserClose ?? false,
     clock,
     logger: options.logger ?? console,
+    backendTimeoutMs,
+    idleTimeout,
+    absoluteTimeout,
+    touchInterval,
   };
+}
+
+/** The longest delay setTimeout honours; beyond it Node fires at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function resolveBackendTimeout(value: number | undefined): number {
+  if (value === undefined) return 5000;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > MAX_TIMER_MS) {
+    fail(`backendTimeoutMs must be a number of milliseconds from 1 to ${MAX_TIMER_MS}, or 0 for no limit (it is ${String(value)}). The default is 5000.`);
+  }
+  return value === 0 ? Number.POSITIVE_INFINITY : value;
+}
+
+function resolveExpiryPolicies(
+  options: SessionsOptions,
+  backend: SessionBackend,
+): Pick<ResolvedOptions, "idleTimeout" | "absoluteTimeout" | "touchInterval"> {
+  const seconds = (name: string, value: unknown): number | undefined => {
+    if (value === undefined) return undefined;
+    if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
+      fail(`${name} must be a whole number of seconds above 0, or left out to turn it off (it is ${String(value)}).`);
+    }
+    return value;
+  };
+  const idleTimeout = seconds("idleTimeout", options.idleTimeout);
+  const absoluteTimeout = seconds("absoluteTimeout", options.absoluteTimeout);
+  if (absoluteTimeout !== undefined && backend.kind === "cookie") {
+    fail(`absoluteTimeout needs a server-side backend: the ${backend.name} backend keeps no record of when a session was created. Use the database, cache, file or memory backend, or leave absoluteTimeout out.`);
+  }
+  const interval = options.touchInterval;
+  if (interval === undefined) return { idleTimeout, absoluteTimeout, touchInterval: idleTimeout === undefined ? undefined : idleTimeout / 10 };
+  if (idleTimeout === undefined) fail("touchInterval only applies with idleTimeout (sliding expiry): set idleTimeout too, or leave touchInterval out.");
+  if (typeof interval !== "number" || !Number.isFinite(interval) || interval < 0 || interval >= idleTimeout) {
+    // At or past the idle timeout, a session in use could expire before its next touch.
+    fail(`touchInterval must be a number of seconds from 0 up to (not including) idleTimeout ${idleTimeout} (it is ${String(interval)}). The default is idleTimeout / 10.`);
+  }
+  return { idleTimeout, absoluteTimeout, touchInterval: interval };
 }
 
 function normalizeSameSite(value: CookieOptions["sameSite"] | undefined): SameSite {

@@ -4,7 +4,7 @@
  * `flush` and the versioned save; backends only store and fetch.
  * @module
  */
-import type { ServerBackend, SessionWrite } from "./backends/base.js";
+import type { ServerBackend, SessionWrite, StoredSession } from "./backends/base.js";
 import { assertJsonValue, decodeData, encodeData } from "./codec.js";
 import { BackendError, ConfigurationError, CreateError, SessionError, UpdateError, VersionConflictError } from "./errors.js";
 import { generateKey, isValidKey } from "./keys.js";
@@ -51,6 +51,11 @@ const MAX_MERGE_ATTEMPTS = 100;
 /** Key collisions are all but impossible (165 random bits); retrying forever would hide a broken store. */
 const MAX_CREATE_ATTEMPTS = 100;
 const DELETED = Symbol("deleted");
+/**
+ * @internal The commit rules ask a session through this whether sliding expiry wants it re-saved.
+ * A symbol keeps it off the public `Session` surface.
+ */
+export const touchDue = Symbol("tessera.touchDue");
 
 type Key<Data> = keyof Data & string;
 
@@ -407,6 +412,7 @@ export class Session<Data extends object = SessionData> {
         return new Map();
       }
       if (opened.stale) this.modified = true; // verified with an older secret: re-sign with the newest
+      this.#storedExpiresAt = opened.expiresAt;
       return data;
     }
     const record = await this.#backendCall("load", () => backend.load(key, now));
@@ -414,7 +420,17 @@ export class Session<Data extends object = SessionData> {
       this.#key = null; // unknown or expired: an empty session that never creates a record
       return new Map();
     }
+    if (this.#timedOut(record, now)) {
+      this.#key = null;
+      // Dead for good: delete it so raising the timeout later cannot bring it back.
+      await this.#backendCall("delete", () => backend.delete(key)).catch((error: unknown) => {
+        this.#options.logger.error("[tessera] Could not delete a timed-out session; it stays unusable and clearExpired will remove it.", error);
+      });
+      return new Map();
+    }
     this.#version = record.version;
+    this.#createdAt = record.createdAt;
+    this.#storedExpiresAt = record.expiresAt;
     this.#userId = record.userId;
     const data = decodeData(record.data);
     if (data === undefined) {
@@ -438,7 +454,43 @@ export class Session<Data extends object = SessionData> {
   #snapshot(data: Map<string, unknown>): SessionWrite {
     const now = this.#options.clock();
     const expiry = data.get(EXPIRY_KEY);
-    return { data: encodeData(data), expiresAt: expiresAt(expiry, now, this.#options.cookie.maxAge), userId: this.#userId, now };
+    const limit = this.#policyLimit(now) ?? Number.POSITIVE_INFINITY;
+    return { data: encodeData(data), expiresAt: Math.min(expiresAt(expiry, now, this.#options.cookie.maxAge), limit), userId: this.#userId, now };
+  }
+
+  /**
+   * The latest expiry the idle and absolute timeouts allow for a save at `now` (ms), or
+   * undefined when both are off. A session without a record yet is created at `now`.
+   */
+  #policyLimit(now: number): number | undefined {
+    const { idleTimeout, absoluteTimeout } = this.#options;
+    if (idleTimeout === undefined && absoluteTimeout === undefined) return undefined;
+    const idle = idleTimeout === undefined ? Number.POSITIVE_INFINITY : now + idleTimeout * 1000;
+    const absolute = absoluteTimeout === undefined ? Number.POSITIVE_INFINITY : (this.#createdAt ?? now) + absoluteTimeout * 1000;
+    return Math.min(idle, absolute);
+  }
+
+  /**
+   * Whether a stored record is past the idle or absolute timeout. Its stored expiry already
+   * says so for records written under these options; this also catches records written before
+   * they were set or shortened.
+   */
+  #timedOut(record: StoredSession, now: number): boolean {
+    const { idleTimeout, absoluteTimeout } = this.#options;
+    if (absoluteTimeout !== undefined && now >= record.createdAt + absoluteTimeout * 1000) return true;
+    return idleTimeout !== undefined && now >= record.updatedAt + idleTimeout * 1000;
+  }
+
+  /**
+   * Throttled touch (sliding expiry): whether this unchanged, loaded session should be re-saved
+   * now, i.e. whether a save would move its stored expiry forward by at least `touchInterval`.
+   */
+  [touchDue](): boolean {
+    const interval = this.#options.touchInterval;
+    if (interval === undefined || this.#key === null || this.#cache === undefined || this.#storedExpiresAt === undefined) return false;
+    const now = this.#options.clock();
+    const next = Math.min(expiresAt(this.#cache.get(EXPIRY_KEY), now, this.#options.cookie.maxAge), this.#policyLimit(now) ?? Number.POSITIVE_INFINITY);
+    return next - this.#storedExpiresAt >= interval * 1000;
   }
 
   /** A versioned update; on a conflict, reload and re-apply this request's own changes. */
@@ -447,8 +499,10 @@ export class Session<Data extends object = SessionData> {
     for (let attempt = 1; ; attempt++) {
       const version = this.#version ?? 0;
       try {
-        await this.#backendCall("save", () => backend.update(key, this.#snapshot(current), version));
+        const write = this.#snapshot(current);
+        await this.#backendCall("save", () => backend.update(key, write, version));
         this.#version = version + 1;
+        this.#storedExpiresAt = write.expiresAt;
         this.#cache = current;
         return;
       } catch (error) {
@@ -463,6 +517,7 @@ export class Session<Data extends object = SessionData> {
         else current.set(changedKey, value);
       }
       this.#version = fresh.version;
+      this.#createdAt = fresh.createdAt;
       if (!this.#userChanged) this.#userId = fresh.userId;
     }
   }
@@ -472,16 +527,43 @@ export class Session<Data extends object = SessionData> {
     if (backend.kind === "server") await this.#backendCall("delete", () => backend.delete(key));
   }
 
-  /** Runs a backend call, turning a driver's failure into a BackendError that names the store. */
+  /**
+   * Runs a backend call under `backendTimeoutMs`, turning a driver's failure or a call that
+   * never answers into a BackendError (503) that names the store.
+   */
   async #backendCall<T>(action: string, call: () => Promise<T>): Promise<T> {
     try {
-      return await call();
+      return await this.#withinTimeout(action, Promise.resolve().then(call));
     } catch (error) {
       if (error instanceof SessionError) throw error;
       const reason = error instanceof Error ? error.message : String(error);
       throw new BackendError(this.#options.backend.name, `could not ${action} the session: ${reason}`, error);
     }
   }
+
+  /** `pending`, or a BackendError once `backendTimeoutMs` passes without an answer. */
+  #withinTimeout<T>(action: string, pending: Promise<T>): Promise<T> {
+    const limit = this.#options.backendTimeoutMs;
+    if (limit === Number.POSITIVE_INFINITY) return pending;
+    // The call cannot be cancelled; if it fails after the deadline, nobody is left to hear it.
+    pending.catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        reject(new BackendError(this.#options.backend.name, `could not ${action} the session: no answer within ${limit} ms (backendTimeoutMs). The store may be down or overloaded.`));
+      }, limit);
+    });
+    return Promise.race([pending, deadline]).finally(() => clearTimeout(timer));
+  }
+}
+
+/** Django's get_expiry_age for `expiry` measured from `modification`, before any timeout policy. */
+function djangoExpiryAge(expiry: unknown, modification: number, cookieAge: number): number {
+  if (!expiry) return cookieAge;
+  if (typeof expiry === "number") return expiry;
+  const date = typeof expiry === "string" || expiry instanceof Date ? parseExpiry(expiry) : undefined;
+  if (date === undefined) return cookieAge;
+  return Math.floor((date - modification) / 1000);
 }
 
 /** Django's get_expiry_date: the absolute expiry (ms) of `_session_expiry` = `expiry` at `now`. */
