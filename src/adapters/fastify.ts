@@ -23,10 +23,12 @@ declare module "fastify" {
 /** Options of {@link tesseraSessions}. */
 export interface FastifySessionsOptions {
   /**
-   * The session machinery from `createSessions`, typed with the data `request.session` has
-   * (`AppSessionData` once declared, else any JSON object).
+   * The session machinery from `createSessions`, whatever its data type: `request.session` is
+   * typed by `AppSessionData` (as in the Express adapter), and a plugin's options cannot carry
+   * a type parameter through `register`.
    */
-  sessions: Sessions<RequestSessionData>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  sessions: Sessions<any>;
 }
 
 /**
