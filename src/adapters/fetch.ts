@@ -13,8 +13,9 @@ import type { RequestSessionData, Session } from "../session.js";
 /** Options of {@link withSession}. */
 export interface FetchAdapterOptions {
   /**
-   * Builds the answer when the session cannot be committed (interrupted: status 400; store
-   * down: 503). The handler's own Response is discarded.
+   * Builds the answer when the session fails: its commit (interrupted: status 400; store down:
+   * 503; the handler's own Response is then discarded) or, inside the handler, any `SessionError`
+   * (the store down while loading: 503).
    * @default a plain-text Response with the error's status
    * @example onError: (error) => Response.json({ error: "session" }, { status: 400 })
    */
@@ -24,7 +25,7 @@ export interface FetchAdapterOptions {
 /**
  * Runs `handler` with the visitor's session, then commits the session with the Response's
  * status and returns that Response carrying `Set-Cookie` / `Vary: Cookie` as needed.
- * Errors thrown by `handler` itself propagate unchanged.
+ * A session failure is answered through `onError`; the handler's other exceptions propagate.
  *
  * @example
  * // Next.js route handler (app/cart/route.ts); a React Router loader looks the same.
@@ -47,7 +48,15 @@ export async function withSession<Data extends object = RequestSessionData>(
   options: FetchAdapterOptions = {},
 ): Promise<Response> {
   const session = sessions.openFromHeader(request.headers.get("cookie") ?? undefined);
-  const response = await handler(session, request);
+  let response: Response;
+  try {
+    response = await handler(session, request);
+  } catch (error) {
+    // The session failing inside the handler (the store down while loading: 503) is answered
+    // like a failed commit; any other exception is the app's and propagates.
+    if (error instanceof SessionError) return (options.onError ?? errorResponse)(error, request);
+    throw error;
+  }
   let result: CommitResult;
   try {
     result = await sessions.commit(session, response.status);

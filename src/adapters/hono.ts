@@ -2,6 +2,17 @@
  * The Hono adapter: `app.use(sessionMiddleware(sessions))` makes `c.get("session")` (and
  * `c.var.session`) the visitor's session, committed on `c.res` once the handler has answered.
  * Runs wherever Hono runs: @hono/node-server, Bun, Deno, or a bare `app.fetch(request)`.
+ *
+ * A session error raised inside a handler (the store down while loading: `BackendError`,
+ * `status` 503) reaches `app.onError` like any other error, and Hono's default answers 500.
+ * To answer with its status, as Express and Koa do by default:
+ *
+ * ```ts
+ * app.onError((error, c) =>
+ *   error instanceof HTTPException ? error.getResponse()
+ *   : error instanceof SessionError ? c.text(error.code, error.status as ContentfulStatusCode)
+ *   : c.text("Internal Server Error", 500));
+ * ```
  * @module
  */
 import type { MiddlewareHandler } from "hono";
@@ -55,8 +66,16 @@ export function sessionMiddleware<Data extends object = RequestSessionData>(
         cause: error,
       });
     }
-    // c.header() copies a finished Response first, so immutable headers (Response.redirect()) are fine.
-    if (result.varyCookie) c.header("Vary", varyWithCookie(c.res.headers.get("Vary") ?? undefined));
-    if (result.setCookie !== undefined) c.header("Set-Cookie", result.setCookie, { append: true });
+    const { setCookie, varyCookie } = result;
+    const vary = () => varyWithCookie(c.res.headers.get("Vary") ?? undefined);
+    try {
+      // In place: rebuilding the Response would cost @hono/node-server its fast path.
+      if (varyCookie) c.res.headers.set("Vary", vary());
+      if (setCookie !== undefined) c.res.headers.append("Set-Cookie", setCookie);
+    } catch {
+      // Immutable headers (Response.redirect(), a fetch() result): c.header() copies the Response first.
+      if (varyCookie) c.header("Vary", vary());
+      if (setCookie !== undefined) c.header("Set-Cookie", setCookie, { append: true });
+    }
   };
 }

@@ -1,11 +1,38 @@
+import { createServer } from "node:http";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackendError, SessionInterruptedError, type Sessions } from "tessera";
+import { BackendError, SessionError, SessionInterruptedError, type Sessions } from "tessera";
 import { memoryBackend } from "tessera/backends/memory";
 import { sessionMiddleware } from "tessera/hono";
-import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, NOW, testSessions } from "./web-scenarios.js";
+import { listenOn, runAdapterSuite } from "./adapter.suite.js";
+import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, NOW, streamOf, testSessions } from "./web-scenarios.js";
+
+runAdapterSuite({
+  name: "hono",
+  start: async (sessions, routes) => {
+    const app = new Hono();
+    app.use(sessionMiddleware(sessions));
+    for (const [path, route] of Object.entries(routes)) {
+      app.get(path, async (c) => {
+        const result = await route(c.var.session);
+        if (result.kind === "redirect") return c.redirect(result.location);
+        if (result.kind === "text") return c.text(result.body, result.status as ContentfulStatusCode);
+        return c.body(streamOf(result.chunks), 200, { "Content-Type": "text/plain" });
+      });
+    }
+    // Hono's default onError answers 500 to anything but an HTTPException; the app maps a session
+    // error raised in a route (the store down while loading) to its status, as the adapter documents.
+    app.onError((error, c) => {
+      if (error instanceof HTTPException) return error.getResponse();
+      if (error instanceof SessionError) return c.text(error.code, error.status as ContentfulStatusCode);
+      return c.text("Internal Server Error", 500);
+    });
+    return listenOn(createServer(getRequestListener(app.fetch)));
+  },
+});
 
 function honoApp(sessions: Sessions, store: CountingBackend): Hono {
   const app = new Hono();

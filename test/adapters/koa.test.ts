@@ -1,9 +1,34 @@
+import { createServer } from "node:http";
+import { Readable } from "node:stream";
 import Koa from "koa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackendError, type Sessions } from "tessera";
 import { memoryBackend } from "tessera/backends/memory";
 import { sessionMiddleware } from "tessera/koa";
+import { listenOn, runAdapterSuite } from "./adapter.suite.js";
 import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, testSessions } from "./web-scenarios.js";
+
+runAdapterSuite({
+  name: "koa",
+  start: async (sessions, routes) => {
+    const app = new Koa();
+    app.silent = true; // the suite provokes 400s, 500s and 503s on purpose
+    app.use(sessionMiddleware(sessions));
+    app.use(async (ctx) => {
+      const route = routes[ctx.path];
+      if (route === undefined) return;
+      // A rejected route throws here and reaches Koa's own error handling.
+      const result = await route(ctx.session);
+      if (result.kind === "redirect") return ctx.redirect(result.location);
+      ctx.type = "text/plain";
+      if (result.kind === "text") {
+        ctx.status = result.status;
+        ctx.body = result.body;
+      } else ctx.body = Readable.from(result.chunks);
+    });
+    return listenOn(createServer(app.callback()));
+  },
+});
 
 function koaApp(sessions: Sessions, store: CountingBackend): Koa {
   const app = new Koa();
