@@ -1,0 +1,306 @@
+/**
+ * Sessions in Django's own `django_session` table, readable and writable by a Django site that
+ * shares the database and the `SECRET_KEY`: a Node service and a Django site then share logins.
+ * (The pinned entry point is `databaseBackend({ url, format: "django", secret })`; this module
+ * does the work.)
+ *
+ * What is stored, exactly as Django's db engine stores it:
+ *
+ * - `session_key`: **the key itself, not its hash**. Django looks sessions up by the raw key, so
+ *   this one backend gives up Tessera's hashed keys at rest: a leaked table holds usable keys,
+ *   as it does for Django.
+ * - `session_data`: the data in Django's signing format (salt
+ *   `django.contrib.sessions.SessionStore`, zlib when it helps, base62 timestamp, HMAC-SHA256),
+ *   JSON written as Python writes it (see `src/django/signing.ts`).
+ * - `expire_date`: the absolute expiry as Django keeps it per dialect: on SQLite the text
+ *   `YYYY-MM-DD HH:MM:SS[.ffffff]` in UTC, on PostgreSQL a `timestamp with time zone`, on
+ *   MariaDB/MySQL a `datetime(6)` in UTC. This assumes Django's `USE_TZ = True` (the default).
+ *
+ * Conflicts: Django's table has no version column, so concurrent saves of one session are
+ * last-writer-wins, as in Django (Tessera's key-level merge needs Tessera's own table). A save
+ * never resurrects a row deleted meanwhile (a logout elsewhere): it fails with `UpdateError`,
+ * which the middleware turns into a 400, as Django does.
+ * @module
+ */
+import { BackendError, ConfigurationError, CreateError, UpdateError } from "../errors.js";
+import { parsePythonJson, pythonJson, SESSION_STORE_SALT, signPayload, unsignPayload } from "../django/signing.js";
+import type { ServerBackend, SessionWrite, StoredSession } from "./base.js";
+import type { Row, SqlDriver } from "./db/driver.js";
+import type { Dialect } from "./db/schema.js";
+import { openSqlite, sqliteDriver } from "./db/sqlite.js";
+
+/** Django's session table. */
+export const DJANGO_SESSION_TABLE = "django_session";
+
+/** Options of {@link djangoDatabaseBackend}. */
+export interface DjangoDatabaseBackendOptions {
+  /**
+   * Django's `SECRET_KEY`, or `[SECRET_KEY, ...SECRET_KEY_FALLBACKS]` (newest first): the first
+   * signs, every one verifies. Required: the session data is signed with it.
+   */
+  secret: string | readonly string[];
+  /** The database: `sqlite:<file>` (the file Django's `DATABASES` names) or `sqlite::memory:`. */
+  url?: string;
+  /** An existing better-sqlite3 `Database` instead of a URL. Tessera never closes it. */
+  client?: unknown;
+  /**
+   * For `databaseBackend` to hand over a connection it opened (PostgreSQL, MariaDB/MySQL):
+   * the dialect and a function that connects. Apps pass `url` or `client` instead.
+   */
+  connection?: { readonly dialect: Dialect; readonly connect: () => Promise<SqlDriver> };
+  /**
+   * Rows `clearExpired` deletes per statement, so a large backlog never holds a long lock.
+   * @default 1000
+   */
+  batchSize?: number;
+  /**
+   * How many sessions to remember which integral numbers Django wrote as floats (`1.0`), so
+   * writing such a session back keeps them floats. 0 turns it off.
+   * @default 10000
+   */
+  floatMemory?: number;
+}
+
+/** Per dialect: how a time is written as a parameter and how `expire_date` is read back. */
+interface DialectSql {
+  /** The time as a statement parameter, in the form Django writes it. */
+  toParam(ms: number): string;
+  /** A select-list expression giving `expire_date` as text or a number we can read. */
+  readonly selectExpiry: string;
+  /** `expire_date` as selected, back to milliseconds since the epoch. */
+  fromRow(value: unknown): number;
+  /** Django's DDL for the table and its index, each safe to run when they exist. */
+  readonly ddl: readonly string[];
+}
+
+const T = DJANGO_SESSION_TABLE;
+
+const DIALECTS: Record<Dialect, DialectSql> = {
+  sqlite: {
+    // Django's SQLite backend stores str(naive UTC datetime); comparisons are textual.
+    toParam: pythonDatetimeText,
+    selectExpiry: "expire_date",
+    fromRow: parseUtcText,
+    ddl: [
+      `CREATE TABLE IF NOT EXISTS "${T}" ("session_key" varchar(40) NOT NULL PRIMARY KEY, "session_data" text NOT NULL, "expire_date" datetime NOT NULL)`,
+      `CREATE INDEX IF NOT EXISTS "${T}_expire_date_a5c62663" ON "${T}" ("expire_date")`,
+    ],
+  },
+  postgres: {
+    toParam: (ms) => `${pythonDatetimeText(ms).replace(" ", "T")}+00:00`,
+    // Epoch milliseconds, so the pg client's time-zone handling never matters.
+    selectExpiry: "(EXTRACT(EPOCH FROM expire_date) * 1000) AS expire_date",
+    fromRow: (value) => Math.round(Number(value)),
+    ddl: [
+      `CREATE TABLE IF NOT EXISTS "${T}" ("session_key" varchar(40) NOT NULL PRIMARY KEY, "session_data" text NOT NULL, "expire_date" timestamp with time zone NOT NULL)`,
+      `CREATE INDEX IF NOT EXISTS "${T}_expire_date_a5c62663" ON "${T}" ("expire_date")`,
+      `CREATE INDEX IF NOT EXISTS "${T}_session_key_c0390e0f_like" ON "${T}" ("session_key" varchar_pattern_ops)`,
+    ],
+  },
+  mysql: {
+    // datetime(6) holds naive UTC; text in and out keeps the connection's time zone out of it.
+    toParam: pythonDatetimeText,
+    selectExpiry: "DATE_FORMAT(expire_date, '%Y-%m-%d %H:%i:%s.%f') AS expire_date",
+    fromRow: parseUtcText,
+    ddl: [
+      `CREATE TABLE IF NOT EXISTS \`${T}\` (\`session_key\` varchar(40) NOT NULL PRIMARY KEY, \`session_data\` longtext NOT NULL, \`expire_date\` datetime(6) NOT NULL, INDEX \`${T}_expire_date_a5c62663\` (\`expire_date\`))`,
+    ],
+  },
+};
+
+/**
+ * A {@link ServerBackend} over Django's `django_session` table (see the module comment for the
+ * exact format). It never creates the table on its own: let Django's `manage.py migrate` create
+ * it, or call `migrate()` (`tessera migrate`) where no Django migrations run.
+ *
+ * @example
+ * const sessions = createSessions({
+ *   backend: djangoDatabaseBackend({ url: "sqlite:/srv/django/db.sqlite3", secret: process.env.DJANGO_SECRET_KEY! }),
+ *   secret: process.env.DJANGO_SECRET_KEY,
+ * });
+ */
+export function djangoDatabaseBackend(options: DjangoDatabaseBackendOptions): ServerBackend & { readonly dialect: Dialect } {
+  const secrets = resolveSecrets(options.secret);
+  const batchSize = positive("batchSize", options.batchSize, 1000, 1);
+  const floatMemory = positive("floatMemory", options.floatMemory, 10_000, 0);
+  const { dialect, connect } = resolveConnection(options);
+  const sql = DIALECTS[dialect];
+  const name = `django-${dialect}`;
+
+  let driver: Promise<SqlDriver> | undefined;
+  const use = async <R>(operation: (d: SqlDriver) => Promise<R>): Promise<R> => {
+    const d = await (driver ??= connect());
+    try {
+      return await operation(d);
+    } catch (error) {
+      if (isMissingTable(d, error)) {
+        throw new BackendError(
+          name,
+          `the table ${T} does not exist. Create it with Django (\`python manage.py migrate sessions\`), or with \`npx tessera migrate\` / sessions.migrate() if no Django migrations run on this database.`,
+          error,
+        );
+      }
+      throw error;
+    }
+  };
+
+  // Which integral numbers Django wrote as floats, per session key, so that writing the
+  // session back keeps `1.0` a float for Python. Bounded; only sessions that have such numbers.
+  const floats = new Map<string, ReadonlySet<string>>();
+  const rememberFloats = (key: string, paths: ReadonlySet<string>) => {
+    floats.delete(key);
+    if (paths.size === 0 || floatMemory === 0) return;
+    floats.set(key, paths);
+    if (floats.size > floatMemory) floats.delete(floats.keys().next().value as string);
+  };
+
+  const encode = (key: string, write: SessionWrite): string => {
+    const data = JSON.parse(write.data) as unknown;
+    return signPayload(pythonJson(data, floats.get(key)), { secret: secrets[0] as string, salt: SESSION_STORE_SALT, compress: true, now: write.now });
+  };
+
+  /** Django's stored value back to the core's JSON; "" (which the core reports as corrupted) if it does not verify. */
+  const decode = (key: string, sessionData: string): { data: string; signedAt: number } => {
+    try {
+      const { json, timestamp } = unsignPayload(sessionData, { secrets, salt: SESSION_STORE_SALT });
+      const parsed = parsePythonJson(json);
+      rememberFloats(key, parsed.floatPaths);
+      return { data: JSON.stringify(parsed.value), signedAt: timestamp * 1000 };
+    } catch {
+      return { data: "", signedAt: 0 };
+    }
+  };
+
+  return {
+    kind: "server",
+    name,
+    dialect,
+    load: (key, now) =>
+      use(async (d) => {
+        const rows = await d.all(`SELECT session_data, ${sql.selectExpiry} FROM ${T} WHERE session_key = ? AND expire_date > ?`, [key, sql.toParam(now)]);
+        const row = rows[0];
+        return row === undefined ? null : toStored(key, row);
+      }),
+    create: (key, write) =>
+      use(async (d) => {
+        floats.delete(key);
+        try {
+          await d.run(`INSERT INTO ${T} (session_key, session_data, expire_date) VALUES (?, ?, ?)`, [key, encode(key, write), sql.toParam(write.expiresAt)]);
+        } catch (error) {
+          if (d.isUniqueViolation(error)) throw new CreateError();
+          throw error;
+        }
+      }),
+    // No version column: the expected version is ignored (last writer wins, as in Django).
+    update: (key, write) =>
+      use(async (d) => {
+        const changed = await d.run(`UPDATE ${T} SET session_data = ?, expire_date = ? WHERE session_key = ?`, [encode(key, write), sql.toParam(write.expiresAt), key]);
+        if (changed > 0) return;
+        // MySQL reports 0 for a row it matched but left unchanged; only a missing row is an error.
+        const rows = await d.all(`SELECT 1 AS found FROM ${T} WHERE session_key = ?`, [key]);
+        if (rows.length === 0) {
+          floats.delete(key);
+          throw new UpdateError(); // deleted meanwhile: never resurrect it
+        }
+      }),
+    delete: (key) =>
+      use(async (d) => {
+        floats.delete(key);
+        await d.run(`DELETE FROM ${T} WHERE session_key = ?`, [key]);
+      }),
+    exists: (key) => use(async (d) => (await d.all(`SELECT 1 AS found FROM ${T} WHERE session_key = ?`, [key])).length > 0),
+    clearExpired: (now) =>
+      use(async (d) => {
+        // Django deletes `expire_date < now` (while a load keeps `> now`); batches keep locks short.
+        const statement =
+          dialect === "mysql"
+            ? `DELETE FROM ${T} WHERE expire_date < ? LIMIT ${batchSize}`
+            : `DELETE FROM ${T} WHERE session_key IN (SELECT session_key FROM ${T} WHERE expire_date < ? LIMIT ${batchSize})`;
+        let total = 0;
+        for (;;) {
+          const deleted = await d.run(statement, [sql.toParam(now)]);
+          total += deleted;
+          if (deleted < batchSize) return total;
+        }
+      }),
+    async migrate() {
+      // Creates Django's table only where it is missing, and records nothing in Django's
+      // django_migrations: see docs/django.md for running Django's migrate afterwards.
+      const d = await (driver ??= connect());
+      for (const statement of sql.ddl) await d.run(statement, []);
+    },
+    async close() {
+      const pending = driver;
+      driver = undefined;
+      floats.clear();
+      if (pending) await (await pending).close();
+    },
+  };
+
+  function toStored(key: string, row: Row): StoredSession {
+    const { data, signedAt } = decode(key, String(row["session_data"]));
+    // Django keeps no creation or update time; the signature's timestamp is the last save.
+    return { data, expiresAt: sql.fromRow(row["expire_date"]), version: 1, userId: null, createdAt: signedAt, updatedAt: signedAt };
+  }
+}
+
+/** Python's `str(datetime)` of a naive UTC time: `YYYY-MM-DD HH:MM:SS`, then `.ffffff` unless 0. */
+export function pythonDatetimeText(ms: number): string {
+  const whole = Math.floor(ms);
+  const iso = new Date(whole).toISOString(); // 2026-11-22T07:12:43.081Z
+  const millis = whole - Math.floor(whole / 1000) * 1000;
+  const base = `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+  return millis === 0 ? base : `${base}.${String(millis).padStart(3, "0")}000`;
+}
+
+/** Reads `YYYY-MM-DD HH:MM:SS[.f…]` (or a Date a driver made) as UTC milliseconds. */
+function parseUtcText(value: unknown): number {
+  if (value instanceof Date) return value.getTime();
+  const match = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?/.exec(String(value));
+  if (match === null) return 0; // unreadable: treat as long expired
+  const [, y, mo, d, h, mi, s, f = ""] = match;
+  return Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) + Math.floor(Number(f.padEnd(6, "0")) / 1000);
+}
+
+function isMissingTable(d: SqlDriver, error: unknown): boolean {
+  if (d.isMissingTable?.(error)) return true;
+  return d.dialect === "sqlite" && /no such table/i.test(error instanceof Error ? error.message : "");
+}
+
+function resolveSecrets(secret: unknown): readonly string[] {
+  const list = typeof secret === "string" ? [secret] : secret;
+  if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === "string" && s !== "")) {
+    throw new ConfigurationError(
+      'The Django-format database backend signs session data with Django\'s SECRET_KEY: pass secret: process.env.DJANGO_SECRET_KEY (or [SECRET_KEY, ...SECRET_KEY_FALLBACKS], newest first).',
+    );
+  }
+  return Object.freeze([...(list as string[])]);
+}
+
+function positive(name: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new ConfigurationError(`The Django-format database backend's ${name} must be a whole number of at least ${min}.`);
+  }
+  return value;
+}
+
+function resolveConnection(options: DjangoDatabaseBackendOptions): { dialect: Dialect; connect: () => Promise<SqlDriver> } {
+  if (options.connection !== undefined) return options.connection;
+  if (options.client !== undefined && options.client !== null) {
+    const client = options.client as { prepare?: unknown; pragma?: unknown };
+    if (typeof client.prepare === "function" && typeof client.pragma === "function") {
+      return { dialect: "sqlite", connect: async () => sqliteDriver(options.client as Parameters<typeof sqliteDriver>[0], false) };
+    }
+    throw new ConfigurationError('djangoDatabaseBackend takes a better-sqlite3 Database as client; for PostgreSQL or MariaDB/MySQL use databaseBackend({ url, format: "django", secret }).');
+  }
+  const url = options.url;
+  if (typeof url === "string" && url.startsWith("sqlite:")) {
+    const file = url.slice("sqlite:".length).replace(/^\/\//, "");
+    if (file === "") throw new ConfigurationError('A sqlite URL names a file: "sqlite:db.sqlite3" (the file in Django\'s DATABASES setting).');
+    return { dialect: "sqlite", connect: () => openSqlite(file) };
+  }
+  throw new ConfigurationError(
+    'djangoDatabaseBackend needs url: "sqlite:<file>" (the NAME in Django\'s DATABASES) or a better-sqlite3 client; for PostgreSQL or MariaDB/MySQL use databaseBackend({ url, format: "django", secret }).',
+  );
+}
