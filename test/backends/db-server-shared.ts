@@ -44,17 +44,25 @@ export function runSqlServerTests(harness: SqlServerHarness): () => string {
   let databases = 0;
   const freshDatabase = () => harness.createDatabase(url, `tessera_fresh_${++databases}`);
 
+  // A server that cannot start fails every test with its reason (vitest would list them as skipped
+  // if beforeAll threw): CI must never pass without having run against the real server.
+  let startError: unknown;
   beforeAll(async () => {
-    server = await harness.start();
-    url = server.url;
-    const migrator = databaseBackend({ url });
-    await migrator.migrate?.();
-    await migrator.close?.();
+    try {
+      server = await harness.start();
+      url = server.url;
+      const migrator = databaseBackend({ url });
+      await migrator.migrate?.();
+      await migrator.close?.();
+    } catch (error) {
+      startError = error;
+    }
   });
   afterAll(async () => {
     await server?.stop();
   });
   beforeEach(async () => {
+    if (startError !== undefined) throw startError;
     await rows("DELETE FROM tessera_sessions");
   });
   afterEach(async () => {

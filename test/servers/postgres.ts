@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import pg from "pg";
 import { freePort, onExit, runOrFail, serverFailure, waitFor } from "./util.js";
 
@@ -18,15 +18,24 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** Debian puts each major version's binaries here; `initdb` and `postgres` are not on PATH. */
+/**
+ * Where `initdb` and `postgres` are: $TESSERA_PG_BIN if set, else Debian's per-version directory
+ * (they are not on PATH there), else PATH (Homebrew, Fedora…).
+ */
 function findBinDir(): string {
+  const hint = "Install them with: apt-get install postgresql (or point TESSERA_PG_BIN at the directory holding initdb)";
+  const override = process.env["TESSERA_PG_BIN"];
+  if (override !== undefined && override !== "") {
+    if (!existsSync(join(override, "initdb"))) throw new Error(`TESSERA_PG_BIN=${override} holds no initdb. ${hint}`);
+    return override;
+  }
   const root = "/usr/lib/postgresql";
   const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, "bin", "initdb"))) : [];
   const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
-  if (newest === undefined) {
-    throw new Error(`PostgreSQL server binaries not found under ${root} (initdb, postgres). Install them with: apt-get install postgresql`);
-  }
-  return join(root, newest, "bin");
+  if (newest !== undefined) return join(root, newest, "bin");
+  const onPath = (process.env["PATH"] ?? "").split(delimiter).find((dir) => dir !== "" && existsSync(join(dir, "initdb")));
+  if (onPath !== undefined) return onPath;
+  throw new Error(`PostgreSQL server binaries (initdb, postgres) not found in ${root}/*/bin or on PATH. ${hint}`);
 }
 
 /** initdb and postgres refuse to run as root; as root we run them as the `postgres` user. */
