@@ -1,0 +1,111 @@
+/**
+ * `cacheBackend({ url })`: sessions in a cache server (Django's `cache` engine), on Redis or
+ * Valkey (`redis://`, `rediss://`, through node-redis), memcached (`memcached://host:port`,
+ * through memjs), or this process's memory (`memory:`).
+ *
+ * Each session is one value under `prefix + sha256(key)`: a JSON record holding the data, its
+ * expiry, version, user id and timestamps. The store's TTL only reclaims space; the stored
+ * `expiresAt`, checked against the app's clock on load, decides whether a session is alive.
+ * Writes are atomic on both servers:
+ * - Redis: create is `SET NX EX`; update is a Lua script that replaces the value only if it
+ *   exists and still holds the expected version.
+ * - memcached: create is `add`; update reads the value with its CAS token and replaces it with
+ *   that token, so a concurrent write or delete in between makes the replace fail, not win.
+ *   memjs 1.x has no CAS call, so these requests go through its public `perform()`.
+ *
+ * A cache may evict a live session under memory pressure (the user is signed out): size the
+ * cache for it, or use `cachedDatabaseBackend`. There is no `clearExpired` on the servers: the
+ * TTL reclaims expired sessions by itself.
+ * @module
+ */
+import { ConfigurationError, CreateError, UpdateError, VersionConflictError } from "../errors.js";
+import { hashKey } from "../keys.js";
+import type { ServerBackend } from "./base.js";
+import { memcachedStore, openMemcached, type MemjsLike } from "./cache/memcached.js";
+import { openRedis, redisStore, type RedisLike } from "./cache/redis.js";
+import { decodeRecord, encodeRecord, ttlSeconds, type Store } from "./cache/store.js";
+import { memoryBackend } from "./memory.js";
+
+/** Options of {@link cacheBackend}. */
+export interface CacheBackendOptions {
+  /**
+   * Where the cache is: `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS),
+   * `memcached://[user:pass@]host:port[,host2:port]`, or `memory:` (this process only).
+   * @example url: process.env.REDIS_URL
+   */
+  url?: string;
+  /**
+   * An existing client instead of a URL: a node-redis client (`createClient()`) or a memjs
+   * `Client`. Tessera closes it only if it opened the connection itself.
+   */
+  client?: unknown;
+  /**
+   * Prepended to the hashed key, so several apps can share one cache.
+   * @default "tessera:session:"
+   */
+  prefix?: string;
+  /**
+   * Milliseconds to wait for the server (to connect, and for each command) before the
+   * operation fails, so a hung or unreachable cache becomes an error, not a hung request.
+   * @default 2000
+   */
+  timeout?: number;
+}
+
+/** Sessions in Redis/Valkey or memcached (or, with `memory:`, in this process). */
+export function cacheBackend(options: CacheBackendOptions): ServerBackend {
+  const timeout = options.timeout ?? 2000;
+  if (!(typeof timeout === "number" && Number.isFinite(timeout) && timeout > 0)) throw new ConfigurationError("cacheBackend timeout is in milliseconds and must be a positive number.");
+  const prefix = options.prefix ?? "tessera:session:";
+  const client = options.client as Partial<RedisLike & MemjsLike> | undefined;
+  let name: string;
+  let store: Store;
+  if (client !== undefined && client !== null && typeof client.sendCommand === "function") {
+    name = "redis";
+    store = redisStore(async () => client as RedisLike, timeout);
+  } else if (client !== undefined && client !== null && typeof client.perform === "function" && Array.isArray(client.servers)) {
+    name = "memcached";
+    store = memcachedStore(async () => client as MemjsLike, false, timeout * 2 + 1000);
+  } else if (client !== undefined) {
+    throw new ConfigurationError("cacheBackend client must be a node-redis client (createClient()) or a memjs Client; otherwise pass a url.");
+  } else {
+    const url = options.url ?? "";
+    if (url === "memory:") return memoryBackend(); // one process: the memory backend is this cache
+    if (/^rediss?:\/\//.test(url)) {
+      name = "redis";
+      store = redisStore(() => openRedis(url, timeout), timeout);
+    } else if (url.startsWith("memcached://")) {
+      name = "memcached";
+      store = memcachedStore(() => openMemcached(url.slice("memcached://".length).replace(/\/$/, ""), timeout), true, timeout * 2 + 1000);
+    } else {
+      const shown = JSON.stringify(url.replace(/\/\/[^@/]*@/, "//***@"));
+      throw new ConfigurationError(`cacheBackend needs a url of redis://host:port, rediss://…, memcached://host:port or memory: (got ${shown}).`);
+    }
+  }
+  return {
+    kind: "server",
+    name,
+    async load(key, now) {
+      const text = await store.get(prefix + hashKey(key));
+      const record = text === null ? null : decodeRecord(text);
+      // The app's clock decides, not the TTL (a record may outlive its expiry by a second).
+      return record === null || record.expiresAt <= now ? null : record;
+    },
+    async create(key, write) {
+      const record = { ...write, version: 1, createdAt: write.now, updatedAt: write.now };
+      if (!(await store.add(prefix + hashKey(key), encodeRecord(record), ttlSeconds(write)))) throw new CreateError();
+    },
+    async update(key, write, expectedVersion) {
+      const outcome = await store.swap(prefix + hashKey(key), expectedVersion, write, ttlSeconds(write));
+      if (outcome === "missing") throw new UpdateError();
+      if (outcome === "conflict") throw new VersionConflictError();
+    },
+    async delete(key) {
+      await store.del(prefix + hashKey(key));
+    },
+    async exists(key) {
+      return store.has(prefix + hashKey(key));
+    },
+    close: () => store.close(),
+  };
+}

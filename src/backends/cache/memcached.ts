@@ -1,0 +1,95 @@
+/**
+ * The memcached store of `cacheBackend`, through memjs 1.x and the binary protocol.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { ConfigurationError } from "../../errors.js";
+import { importPeer } from "../db/driver.js";
+import { decodeRecord, encodeRecord, withDeadline, type Store } from "./store.js";
+
+/** The part of a memjs Client this backend uses: its request pipeline, with CAS in the header. */
+export interface MemjsLike {
+  readonly servers: readonly unknown[];
+  readonly seq: number;
+  incrSeq(): void;
+  perform(key: string, request: Buffer, seq: number, callback: (error: Error | null, response: MemjsResponse | null) => void): void;
+  close(): void;
+}
+interface MemjsResponse {
+  header: { status: number; cas: Buffer };
+  val: Buffer;
+}
+
+const OP = { get: 0x00, add: 0x02, replace: 0x03, delete: 0x04 } as const;
+const STATUS = { ok: 0, notFound: 1, exists: 2 } as const;
+
+/** A memjs client for `servers` ("host:port[,host:port]"); it connects on first request. */
+export async function openMemcached(servers: string, timeout: number): Promise<MemjsLike> {
+  const memjs = await importPeer<{ Client?: MemjsFactory; default?: { Client: MemjsFactory } }>("memjs", "cacheBackend with a memcached:// url");
+  const factory = memjs.Client ?? memjs.default?.Client;
+  if (!factory) throw new ConfigurationError("The installed memjs has no Client export; install memjs@1.");
+  // retries: 1 means no retry: a repeated add or replace after a timeout could apply twice.
+  return factory.create(servers, { timeout: timeout / 1000, conntimeout: timeout / 1000, retries: 1, keepAlive: true, logger: { log() {} } });
+}
+interface MemjsFactory {
+  create(servers: string, options: object): MemjsLike;
+}
+
+/**
+ * The Store on a memjs client, speaking the binary protocol through `perform()` so CAS works.
+ * `owned`: close the client on close(). `deadline`: the backstop for a request, in ms.
+ */
+export function memcachedStore(open: () => Promise<MemjsLike>, owned: boolean, deadline: number): Store {
+  let client: Promise<MemjsLike> | undefined;
+  const request = async (opcode: number, id: string, value = "", ttl?: number, cas?: Buffer): Promise<MemjsResponse> => {
+    const c = await (client ??= open());
+    // extras: 4 bytes of flags, then the expiry; past 30 days memcached reads it as a Unix time.
+    const extras = Buffer.alloc(ttl === undefined ? 0 : 8);
+    if (ttl !== undefined) extras.writeUInt32BE(ttl > 2_592_000 ? Math.floor(Date.now() / 1000) + ttl : ttl, 4);
+    const key = Buffer.from(id);
+    const body = Buffer.from(value);
+    c.incrSeq();
+    const seq = c.seq;
+    const packet = Buffer.alloc(24 + extras.length + key.length + body.length);
+    packet.writeUInt8(0x80, 0); // request magic
+    packet.writeUInt8(opcode, 1);
+    packet.writeUInt16BE(key.length, 2);
+    packet.writeUInt8(extras.length, 4);
+    packet.writeUInt32BE(extras.length + key.length + body.length, 8);
+    packet.writeUInt32BE(seq, 12);
+    cas?.copy(packet, 16);
+    Buffer.concat([extras, key, body]).copy(packet, 24);
+    const pending = new Promise<MemjsResponse>((resolve, reject) =>
+      c.perform(id, packet, seq, (error, reply) => (error || !reply ? reject(error instanceof Error ? error : new Error(`memcached: ${String(error ?? "no reply")}`)) : resolve(reply))),
+    );
+    // memjs times out itself (per connection attempt and per request); the deadline is a backstop.
+    const response = await withDeadline(pending, deadline, "memcached");
+    const { status } = response.header;
+    if (status > STATUS.exists) throw new Error(`memcached refused the request (status 0x${status.toString(16)}${status === 3 ? ": value too large" : ""})`);
+    return response;
+  };
+  return {
+    async get(id) {
+      const response = await request(OP.get, id);
+      return response.header.status === STATUS.ok ? response.val.toString("utf8") : null;
+    },
+    add: async (id, value, ttl) => (await request(OP.add, id, value, ttl)).header.status === STATUS.ok,
+    async swap(id, expected, write, ttl) {
+      const current = await request(OP.get, id);
+      if (current.header.status === STATUS.notFound) return "missing";
+      const record = decodeRecord(current.val.toString("utf8"));
+      if (record === null || record.version !== expected) return "conflict";
+      const next = encodeRecord({ ...write, version: expected + 1, createdAt: record.createdAt });
+      // The CAS token makes the replace fail if anything wrote or deleted the record since the get.
+      const status = (await request(OP.replace, id, next, ttl, current.header.cas)).header.status;
+      return status === STATUS.ok ? "ok" : status === STATUS.notFound ? "missing" : "conflict";
+    },
+    del: async (id) => void (await request(OP.delete, id)),
+    has: async (id) => (await request(OP.get, id)).header.status === STATUS.ok,
+    async close() {
+      const pending = client;
+      client = undefined;
+      if (pending && owned) (await pending).close();
+    },
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * A throwaway redis-server for tests: a free loopback port (or a given one, to restart it where
+ * it was), a temporary directory, no persistence. `stop()` leaves nothing behind.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startDaemon, type DaemonHandle } from "./daemon.js";
+
+export interface RedisServer extends DaemonHandle {
+  /** `redis://127.0.0.1:<port>` */
+  readonly url: string;
+}
+
+/** Starts redis-server (Debian package `redis-server`) and waits until it answers PING. */
+export async function startRedis(options: { port?: number } = {}): Promise<RedisServer> {
+  const dir = mkdtempSync(join(tmpdir(), "tessera-redis-"));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    const server = await startDaemon({
+      name: "Redis",
+      binary: "redis-server",
+      debianPackage: "redis-server",
+      port: options.port,
+      // No RDB snapshots and no AOF: a test server starts empty and leaves no files.
+      args: (port) => ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning"],
+      probe: { send: "PING\r\n", expect: "+PONG" },
+      cleanup,
+    });
+    return { ...server, url: `redis://127.0.0.1:${server.port}` };
+  } catch (error) {
+    cleanup();
+    throw error;
+  }
+}
