@@ -15,6 +15,7 @@
  *   atomic O_EXCL (not every network share provides it); a lock left by a crashed process is
  *   broken after {@link STALE_LOCK_MS}, and two processes breaking the same stale lock at the
  *   same instant could both proceed (then the later version check can miss one update).
+ * - The user index (listByUser, deleteByUser) and clearExpired read every file: O(sessions).
  * @module
  */
 import { randomBytes } from "node:crypto";
@@ -33,6 +34,7 @@ const STALE_LOCK_MS = 5_000;
 const LOCK_WAIT_MS = 8_000;
 /** Temp files and empty placeholders older than this are debris of a crash; clearExpired removes them. */
 const DEBRIS_AGE_MS = 60_000;
+const HASH = /^[0-9a-f]{64}$/;
 const SESSION_FILE = /^[0-9a-f]{64}\.session$/;
 const TEMP_FILE = /^[0-9a-f]{64}\.[0-9a-f]{12}\.tmp$/;
 const LOCK_FILE = /^[0-9a-f]{64}\.lock$/;
@@ -52,6 +54,9 @@ export interface FileBackend extends ServerBackend {
   /** The absolute path of the session directory. */
   readonly directory: string;
   clearExpired(now: number): Promise<number>;
+  listByUser(userId: string, now: number): Promise<(StoredSession & { readonly id: string })[]>;
+  deleteByUser(userId: string, exceptId?: string): Promise<number>;
+  deleteById(id: string): Promise<void>;
 }
 
 /**
@@ -92,6 +97,25 @@ export function fileBackend(options: FileBackendOptions): FileBackend {
       await unlinkQuietly(temp).catch(() => undefined); // keep the original error
       throw error;
     }
+  }
+
+  /** Each session file's id and its record as read now. */
+  async function* sessionFiles(): AsyncGenerator<{ id: string; record: ReadResult }> {
+    for (const entry of await readdir(directory)) {
+      if (!SESSION_FILE.test(entry)) continue;
+      const id = entry.slice(0, -".session".length);
+      yield { id, record: await readRecord(pathOf(id)) };
+    }
+  }
+
+  /** Deletes record `id` if `doomed` still holds for it as read under its lock. */
+  function deleteIf(id: string, doomed: (record: ReadResult) => Promise<boolean>): Promise<boolean> {
+    return withLock(id, async () => {
+      const record = await readRecord(pathOf(id));
+      if (record === "missing" || !(await doomed(record))) return false;
+      await unlinkQuietly(pathOf(id));
+      return true;
+    });
   }
 
   return {
@@ -135,36 +159,41 @@ export function fileBackend(options: FileBackendOptions): FileBackend {
       await withLock(id, () => unlinkQuietly(pathOf(id)));
     },
     async exists(key) {
-      try {
-        await stat(pathOf(hashKey(key)));
-        return true;
-      } catch (error) {
-        if (codeOf(error) === "ENOENT") return false;
-        throw error;
-      }
+      const missing = (error: unknown) => (codeOf(error) === "ENOENT" ? false : Promise.reject(error));
+      return stat(pathOf(hashKey(key))).then(() => true, missing);
     },
-    async clearExpired(now) {
+    // The user index scans the directory: fine for the few thousand sessions a file store suits.
+    async listByUser(userId, now) {
+      const found: (StoredSession & { id: string })[] = [];
+      for await (const { id, record } of sessionFiles()) {
+        if (typeof record === "object" && record.userId === userId && record.expiresAt > now) found.push({ ...record, id });
+      }
+      return found;
+    },
+    async deleteByUser(userId, exceptId) {
       let removed = 0;
+      for await (const { id, record } of sessionFiles()) {
+        const mine = (r: ReadResult) => typeof r === "object" && r.userId === userId && id !== exceptId;
+        if (mine(record) && (await deleteIf(id, async (again) => mine(again)))) removed++;
+      }
+      return removed;
+    },
+    async deleteById(id) {
+      // The id comes from the app (an admin page, a listing): only a hash may name a file.
+      if (HASH.test(id)) await withLock(id, () => unlinkQuietly(pathOf(id)));
+    },
+    /** Deletes expired and unreadable records (counted) and crash debris: old temp, lock and placeholder files. */
+    async clearExpired(now) {
       for (const entry of await readdir(directory)) {
-        const path = join(directory, entry);
-        if (TEMP_FILE.test(entry) || LOCK_FILE.test(entry)) {
-          if (await isOlderThan(path, LOCK_FILE.test(entry) ? STALE_LOCK_MS : DEBRIS_AGE_MS)) await unlinkQuietly(path);
-          continue;
-        }
-        if (!SESSION_FILE.test(entry)) continue;
-        const id = entry.slice(0, 64);
-        const first = await readRecord(path);
-        if (typeof first === "object" && first.expiresAt >= now) continue;
-        if (first === "empty" && !(await isOlderThan(path, DEBRIS_AGE_MS))) continue; // a create in progress
-        if (first === "missing") continue;
+        const stale = LOCK_FILE.test(entry) ? STALE_LOCK_MS : TEMP_FILE.test(entry) ? DEBRIS_AGE_MS : undefined;
+        if (stale !== undefined && (await isOlderThan(join(directory, entry), stale))) await unlinkQuietly(join(directory, entry));
+      }
+      const dead = async (id: string, r: ReadResult) =>
+        typeof r === "object" ? r.expiresAt < now : r === "invalid" || (r === "empty" && (await isOlderThan(pathOf(id), DEBRIS_AGE_MS)));
+      let removed = 0;
+      for await (const { id, record } of sessionFiles()) {
         // Decided again under the lock: an update may have extended it since the first read.
-        const deleted = await withLock(id, async () => {
-          const again = await readRecord(path);
-          if (again === "missing" || (typeof again === "object" && again.expiresAt >= now)) return false;
-          await unlinkQuietly(path);
-          return true;
-        });
-        if (deleted) removed++;
+        if ((await dead(id, record)) && (await deleteIf(id, (again) => dead(id, again)))) removed++;
       }
       return removed;
     },
@@ -216,11 +245,13 @@ async function withLockFile<T>(lockPath: string, work: () => Promise<T>): Promis
   }
 }
 
+type ReadResult = StoredSession | "missing" | "empty" | "invalid";
+
 /**
  * The record in `path`: the parsed record, "missing" (no file), "empty" (a create's placeholder)
  * or "invalid" (anything that is not a well-formed record; never thrown).
  */
-async function readRecord(path: string): Promise<StoredSession | "missing" | "empty" | "invalid"> {
+async function readRecord(path: string): Promise<ReadResult> {
   let text: string;
   try {
     text = await readFile(path, "utf8");

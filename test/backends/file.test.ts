@@ -14,6 +14,7 @@ const write = (data: string, overrides: Partial<SessionWrite> = {}): SessionWrit
 const suiteDirs: string[] = [];
 runBackendSuite({
   name: "file",
+  userIndex: true,
   create: () => {
     const dir = mkdtempSync(join(tmpdir(), "tessera-file-suite-"));
     suiteDirs.push(dir);
@@ -65,6 +66,9 @@ describe("fileBackend", () => {
       expect(existsSync(join(dir, `${hashKey(key)}.session`))).toBe(true);
       await backend.delete(key);
     }
+    // endSession(id) takes an id from the app; only a 64-hex hash may name a file.
+    for (const id of ["../victim", "../victim.session", `${"a".repeat(64)}/../../victim`, "a".repeat(63), "A".repeat(64)]) await backend.deleteById(id);
+    await backend.deleteById("a".repeat(64)); // a well-formed id with no file is fine
     expect(readdirSync(root).sort()).toEqual(["sessions", "victim.session"]);
     expect(readFileSync(join(root, "victim.session"), "utf8")).toBe("keep me");
     expect(readdirSync(dir)).toEqual([]);
@@ -104,6 +108,19 @@ describe("fileBackend", () => {
     writeFileSync(join(deep, `${hashKey(key)}.session`), record);
     await expect(backend.update(key, write('{"lost":1}'), 1)).rejects.toMatchObject({ code: "ENAMETOOLONG" });
     expect(readdirSync(deep)).toEqual([`${hashKey(key)}.session`]);
+    expect((await backend.load(key, T0))?.data).toBe('{"keep":1}');
+  });
+
+  it("a write failing after its temp file was opened removes the temp file (and a create's placeholder)", async () => {
+    const backend = fileBackend({ directory: dir });
+    const key = generateKey();
+    // A BigInt cannot be serialized: the failure comes after the temp file exists.
+    const unserializable = write("{}", { userId: 1n as unknown as string });
+    await expect(backend.create(key, unserializable)).rejects.toBeInstanceOf(TypeError);
+    expect(readdirSync(dir)).toEqual([]);
+    await backend.create(key, write('{"keep":1}'));
+    await expect(backend.update(key, unserializable, 1)).rejects.toBeInstanceOf(TypeError);
+    expect(readdirSync(dir)).toEqual([`${hashKey(key)}.session`]);
     expect((await backend.load(key, T0))?.data).toBe('{"keep":1}');
   });
 

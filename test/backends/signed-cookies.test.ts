@@ -100,6 +100,23 @@ for (const encrypt of [false, true]) {
       expect(backend.decode(value, T0 + 1000 * HOUR, [A])).toBe(null);
     });
 
+    it("every single-character substitution is rejected (no second spelling of the same bytes)", () => {
+      const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+      // Three lengths, so the last base64 character carries unused bits in at least one of them.
+      for (const data of ['{"a":1}', '{"ab":1}', '{"abc":1}']) {
+        const value = backend.encode(data, T0 + HOUR, T0, [A]);
+        let tried = 0;
+        for (let i = 0; i < value.length; i++) {
+          for (const c of alphabet) {
+            if (c === value[i]) continue;
+            tried++;
+            expect(backend.decode(value.slice(0, i) + c + value.slice(i + 1), T0, [A])).toBe(null);
+          }
+        }
+        expect(tried).toBe(value.length * 64);
+      }
+    });
+
     it("malformed values are null, never a throw", () => {
       const good = backend.encode('{"a":1}', T0 + HOUR, T0, [A]);
       const [prefix = "", body = ""] = good.split(".");
