@@ -48,7 +48,10 @@ export function isPgClient(value: unknown): value is PgClient {
   return typeof candidate?.query === "function" && typeof candidate.connect === "function" && candidate.execute === undefined;
 }
 
-/** Wraps a pg Pool or Client; `owned` says whether `close()` ends it. */
+/**
+ * Wraps a pg Pool or Client; `owned` says whether `close()` ends it. A Client is one connection,
+ * so the app's own queries sent during `migrate()` would join its transaction: prefer a Pool.
+ */
 export function postgresDriver(client: PgClient, owned: boolean): SqlDriver {
   const isPool = typeof (client as { totalCount?: unknown }).totalCount === "number";
   const converted = new Map<string, string>();
