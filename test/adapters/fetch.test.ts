@@ -36,8 +36,6 @@ function routes(store: CountingBackend) {
   return async (session: Session, request: Request): Promise<Response> => {
     const url = new URL(request.url);
     switch (url.pathname) {
-      case "/untouched":
-        return new Response("ok");
       case "/read":
         return new Response(String((await session.get("name")) ?? "none"));
       case "/write":
@@ -46,12 +44,6 @@ function routes(store: CountingBackend) {
       case "/flush":
         await session.flush();
         return new Response("flushed");
-      case "/write-then-500":
-        await session.set("name", "lost");
-        return new Response("oops", { status: 500 });
-      case "/write-then-redirect":
-        await session.set("name", "moved");
-        return new Response(null, { status: 302, headers: { Location: "/read" } });
       case "/interrupt":
         await session.get("name");
         await store.delete(session.sessionKey as string);

@@ -37,7 +37,6 @@ runAdapterSuite({
 function honoApp(sessions: Sessions, store: CountingBackend): Hono {
   const app = new Hono();
   app.use(sessionMiddleware(sessions));
-  app.get("/untouched", (c) => c.text("ok"));
   app.get("/read", async (c) => c.text(String((await c.var.session.get("name")) ?? "none")));
   app.get("/write", async (c) => {
     await c.get("session").set("name", c.req.query("name") ?? "");
@@ -46,14 +45,6 @@ function honoApp(sessions: Sessions, store: CountingBackend): Hono {
   app.get("/flush", async (c) => {
     await c.var.session.flush();
     return c.text("flushed");
-  });
-  app.get("/write-then-500", async (c) => {
-    await c.var.session.set("name", "lost");
-    return c.text("oops", 500);
-  });
-  app.get("/write-then-redirect", async (c) => {
-    await c.var.session.set("name", "moved");
-    return c.redirect("/read");
   });
   app.get("/interrupt", async (c) => {
     const { session } = c.var;

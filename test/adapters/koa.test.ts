@@ -37,9 +37,6 @@ function koaApp(sessions: Sessions, store: CountingBackend): Koa {
   app.use(async (ctx) => {
     const { session } = ctx;
     switch (ctx.path) {
-      case "/untouched":
-        ctx.body = "ok";
-        return;
       case "/read":
         ctx.body = String((await session.get("name")) ?? "none");
         return;
@@ -51,20 +48,11 @@ function koaApp(sessions: Sessions, store: CountingBackend): Koa {
         await session.flush();
         ctx.body = "flushed";
         return;
-      case "/write-then-500":
-        await session.set("name", "lost");
-        ctx.status = 500;
-        ctx.body = "oops";
-        return;
-      case "/write-then-redirect":
-        await session.set("name", "moved");
-        ctx.redirect("/read");
-        return;
       case "/interrupt":
         await session.get("name");
         await store.delete(session.sessionKey as string);
         await session.set("name", "again");
-        ctx.body = "unreachable";
+        ctx.redirect("/unreachable");
         return;
       case "/own-headers":
         ctx.append("Set-Cookie", "theme=dark; Path=/");
