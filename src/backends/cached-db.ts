@@ -1,0 +1,206 @@
+/**
+ * `cachedDatabaseBackend({ cache, database })`: Django's `cached_db` engine, composed from two
+ * server backends. The database holds the truth; the cache spares it the reads.
+ *
+ * - load: the cache first; on a miss, the database, and the record is copied into the cache.
+ * - create/update: the database first (its CreateError, UpdateError and VersionConflictError
+ *   are the answer), then the cache, with the database's version.
+ * - delete: the database, then a short-lived "deleted" marker in the cache, so a request that
+ *   read the record just before cannot put it back into the cache afterwards.
+ * - A cache failure is logged and the request carries on against the database; for
+ *   `cacheCooldown` ms after one, the cache is left alone (a dead server is not waited for on
+ *   every request). A key whose cache entry could not be updated is remembered, and its entry
+ *   is deleted before this process reads it from the cache again. Another process sharing the
+ *   cache does not know that, so after an outage it may read an outdated entry until that entry
+ *   next changes or expires: flush the cache after a long outage if that matters.
+ *
+ * The cache entry wraps the database record (its version, timestamps and data), so any server
+ * backend can serve as the cache, `cacheBackend` and `memoryBackend` included.
+ * @module
+ */
+import { ConfigurationError, CreateError, UpdateError, VersionConflictError } from "../errors.js";
+import type { Logger } from "../options.js";
+import type { ServerBackend, SessionWrite, StoredSession } from "./base.js";
+
+/** Options of {@link cachedDatabaseBackend}. */
+export interface CachedDatabaseBackendOptions {
+  /**
+   * The cache, e.g. `cacheBackend({ url: "redis://localhost:6379" })`.
+   * @example cache: cacheBackend({ url: process.env.REDIS_URL })
+   */
+  cache: ServerBackend;
+  /**
+   * The database, which holds the truth.
+   * @example database: databaseBackend({ url: process.env.DATABASE_URL })
+   */
+  database: ServerBackend;
+  /**
+   * Where cache failures are reported (they never fail a request).
+   * @default console
+   */
+  logger?: Pick<Logger, "error">;
+  /**
+   * Milliseconds to leave the cache alone after it failed, so requests do not each wait for a
+   * dead server.
+   * @default 5000
+   */
+  cacheCooldown?: number;
+}
+
+/** How long a "deleted" marker stays in the cache: longer than any request takes. */
+const DELETED_MARKER_MS = 60_000;
+/** Keys whose cache entry may be outdated; past this many, the oldest are forgotten. */
+const MAX_DIRTY_KEYS = 10_000;
+/** Attempts to settle a cache entry against concurrent writers before giving up on it. */
+const CACHE_WRITE_ATTEMPTS = 3;
+
+/** A cache entry: a copy of the database's record, or the marker of a deleted one. */
+type Entry = { readonly kind: "session"; readonly record: StoredSession } | { readonly kind: "deleted" };
+/** What to store in the cache: an entry, its expiry and user id. */
+type Planned = { readonly payload: string; readonly expiresAt: number; readonly userId: string | null };
+
+/** The database's sessions, read through a cache (Django's cached_db). */
+export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): ServerBackend {
+  const { cache, database } = options;
+  for (const [role, backend] of [["cache", cache], ["database", database]] as const) {
+    if ((backend as Partial<ServerBackend> | undefined)?.kind !== "server") {
+      throw new ConfigurationError(`cachedDatabaseBackend ${role} must be a server-side backend, e.g. cacheBackend({ url }) or databaseBackend({ url }).`);
+    }
+  }
+  const logger = options.logger ?? console;
+  const cooldown = options.cacheCooldown ?? 5000;
+  let cacheDownUntil = 0;
+  const dirty = new Set<string>();
+
+  const markDirty = (key: string) => {
+    dirty.delete(key);
+    dirty.add(key);
+    if (dirty.size > MAX_DIRTY_KEYS) dirty.delete(dirty.values().next().value as string);
+  };
+
+  /** Runs `op` against the cache; a failure is logged and gives `undefined`, never an error. */
+  async function withCache<T>(key: string, action: string, op: () => Promise<T>): Promise<T | undefined> {
+    if (Date.now() < cacheDownUntil) return undefined;
+    try {
+      if (dirty.has(key)) {
+        await cache.delete(key); // its entry may predate a write the cache missed
+        dirty.delete(key);
+      }
+      return await op();
+    } catch (error) {
+      cacheDownUntil = Date.now() + cooldown;
+      logger.error(`[tessera] [cached-db] could not ${action} the ${cache.name} cache; carrying on with the ${database.name} database.`, error);
+      return undefined;
+    }
+  }
+
+  /**
+   * Stores what `plan` decides from the current entry (nothing if it returns undefined). The
+   * cache's own versions make each step atomic, so concurrent writers cannot interleave.
+   */
+  async function settle(key: string, now: number, plan: (current: Entry | null) => Planned | undefined, known?: StoredSession | null): Promise<void> {
+    let leftover = false;
+    for (let attempt = 0; attempt < CACHE_WRITE_ATTEMPTS; attempt++) {
+      const current = attempt === 0 && known !== undefined ? known : await cache.load(key, now);
+      const next = plan(current === null ? null : parseEntry(current));
+      if (next === undefined) return;
+      const write: SessionWrite = { data: next.payload, expiresAt: next.expiresAt, userId: next.userId, now };
+      try {
+        if (current !== null) await cache.update(key, write, current.version);
+        else {
+          if (leftover) await cache.delete(key); // expired by the clock but not yet by the TTL
+          await cache.create(key, write);
+        }
+        return;
+      } catch (error) {
+        if (error instanceof CreateError) leftover = current === null;
+        else if (!(error instanceof VersionConflictError || error instanceof UpdateError)) throw error;
+      }
+    }
+    await cache.delete(key); // it kept changing under us: no entry is better than a wrong one
+  }
+
+  /** Writes the cache after a database write; if that fails, the entry may be outdated. */
+  async function afterWrite(key: string, action: string, now: number, plan: (current: Entry | null) => Planned | undefined): Promise<void> {
+    const done = await withCache(key, action, async () => {
+      await settle(key, now, plan);
+      return true;
+    });
+    if (done === undefined) markDirty(key);
+  }
+
+  const deletedMarker = (now: number): Planned => ({ payload: '{"deleted":true}', expiresAt: now + DELETED_MARKER_MS, userId: null });
+
+  return {
+    kind: "server",
+    name: `cached-db(${cache.name}+${database.name})`,
+    async load(key, now) {
+      const cached = await withCache(key, "read", () => cache.load(key, now));
+      const entry = cached ? parseEntry(cached) : null;
+      if (entry?.kind === "deleted") return null;
+      if (entry?.kind === "session") return entry.record;
+      const record = await database.load(key, now);
+      // Fill only a cache that answered, and never over a newer copy or a deletion marker.
+      if (record !== null && cached !== undefined) {
+        const plan = (current: Entry | null) => (current === null || (current.kind === "session" && current.record.version < record.version) ? planFor(record) : undefined);
+        await withCache(key, "fill", () => settle(key, now, plan, cached));
+      }
+      return record;
+    },
+    async create(key, write) {
+      await database.create(key, write);
+      const record: StoredSession = { data: write.data, expiresAt: write.expiresAt, userId: write.userId, version: 1, createdAt: write.now, updatedAt: write.now };
+      await afterWrite(key, "write", write.now, () => planFor(record));
+    },
+    async update(key, write, expectedVersion) {
+      try {
+        await database.update(key, write, expectedVersion);
+      } catch (error) {
+        // The cached copy is outdated: gone from the database, or behind its version.
+        if (error instanceof UpdateError) await afterWrite(key, "write", write.now, () => deletedMarker(write.now));
+        if (error instanceof VersionConflictError) {
+          const done = await withCache(key, "invalidate", async () => cache.delete(key).then(() => true));
+          if (done === undefined) markDirty(key);
+        }
+        throw error;
+      }
+      const version = expectedVersion + 1;
+      // The cache's copy gives createdAt; without one, the next load fills it from the database.
+      await afterWrite(key, "write", write.now, (current) => {
+        if (current?.kind !== "session" || current.record.version >= version) return undefined;
+        return planFor({ data: write.data, expiresAt: write.expiresAt, userId: write.userId, version, createdAt: current.record.createdAt, updatedAt: write.now });
+      });
+    },
+    async delete(key) {
+      await database.delete(key);
+      const now = Date.now(); // delete() is not given the app's clock; the marker only needs to outlive a request
+      await afterWrite(key, "write", now, () => deletedMarker(now));
+    },
+    exists: (key) => database.exists(key), // the truth, expired records included
+    ...(database.clearExpired ? { clearExpired: (now: number) => (database.clearExpired as (now: number) => Promise<number>)(now) } : {}),
+    ...(database.migrate ? { migrate: () => (database.migrate as () => Promise<void>)() } : {}),
+    async close() {
+      await Promise.all([cache.close?.(), database.close?.()]);
+    },
+  };
+}
+
+/** The cache entry holding `record`. */
+function planFor(record: StoredSession): Planned {
+  const payload = JSON.stringify({ v: record.version, c: record.createdAt, u: record.updatedAt, d: record.data });
+  return { payload, expiresAt: record.expiresAt, userId: record.userId };
+}
+
+/** The entry a cache record holds, or null if it holds none (then it is overwritten). */
+function parseEntry(cached: StoredSession): Entry | null {
+  let value: { v?: unknown; c?: unknown; u?: unknown; d?: unknown; deleted?: unknown };
+  try {
+    value = JSON.parse(cached.data) as typeof value;
+  } catch {
+    return null;
+  }
+  if (value?.deleted === true) return { kind: "deleted" };
+  const { v, c, u, d } = value ?? {};
+  if (typeof v !== "number" || typeof c !== "number" || typeof u !== "number" || typeof d !== "string") return null;
+  return { kind: "session", record: { data: d, expiresAt: cached.expiresAt, userId: cached.userId, version: v, createdAt: c, updatedAt: u } };
+}

@@ -1,0 +1,193 @@
+/** cachedDatabaseBackend: Redis (a real redis-server) in front of SQLite, and memory in front of SQLite. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSessions, generateKey, hashKey, type ServerBackend, type SessionWrite } from "tessera";
+import { cacheBackend } from "tessera/backends/cache";
+import { cachedDatabaseBackend } from "tessera/backends/cached-db";
+import { databaseBackend } from "tessera/backends/db";
+import { memoryBackend } from "tessera/backends/memory";
+import { runBackendSuite } from "tessera/testing";
+import { createClient } from "redis";
+import { countingBackend, recordingLogger } from "../helpers.js";
+import { startRedis, type RedisServer } from "../servers/redis.js";
+
+const HOUR = 3_600_000;
+let prefixes = 0;
+const freshPrefix = () => `cdb${process.pid}-${++prefixes}:`;
+const sqlite = () => databaseBackend({ url: "sqlite::memory:" });
+const write = (data: string, now: number, overrides: Partial<SessionWrite> = {}): SessionWrite => ({ data, expiresAt: now + HOUR, userId: null, now, ...overrides });
+
+runBackendSuite({ name: "cached-db (memory + sqlite)", create: () => cachedDatabaseBackend({ cache: memoryBackend(), database: sqlite() }), describe, it });
+
+describe("cachedDatabaseBackend with Redis in front of SQLite", () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  runBackendSuite({
+    name: "cached-db (redis + sqlite)",
+    create: () => cachedDatabaseBackend({ cache: cacheBackend({ url: server.url, prefix: freshPrefix() }), database: sqlite() }),
+    describe,
+    it,
+  });
+
+  /** A cached-db backend whose database calls are counted. */
+  function setup(options: { cacheUrl?: string; timeout?: number; cooldown?: number } = {}) {
+    const database = countingBackend(sqlite());
+    const cache = cacheBackend({ url: options.cacheUrl ?? server.url, prefix: freshPrefix(), timeout: options.timeout ?? 2000 });
+    const logger = recordingLogger();
+    const backend = cachedDatabaseBackend({ cache, database, logger, cacheCooldown: options.cooldown ?? 5000 });
+    return { database, cache, logger, backend };
+  }
+
+  it("serves a cache hit with zero database calls, with the database's version", async () => {
+    const { database, backend } = setup();
+    const sessions = createSessions({ backend });
+    const session = sessions.open();
+    await session.set("n", 1);
+    await sessions.commit(session, 200);
+    const key = session.sessionKey as string;
+    const update = sessions.open(key);
+    await update.set("n", 2);
+    await sessions.commit(update, 200);
+    // The second request loaded from the cache that create had filled: the database only wrote.
+    expect(database.calls).toEqual({ create: 1, update: 1 });
+
+    const before = database.total();
+    for (let i = 0; i < 5; i++) expect(await sessions.open(key).get("n")).toBe(2);
+    const record = await backend.load(key, Date.now());
+    expect(record?.version).toBe(2);
+    expect(database.total()).toBe(before);
+    await backend.close?.();
+  });
+
+  it("fills the cache on a miss, then hits", async () => {
+    const { database, backend } = setup();
+    const key = generateKey();
+    const now = Date.now();
+    await database.create(key, write('{"from":"db"}', now)); // written behind the cache's back
+    expect((await backend.load(key, now))?.data).toBe('{"from":"db"}');
+    expect(database.calls["load"]).toBe(1);
+    expect((await backend.load(key, now))?.data).toBe('{"from":"db"}');
+    expect(database.calls["load"]).toBe(1);
+    await backend.close?.();
+  });
+
+  it("keeps only a hash of the key in Redis", async () => {
+    const prefix = freshPrefix();
+    const backend = cachedDatabaseBackend({ cache: cacheBackend({ url: server.url, prefix }), database: sqlite() });
+    const sessions = createSessions({ backend });
+    const session = sessions.open();
+    await session.set("secret", "value");
+    await sessions.commit(session, 200);
+    const key = session.sessionKey as string;
+    const raw = createClient({ url: server.url });
+    await raw.connect();
+    try {
+      const keys = await raw.keys(`${prefix}*`);
+      expect(keys).toEqual([prefix + hashKey(key)]);
+      expect(await raw.get(keys[0] as string)).not.toContain(key);
+    } finally {
+      await raw.close();
+      await backend.close?.();
+    }
+  });
+
+  it("after a delete, answers from the cache that the session is gone (no database call, no resurrection)", async () => {
+    const { database, backend } = setup();
+    const key = generateKey();
+    const now = Date.now();
+    await backend.create(key, write("{}", now));
+    await backend.delete(key);
+    const before = database.total();
+    expect(await backend.load(key, now)).toBeNull();
+    expect(database.total()).toBe(before);
+    await backend.close?.();
+  });
+
+  it("heals a cache that missed a database write: the conflicting save reloads from the database and merges", async () => {
+    const { database, backend } = setup();
+    const sessions = createSessions({ backend });
+    const session = sessions.open();
+    await session.set("a", 1);
+    await sessions.commit(session, 200);
+    const key = session.sessionKey as string;
+    // Another writer updates the database directly; the cache still holds version 1.
+    await database.update(key, write('{"a":1,"b":2}', Date.now()), 1);
+    const stale = sessions.open(key);
+    expect(await stale.get("b")).toBeUndefined(); // served from the outdated cache
+    await stale.set("c", 3);
+    await sessions.commit(stale, 200);
+    expect(await sessions.open(key).load()).toEqual({ a: 1, b: 2, c: 3 });
+    expect((await backend.load(key, Date.now()))?.version).toBe(3);
+    await backend.close?.();
+  });
+
+  it("carries on against the database while the cache is down, logging the failure", async () => {
+    const own = await startRedis();
+    const { database, backend, logger } = setup({ cacheUrl: own.url, timeout: 300 });
+    const sessions = createSessions({ backend });
+    try {
+      await own.stop();
+      const session = sessions.open();
+      await session.set("user", "jane");
+      await sessions.commit(session, 200);
+      const key = session.sessionKey as string;
+      const again = sessions.open(key);
+      expect(await again.get("user")).toBe("jane");
+      await again.set("user", "joe");
+      await sessions.commit(again, 200);
+      expect(await sessions.open(key).get("user")).toBe("joe");
+      await sessions.open(key).flush();
+      expect(await database.exists(key)).toBe(false);
+      expect(logger.errors.length).toBeGreaterThanOrEqual(1);
+      expect(logger.errors[0]).toMatch(/\[cached-db\] could not \w+ the redis cache; carrying on with the sqlite database/);
+    } finally {
+      await backend.close?.();
+      await own.stop();
+    }
+  });
+
+  it("never serves an entry written before a cache outage that this process wrote through", async () => {
+    const own = await startRedis();
+    const { backend, logger } = setup({ cacheUrl: own.url, timeout: 300, cooldown: 50 });
+    const sessions = createSessions({ backend });
+    try {
+      const session = sessions.open();
+      await session.set("v", 1);
+      await sessions.commit(session, 200); // cached as version 1
+      const key = session.sessionKey as string;
+      own.pause(); // the cache hangs: the next write reaches only the database
+      const change = sessions.open(key);
+      await change.set("v", 2);
+      await sessions.commit(change, 200);
+      expect(logger.errors.length).toBeGreaterThanOrEqual(1);
+      own.resume();
+      await new Promise((resolve) => setTimeout(resolve, 100)); // past the cooldown
+      expect(await sessions.open(key).get("v")).toBe(2);
+      expect((await backend.load(key, Date.now()))?.version).toBe(2);
+    } finally {
+      own.resume();
+      await backend.close?.();
+      await own.stop();
+    }
+  });
+});
+
+describe("cachedDatabaseBackend options", () => {
+  it("needs two server-side backends", () => {
+    expect(() => cachedDatabaseBackend({ cache: undefined as unknown as ServerBackend, database: sqlite() })).toThrow(/cache must be a server-side backend/);
+  });
+
+  it("clears expired sessions in the database and closes both", async () => {
+    const database = sqlite();
+    const backend = cachedDatabaseBackend({ cache: memoryBackend(), database });
+    const now = Date.now();
+    await backend.create(generateKey(), write("{}", now, { expiresAt: now + 10 }));
+    expect(await backend.clearExpired?.(now + 1000)).toBe(1);
+    await backend.close?.();
+  });
+});
