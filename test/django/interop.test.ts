@@ -1,0 +1,370 @@
+/**
+ * Tessera and a real Django site (Debian's python3-django, run with /usr/bin/python3) share
+ * sessions over real HTTP: one SQLite file and one secret (db engine), or one cookie and one
+ * secret (signed_cookies engine). The Django project is in test/django/project/.
+ *
+ * Django 3.2 (Debian 12) has no SECRET_KEY_FALLBACKS: with it, rotation is proven with Django on
+ * the old key and Tessera already on [new, old] (Django -> Tessera, then Django on the new key
+ * reads what Tessera re-signed), and Tessera -> Tessera. The Tessera -> Django-with-fallbacks
+ * direction runs only on Django 4.1 or later.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSessions, type SessionBackend } from "tessera";
+import { djangoCookieBackend } from "tessera/backends/django-cookies";
+import { djangoDatabaseBackend } from "tessera/backends/django-db";
+import { withSession } from "tessera/node";
+import { djangoLogin, verifyDjangoLogin } from "../../src/django/auth.js";
+import { loads, SESSION_STORE_SALT, SIGNED_COOKIES_SALT } from "../../src/django/signing.js";
+
+const PYTHON = "/usr/bin/python3";
+const SERVE = fileURLToPath(new URL("./project/serve.py", import.meta.url));
+// 50 characters, as Django generates; Tessera's cookie backends need 32 bytes or more.
+const SECRET = "interop-secret-0123456789-abcdefghijklmnopqrstuvwx";
+const OLD = "interop-old-secret-0123456789-abcdefghijklmnopqrst";
+const NEW = "interop-new-secret-0123456789-abcdefghijklmnopqrst";
+
+let djangoVersion = "";
+const cleanups: (() => Promise<void> | void)[] = [];
+const dir = mkdtempSync(join(tmpdir(), "tessera-django-"));
+
+/** Fails (never skips) without Django, saying how to install it. */
+function requireDjango(): void {
+  const probe = spawnSync(PYTHON, ["-c", "import django; print(django.get_version())"], { encoding: "utf8" });
+  if (probe.status !== 0) {
+    throw new Error(
+      `The Django interop tests need ${PYTHON} with Django: run \`apt-get install -y python3-django\` (Debian's Django 3.2). ${probe.error?.message ?? probe.stderr}`,
+    );
+  }
+  djangoVersion = probe.stdout.trim();
+}
+
+/** Starts the Django test site and waits until it accepts connections. */
+async function startDjango(env: { secret: string; engine: "db" | "signed_cookies"; db: string; fallbacks?: string[] }): Promise<string> {
+  const child: ChildProcess = spawn(PYTHON, [SERVE, "0"], {
+    env: {
+      ...process.env,
+      TESSERA_DJANGO_SECRET: env.secret,
+      TESSERA_DJANGO_FALLBACKS: (env.fallbacks ?? []).join(","),
+      TESSERA_DJANGO_ENGINE: env.engine,
+      TESSERA_DJANGO_DB: env.db,
+      PYTHONDONTWRITEBYTECODE: "1",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => void (stderr += chunk.toString()));
+  cleanups.push(() => new Promise<void>((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  }));
+  return new Promise((resolve, reject) => {
+    let stdout = "";
+    const timer = setTimeout(() => reject(new Error(`Django did not start in 30 s:\n${stderr}`)), 30_000);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const ready = /READY (\d+)/.exec(stdout);
+      if (ready) {
+        clearTimeout(timer);
+        resolve(`http://127.0.0.1:${ready[1]}`);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Django exited with ${code}:\n${stderr}`));
+    });
+  });
+}
+
+/** A Tessera app with the same routes as the Django site. */
+async function startTessera(backend: SessionBackend, secret: string[]): Promise<string> {
+  // Quiet: some steps load sessions on purpose with a secret that cannot verify them.
+  const sessions = createSessions({ backend, secret, cookie: { secure: false }, logger: { warn: () => {}, error: () => {} } });
+  const server: Server = createServer(
+    withSession(sessions, async (req, res) => {
+      const url = new URL(req.url ?? "/", "http://tessera");
+      const q = (name: string) => url.searchParams.get(name) ?? "";
+      const session = req.session;
+      let body: unknown = { ok: true };
+      if (url.pathname === "/whoami") {
+        const login = await djangoLogin(session);
+        body = { user_id: login?.userId ?? null, username: (await session.get("username")) ?? null, login };
+      } else if (url.pathname === "/get") {
+        body = { value: (await session.get(q("key"))) ?? null };
+      } else if (url.pathname === "/set") {
+        await session.set(q("key"), JSON.parse(q("value")));
+      } else if (url.pathname === "/login") {
+        await session.cycleKey();
+        await session.set("username", q("username"));
+      } else if (url.pathname === "/flush") {
+        await session.flush();
+      }
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify(body));
+    }),
+  );
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  cleanups.push(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await sessions.close();
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** A browser's cookie jar for 127.0.0.1 (cookies ignore the port, so both sites share it). */
+class Browser {
+  cookie: string | undefined;
+  setCookies: string[] = [];
+  async get(base: string, path: string): Promise<Record<string, unknown>> {
+    const response = await fetch(base + path, { headers: this.cookie === undefined ? {} : { cookie: `sessionid=${this.cookie}` } });
+    this.setCookies = response.headers.getSetCookie();
+    for (const header of this.setCookies) {
+      const match = /^sessionid=("?)([^";]*)\1;/.exec(header);
+      if (!match) continue;
+      this.cookie = match[2] === "" || /Max-Age=0/i.test(header) ? undefined : match[2];
+    }
+    const text = await response.text();
+    expect(response.status, `${base}${path} answered ${response.status}: ${text.slice(0, 2000)}`).toBe(200);
+    return JSON.parse(text) as Record<string, unknown>;
+  }
+}
+
+const q = encodeURIComponent;
+
+beforeAll(() => requireDjango());
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("db engine: Django and Tessera on one django_session table", () => {
+  const file = join(dir, "db.sqlite3");
+  let django = "";
+  let tessera = "";
+  beforeAll(async () => {
+    django = await startDjango({ secret: SECRET, engine: "db", db: file }); // migrates: Django creates its table
+    tessera = await startTessera(djangoDatabaseBackend({ url: `sqlite:${file}`, secret: SECRET }), [SECRET]);
+  });
+
+  const row = (key: string) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.prepare("SELECT * FROM django_session WHERE session_key = ?").get(key) as Record<string, string> | undefined;
+    } finally {
+      db.close();
+    }
+  };
+  const passwordOf = (username: string) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return (db.prepare("SELECT password FROM auth_user WHERE username = ?").get(username) as { password: string }).password;
+    } finally {
+      db.close();
+    }
+  };
+
+  it("logs in on Django and reads the user on Tessera (raw key, Django's data, the auth hash verifies)", async () => {
+    const browser = new Browser();
+    const login = await browser.get(django, "/login?username=alice");
+    expect(login["key"]).toBe(browser.cookie);
+    const me = await browser.get(tessera, "/whoami");
+    expect(me).toMatchObject({ user_id: login["user_id"], username: "alice" });
+    expect(browser.setCookies).toEqual([]); // a read does not rewrite the session
+    const stored = row(browser.cookie as string);
+    expect(stored?.["session_key"]).toBe(browser.cookie); // Django looks keys up raw
+    expect(loads(stored?.["session_data"] as string, { secrets: SECRET, salt: SESSION_STORE_SALT })).toMatchObject({ _auth_user_id: login["user_id"], username: "alice" });
+    const auth = me["login"] as { userId: string; backend: string; hash: string };
+    expect(auth.backend).toBe("django.contrib.auth.backends.ModelBackend");
+    expect(verifyDjangoLogin(auth, passwordOf("alice"), SECRET)).toBe(true);
+    expect(verifyDjangoLogin(auth, passwordOf("alice") + "x", SECRET)).toBe(false);
+  });
+
+  it("writes a cart on Tessera and reads it on Django, still logged in; floats and non-ASCII survive both ways", async () => {
+    const browser = new Browser();
+    await browser.get(django, "/login?username=alice");
+    const key = browser.cookie;
+    await browser.get(django, `/set?key=price&value=${q("1.0")}`);
+    await browser.get(django, `/set?key=label&value=${q(JSON.stringify("Zoë 😀"))}`);
+    expect(await browser.get(tessera, "/get?key=label")).toEqual({ value: "Zoë 😀" });
+    await browser.get(tessera, `/set?key=cart&value=${q("[1,2,3]")}`);
+    expect(browser.cookie).toBe(key); // same session, same key
+    expect(browser.setCookies[0]).toMatch(/^sessionid=[a-z0-9]{32}; Max-Age=1209600; Path=\/; Expires=.+; HttpOnly; SameSite=Lax$/);
+    expect(await browser.get(django, "/get?key=cart")).toEqual({ value: [1, 2, 3], type: "list" });
+    expect(await browser.get(django, "/get?key=price")).toEqual({ value: 1, type: "float" }); // 1.0 stayed a float
+    expect(await browser.get(django, "/get?key=label")).toEqual({ value: "Zoë 😀", type: "str" });
+    expect(await browser.get(django, "/whoami")).toEqual({ authenticated: true, user_id: expect.any(String), username: "alice" });
+  });
+
+  it("a session created on Tessera is read on Django", async () => {
+    const browser = new Browser();
+    await browser.get(tessera, "/login?username=bob");
+    expect(browser.cookie).toMatch(/^[a-z0-9]{32}$/);
+    expect(row(browser.cookie as string)?.["expire_date"]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?$/);
+    expect(await browser.get(django, "/get?key=username")).toEqual({ value: "bob", type: "str" });
+    await browser.get(django, `/set?key=cart&value=${q("[7]")}`);
+    expect(await browser.get(tessera, "/get?key=cart")).toEqual({ value: [7] });
+  });
+
+  it("set_expiry on Django is kept when Tessera writes (cookie Max-Age and expire_date)", async () => {
+    const browser = new Browser();
+    await browser.get(django, "/login?username=alice");
+    await browser.get(django, "/expiry?seconds=600");
+    await browser.get(tessera, `/set?key=cart&value=${q("[1]")}`);
+    expect(browser.setCookies[0]).toMatch(/; Max-Age=600;/);
+    const expires = Date.parse(`${row(browser.cookie as string)?.["expire_date"]}Z`.replace(" ", "T"));
+    expect(Math.abs(expires - (Date.now() + 600_000))).toBeLessThan(10_000);
+    expect(await browser.get(django, "/get?key=_session_expiry")).toEqual({ value: 600, type: "int" });
+  });
+
+  it("flush on Django logs out on Tessera, even with the old cookie replayed", async () => {
+    const browser = new Browser();
+    await browser.get(django, "/login?username=alice");
+    const old = browser.cookie as string;
+    await browser.get(django, "/flush");
+    expect(browser.cookie).toBe(undefined);
+    expect(row(old)).toBe(undefined);
+    expect(await browser.get(tessera, "/whoami")).toMatchObject({ user_id: null, username: null });
+    browser.cookie = old;
+    expect(await browser.get(tessera, "/whoami")).toMatchObject({ user_id: null, username: null });
+    expect(browser.setCookies[0]).toMatch(/^sessionid=; Max-Age=0;/); // Tessera deletes the dead cookie
+  });
+
+  it("flush on Tessera logs out on Django, even with the old cookie replayed", async () => {
+    const browser = new Browser();
+    await browser.get(django, "/login?username=alice");
+    const old = browser.cookie as string;
+    await browser.get(tessera, "/flush");
+    expect(browser.cookie).toBe(undefined);
+    expect(row(old)).toBe(undefined);
+    browser.cookie = old;
+    expect(await browser.get(django, "/whoami")).toEqual({ authenticated: false, user_id: null, username: null });
+  });
+});
+
+describe("signed_cookies engine: Django and Tessera on one cookie", () => {
+  let django = "";
+  let tessera = "";
+  beforeAll(async () => {
+    django = await startDjango({ secret: SECRET, engine: "signed_cookies", db: join(dir, "cookies.sqlite3") });
+    tessera = await startTessera(djangoCookieBackend({ maxAge: 1209600 }), [SECRET]);
+  });
+
+  it("logs in on Django and reads the user on Tessera", async () => {
+    const browser = new Browser();
+    const login = await browser.get(django, "/login?username=alice");
+    expect(loads(browser.cookie as string, { secrets: SECRET, salt: SIGNED_COOKIES_SALT })).toMatchObject({ _auth_user_id: login["user_id"], username: "alice" });
+    expect(await browser.get(tessera, "/whoami")).toMatchObject({ user_id: login["user_id"], username: "alice" });
+    expect(browser.setCookies).toEqual([]);
+  });
+
+  it("writes a cart on Tessera and reads it on Django, still logged in", async () => {
+    const browser = new Browser();
+    await browser.get(django, "/login?username=alice");
+    const before = browser.cookie;
+    await browser.get(tessera, `/set?key=cart&value=${q(JSON.stringify(["Zoë 😀", 2]))}`);
+    expect(browser.cookie).not.toBe(before);
+    expect(await browser.get(django, "/get?key=cart")).toEqual({ value: ["Zoë 😀", 2], type: "list" });
+    expect(await browser.get(django, "/whoami")).toEqual({ authenticated: true, user_id: expect.any(String), username: "alice" });
+  });
+
+  it("flush on Tessera logs out on Django, and flush on Django logs out on Tessera", async () => {
+    const browser = new Browser();
+    await browser.get(django, "/login?username=alice");
+    await browser.get(tessera, "/flush");
+    expect(browser.cookie).toBe(undefined);
+    expect(await browser.get(django, "/whoami")).toEqual({ authenticated: false, user_id: null, username: null });
+    await browser.get(django, "/login?username=alice");
+    await browser.get(django, "/flush");
+    expect(browser.cookie).toBe(undefined);
+    expect(await browser.get(tessera, "/whoami")).toMatchObject({ user_id: null, username: null });
+  });
+
+  it("a tampered cookie is an empty session on both", async () => {
+    const browser = new Browser();
+    await browser.get(django, "/login?username=alice");
+    const value = browser.cookie as string;
+    const tampered = value.slice(0, 5) + (value[5] === "A" ? "B" : "A") + value.slice(6);
+    browser.cookie = tampered;
+    expect(await browser.get(tessera, "/whoami")).toMatchObject({ user_id: null, username: null });
+    browser.cookie = tampered;
+    expect(await browser.get(django, "/whoami")).toEqual({ authenticated: false, user_id: null, username: null });
+  });
+});
+
+describe("a rotated secret (new first, old as fallback)", () => {
+  it("db: Django on the old key writes, Tessera on [new, old] reads and re-signs, Django on the new key reads", async () => {
+    const file = join(dir, "rotation.sqlite3");
+    const oldDjango = await startDjango({ secret: OLD, engine: "db", db: file });
+    const tessera = await startTessera(djangoDatabaseBackend({ url: `sqlite:${file}`, secret: [NEW, OLD] }), [NEW, OLD]);
+    const browser = new Browser();
+    await browser.get(oldDjango, `/set?key=username&value=${q('"carol"')}`);
+    expect(await browser.get(tessera, "/get?key=username")).toEqual({ value: "carol" });
+    await browser.get(tessera, `/set?key=cart&value=${q("[1]")}`);
+    const db = new Database(file, { readonly: true });
+    const data = (db.prepare("SELECT session_data FROM django_session WHERE session_key = ?").get(browser.cookie) as { session_data: string }).session_data;
+    db.close();
+    expect(loads(data, { secrets: NEW, salt: SESSION_STORE_SALT })).toEqual({ username: "carol", cart: [1] }); // re-signed with the newest
+    const newDjango = await startDjango({ secret: NEW, engine: "db", db: file });
+    expect(await browser.get(newDjango, "/get?key=cart")).toEqual({ value: [1], type: "list" });
+    expect(await browser.get(newDjango, "/get?key=username")).toEqual({ value: "carol", type: "str" });
+  });
+
+  it("db: Tessera on the old key writes, Tessera on [new, old] reads and re-signs, Tessera on the new key reads", async () => {
+    const file = join(dir, "rotation-tessera.sqlite3");
+    await startDjango({ secret: NEW, engine: "db", db: file }).then(() => undefined); // Django creates the table
+    const [onlyOld, both, onlyNew] = await Promise.all(
+      [[OLD], [NEW, OLD], [NEW]].map((secret) => startTessera(djangoDatabaseBackend({ url: `sqlite:${file}`, secret }), secret)),
+    ) as [string, string, string];
+    const browser = new Browser();
+    await browser.get(onlyOld, "/login?username=dave");
+    expect(await browser.get(onlyNew, "/get?key=username")).toEqual({ value: null }); // the new key alone cannot verify it
+    expect(await browser.get(both, "/get?key=username")).toEqual({ value: "dave" });
+    await browser.get(both, `/set?key=cart&value=${q("[2]")}`);
+    expect(await browser.get(onlyNew, "/get?key=username")).toEqual({ value: "dave" });
+    expect(await browser.get(onlyNew, "/get?key=cart")).toEqual({ value: [2] });
+  });
+
+  it("signed cookies: Django on the old key signs, Tessera on [new, old] re-signs on read, Django on the new key reads", async () => {
+    const db = join(dir, "rotation-cookies.sqlite3");
+    const oldDjango = await startDjango({ secret: OLD, engine: "signed_cookies", db });
+    const tessera = await startTessera(djangoCookieBackend(), [NEW, OLD]);
+    const browser = new Browser();
+    await browser.get(oldDjango, `/set?key=username&value=${q('"frank"')}`);
+    const old = browser.cookie as string;
+    expect(await browser.get(tessera, "/get?key=username")).toEqual({ value: "frank" });
+    expect(browser.cookie).not.toBe(old); // stale: re-issued with the newest secret on the same response
+    expect(loads(browser.cookie as string, { secrets: NEW, salt: SIGNED_COOKIES_SALT })).toEqual({ username: "frank" });
+    const newDjango = await startDjango({ secret: NEW, engine: "signed_cookies", db });
+    expect(await browser.get(newDjango, "/get?key=username")).toEqual({ value: "frank", type: "str" });
+    // Tessera -> Tessera: [old] signs, [new] alone rejects it, [new, old] re-signs, [new] reads.
+    const onlyOld = await startTessera(djangoCookieBackend(), [OLD]);
+    const onlyNew = await startTessera(djangoCookieBackend(), [NEW]);
+    const second = new Browser();
+    await second.get(onlyOld, "/login?username=gina");
+    const signedOld = second.cookie;
+    expect(await second.get(onlyNew, "/get?key=username")).toEqual({ value: null });
+    second.cookie = signedOld;
+    expect(await second.get(tessera, "/get?key=username")).toEqual({ value: "gina" });
+    expect(await second.get(onlyNew, "/get?key=username")).toEqual({ value: "gina" });
+  });
+
+  it("Django 4.1+ only: Django with SECRET_KEY_FALLBACKS reads what a Tessera still on the old key wrote", async (context) => {
+    if (!/^(4\.[1-9]|[5-9]\.)/.test(djangoVersion)) {
+      context.skip(`Django ${djangoVersion} has no SECRET_KEY_FALLBACKS (added in 4.1); rotation is proven above without it`);
+    }
+    const file = join(dir, "fallbacks.sqlite3");
+    const django = await startDjango({ secret: NEW, engine: "db", db: file, fallbacks: [OLD] });
+    const onlyOld = await startTessera(djangoDatabaseBackend({ url: `sqlite:${file}`, secret: OLD }), [OLD]);
+    const browser = new Browser();
+    await browser.get(onlyOld, "/login?username=erin");
+    expect(await browser.get(django, "/get?key=username")).toEqual({ value: "erin", type: "str" });
+  });
+});
