@@ -25,10 +25,12 @@ export interface FetchAdapterOptions {
 /**
  * Runs `handler` with the visitor's session, then commits the session with the Response's
  * status and returns that Response carrying `Set-Cookie` / `Vary: Cookie` as needed.
- * A session failure is answered through `onError`; the handler's other exceptions propagate.
+ * A session failure is answered through `onError`; the handler's other exceptions propagate,
+ * except a thrown Response (React Router's `throw redirect("/login")`): it gets the session's
+ * headers too, and is thrown on.
  *
  * @example
- * // Next.js route handler (app/cart/route.ts); a React Router loader looks the same.
+ * // Next.js route handler (app/cart/route.ts); a React Router loader or action looks the same.
  * export function POST(request: Request) {
  *   return withSession(sessions, request, async (session) => {
  *     const cart = (await session.get("cart")) ?? [];
@@ -48,21 +50,33 @@ export async function withSession<Data extends object = RequestSessionData>(
   options: FetchAdapterOptions = {},
 ): Promise<Response> {
   const session = sessions.openFromHeader(request.headers.get("cookie") ?? undefined);
+  const onError = (error: unknown) => (options.onError ?? errorResponse)(error, request);
   let response: Response;
   try {
     response = await handler(session, request);
   } catch (error) {
     // The session failing inside the handler (the store down while loading: 503) is answered
-    // like a failed commit; any other exception is the app's and propagates.
-    if (error instanceof SessionError) return (options.onError ?? errorResponse)(error, request);
+    // like a failed commit.
+    if (error instanceof SessionError) return onError(error);
+    if (error instanceof Response) throw await commitOn(sessions, session, error, onError);
     throw error;
   }
+  return commitOn(sessions, session, response, onError);
+}
+
+/** Commits `session` with `response`'s status and returns `response` with the session's headers. */
+async function commitOn<Data extends object>(
+  sessions: Sessions<Data>,
+  session: Session<Data>,
+  response: Response,
+  onError: (error: unknown) => Response | Promise<Response>,
+): Promise<Response> {
   let result: CommitResult;
   try {
     result = await sessions.commit(session, response.status);
   } catch (error) {
     await response.body?.cancel().catch(() => {});
-    return (options.onError ?? errorResponse)(error, request);
+    return onError(error);
   }
   const { setCookie, varyCookie } = result;
   const addTo = (headers: Headers) => {

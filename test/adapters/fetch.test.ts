@@ -106,6 +106,23 @@ describe("fetch specifics", () => {
     expect(store.calls.create ?? 0).toBe(before);
   });
 
+  it("a thrown Response (React Router's `throw redirect()`) carries the session's headers and is thrown on", async () => {
+    const key = await login();
+    const thrown = await withSession(sessions, new Request("http://localhost/", { headers: { cookie: `sessionid=${key}` } }), async (session) => {
+      await session.flush();
+      throw Response.redirect("http://localhost/login", 302);
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(thrown).toBeInstanceOf(Response);
+    const res = thrown as Response;
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toBe("http://localhost/login");
+    expect(res.headers.getSetCookie()).toEqual([DELETION]);
+    expect(await store.exists(key)).toBe(false);
+  });
+
   it("answers an interrupted session with a plain 400 by default", async () => {
     const key = await login();
     const res = await call("/interrupt", key);
