@@ -1,5 +1,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
 import { tmpdir } from "node:os";
+import { promisify } from "node:util";
+import ts from "typescript";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigurationError, CreateError, UpdateError, VersionConflictError, createSessions, generateKey, hashKey, type SessionWrite } from "tessera";
@@ -261,5 +264,52 @@ describe("fileBackend", () => {
     expect(await sessions.open(key).load()).toEqual({ cart: [1, 2, 3], more: true });
     expect(readdirSync(dir)).toEqual([`${hashKey(key)}.session`]);
     expect(dirname(join(dir, readdirSync(dir)[0] as string))).toBe(backend.directory);
+  });
+});
+
+describe("fileBackend across processes", () => {
+  it("four processes incrementing one counter lose no update", async () => {
+    // Node 20 cannot run TypeScript, so the backend and what it imports are transpiled for the children.
+    const root = mkdtempSync(join(tmpdir(), "tessera-file-procs-"));
+    try {
+      const src = join(import.meta.dirname, "../../src");
+      for (const file of ["backends/file.ts", "errors.ts", "keys.ts"]) {
+        const out = ts.transpileModule(readFileSync(join(src, file), "utf8"), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } });
+        mkdirSync(dirname(join(root, "lib", file)), { recursive: true });
+        writeFileSync(join(root, "lib", file.replace(/\.ts$/, ".js")), out.outputText);
+      }
+      writeFileSync(join(root, "lib/package.json"), '{"type":"module"}');
+      writeFileSync(
+        join(root, "lib/worker.js"),
+        `import { fileBackend } from "./backends/file.js";
+import { VersionConflictError } from "./errors.js";
+const [directory, key, count] = process.argv.slice(2);
+const backend = fileBackend({ directory });
+let conflicts = 0;
+for (let i = 0; i < Number(count); i++) {
+  for (;;) {
+    const record = await backend.load(key, 0);
+    const write = { data: JSON.stringify({ n: JSON.parse(record.data).n + 1 }), expiresAt: record.expiresAt, userId: null, now: 1 };
+    try { await backend.update(key, write, record.version); break; }
+    catch (error) { if (!(error instanceof VersionConflictError)) throw error; conflicts++; }
+  }
+}
+console.log(conflicts);
+`,
+      );
+      const dir = join(root, "sessions");
+      mkdirSync(dir);
+      const key = generateKey();
+      await fileBackend({ directory: dir }).create(key, write('{"n":0}'));
+      const run = promisify(execFile);
+      const outputs = await Promise.all(Array.from({ length: 4 }, () => run(process.execPath, [join(root, "lib/worker.js"), dir, key, "25"])));
+      const record = await fileBackend({ directory: dir }).load(key, T0);
+      expect(record?.data).toBe('{"n":100}');
+      expect(record?.version).toBe(101);
+      expect(readdirSync(dir)).toEqual([`${hashKey(key)}.session`]);
+      expect(outputs.every((o) => /^\d+\n$/.test(o.stdout))).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
