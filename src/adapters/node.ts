@@ -69,44 +69,55 @@ export function attachSession<Data extends object>(
   return session;
 }
 
-type Held = { method: "writeHead" | "write" | "end" | "flushHeaders"; args: unknown[] };
+/** The calls that send headers, which the commit must precede. */
+const HEADER_SENDING = ["writeHead", "write", "end", "flushHeaders"] as const;
+type HeaderSending = (typeof HEADER_SENDING)[number];
+type Call = (...args: unknown[]) => unknown;
+type Held = { method: HeaderSending; args: unknown[] };
 
 /**
  * Intercepts the calls that would send headers; on the first one, runs `commit`, then replays
- * the held calls in order. The interception is removed as soon as it has served.
+ * the held calls in order. Afterwards the interception steps aside: it is removed where it is
+ * still the response's own method, and passes calls straight through where a middleware
+ * mounted later (compression...) wrapped it and still calls it.
  */
 function holdHeadersUntil(res: ServerResponse, commit: () => Promise<void>, onError: (error: unknown) => void): void {
-  const original = { writeHead: res.writeHead, write: res.write, end: res.end, flushHeaders: res.flushHeaders };
+  const methods = res as unknown as Record<HeaderSending, Call>;
+  const original = {} as Record<HeaderSending, Call>;
+  const holds = {} as Record<HeaderSending, Call>;
   const held: Held[] = [];
-  let committing = false;
+  let phase: "waiting" | "committing" | "done" = "waiting";
 
-  const restore = () => {
-    Object.assign(res, original);
+  const passThrough = (method: HeaderSending, args: unknown[]) => original[method].apply(res, args);
+  const stepAside = () => {
+    phase = "done";
+    for (const method of HEADER_SENDING) if (methods[method] === holds[method]) methods[method] = original[method];
     delete (res as { headersSent?: boolean }).headersSent;
   };
-  const hold = (method: Held["method"]) =>
-    function (this: ServerResponse, ...args: unknown[]) {
+  const hold = (method: HeaderSending) =>
+    function (this: ServerResponse, ...args: unknown[]): unknown {
+      if (phase === "done") return passThrough(method, args);
       if (method === "writeHead") args = absorbWriteHead(res, args);
       held.push({ method, args });
-      if (!committing) {
-        committing = true;
+      if (phase === "waiting") {
+        phase = "committing";
         // The handler has started its response: to error paths (ours, Express's, Fastify's) the
         // headers count as sent, so a failure from here on aborts the response instead of
         // queueing a second one behind it.
         Object.defineProperty(res, "headersSent", { configurable: true, get: () => true });
         commit().then(
           () => {
-            restore();
+            stepAside();
             if (res.destroyed) return;
             try {
-              for (const call of held) (res[call.method] as (...a: unknown[]) => unknown).apply(res, call.args);
+              for (const call of held) passThrough(call.method, call.args);
             } catch (error) {
               // What would have thrown in the handler (e.g. a second writeHead) has no caller left.
               res.destroy(error instanceof Error ? error : undefined);
             }
           },
           (error: unknown) => {
-            restore();
+            stepAside();
             // Nothing the handler prepared (a redirect's Location, its status) may leak into the error response.
             for (const name of res.getHeaderNames()) res.removeHeader(name);
             res.statusCode = 500;
@@ -117,10 +128,11 @@ function holdHeadersUntil(res: ServerResponse, commit: () => Promise<void>, onEr
       // Report success while held: the bytes are buffered until the commit finishes.
       return method === "write" ? true : method === "flushHeaders" ? undefined : res;
     };
-  res.writeHead = hold("writeHead") as typeof res.writeHead;
-  res.write = hold("write") as typeof res.write;
-  res.end = hold("end") as typeof res.end;
-  res.flushHeaders = hold("flushHeaders") as typeof res.flushHeaders;
+  for (const method of HEADER_SENDING) {
+    original[method] = methods[method];
+    holds[method] = hold(method);
+    methods[method] = holds[method];
+  }
 }
 
 /**
