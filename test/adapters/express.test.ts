@@ -92,6 +92,35 @@ describe("express specifics", () => {
     expect(await backend.exists(key)).toBe(false);
   });
 
+  it("a middleware after it that wraps res.write/res.end (as compression does) keeps wrapping after the commit", async () => {
+    const { app } = setup();
+    // Upper-cases the body: a stand-in for any transforming middleware mounted after the sessions.
+    app.use((_req, res, next) => {
+      const write = res.write;
+      const end = res.end;
+      const upper = (chunk: unknown) => (typeof chunk === "string" ? chunk.toUpperCase() : chunk);
+      res.write = function (this: Response, chunk: unknown, ...rest: unknown[]) {
+        return (write as (...a: unknown[]) => boolean).call(this, upper(chunk), ...rest);
+      } as typeof res.write;
+      res.end = function (this: Response, chunk?: unknown, ...rest: unknown[]) {
+        return (end as (...a: unknown[]) => Response).call(this, upper(chunk), ...rest);
+      } as typeof res.end;
+      next();
+    });
+    app.get("/", async (req, res) => {
+      await req.session.set("n", 1);
+      res.type("text/plain");
+      res.write("one ");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      res.write("two ");
+      res.end("three");
+    });
+    const url = await listen(app);
+    const response = await fetch(url);
+    expect(await response.text()).toBe("ONE TWO THREE");
+    expect(response.headers.getSetCookie()).toEqual([expect.stringMatching(/^sessionid=[a-z0-9]{32}; /)]);
+  });
+
   it("res.redirect() after a write: the 303 carries the session cookie and the write is stored", async () => {
     const { backend, app } = setup();
     app.post("/login", async (req, res) => {
