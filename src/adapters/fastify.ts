@@ -65,8 +65,8 @@ const plugin: FastifyPluginAsync<FastifySessionsOptions> = async (fastify, { ses
 
 /**
  * Nothing the handler prepared (a redirect's Location and 302, its headers) may leak into the
- * error response; the status becomes the error's own, which Fastify keeps for a status it did
- * not choose itself.
+ * error response. The reply takes the error's status (400, 503...) now, because Fastify's
+ * default error handler keeps any non-200 status already set, such as the redirect's 302.
  */
 function discardPreparedResponse(reply: FastifyReply, error: unknown): void {
   for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
