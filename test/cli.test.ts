@@ -8,9 +8,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createSessions, hashKey } from "tessera";
 import { databaseBackend, schemaSql } from "tessera/backends/db";
+
+// Each test starts several Node processes and the suite builds dist/ first: on a busy machine
+// (CI, or several suites at once) that takes far longer than the default budget.
+vi.setConfig({ testTimeout: 90_000, hookTimeout: 300_000 });
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const cliPath = join(repo, "dist", "cli", "main.js");
@@ -84,7 +88,7 @@ beforeAll(async () => {
     execFile(process.execPath, [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: repo }, () => resolve());
   });
   if (!existsSync(cliPath) || statSync(cliPath).mtimeMs < started - 1000) throw new Error(`building ${cliPath} failed`);
-});
+}, 300_000);
 
 beforeEach(() => {
   work = mkdtempSync(join(tmpdir(), "tessera-cli-"));
@@ -185,12 +189,16 @@ describe("configuration", () => {
 
 describe("errors", () => {
   it("prints one line and exits 1, with the stack only under --verbose", async () => {
-    const expected = 'tessera: databaseBackend does not know the URL scheme of "oracle://db/app": use sqlite:<file> or sqlite::memory:.\n';
-    expect(await tessera(["migrate"], "oracle://db/app")).toEqual({ code: 1, stdout: "", stderr: expected });
+    // The wording after the prefix is the backend's; the CLI owns the one-line shape.
+    const oneLine = /^tessera: databaseBackend does not know the URL scheme of "oracle:\/\/db\/app": [^\n]+\n$/;
+    const quiet = await tessera(["migrate"], "oracle://db/app");
+    expect(quiet.code).toBe(1);
+    expect(quiet.stdout).toBe("");
+    expect(quiet.stderr).toMatch(oneLine);
 
     const verbose = await tessera(["migrate", "--verbose"], "oracle://db/app");
     expect(verbose.code).toBe(1);
-    expect(verbose.stderr.startsWith(`${expected}ConfigurationError: [tessera] databaseBackend does not know`)).toBe(true);
+    expect(verbose.stderr.startsWith(`${quiet.stderr}ConfigurationError: [tessera] databaseBackend does not know`)).toBe(true);
     expect(verbose.stderr).toMatch(/\n {4}at resolveConnection \(/);
   });
 
@@ -255,6 +263,8 @@ describe("tessera sql", () => {
 
   it("prints SQLite DDL that builds the same tables as migrate", async () => {
     const { stdout } = await tessera(["sql", "sqlite"]);
+    expect(stdout.split("\n").slice(0, 3)).toEqual(["-- 1: create sessions table", "CREATE TABLE IF NOT EXISTS tessera_sessions (", "  key_hash TEXT PRIMARY KEY NOT NULL,"]);
+    expect(stdout).toContain("\n  user_id TEXT NULL\n);\n");
     const file = join(work, "by-hand.sqlite3");
     const db = new Database(file);
     db.exec(stdout);
