@@ -8,9 +8,12 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { hashKey } from "tessera";
 import { createApp, DEMO_PASSWORD, DEMO_USERNAME, hashPassword, type LoginDemoOptions } from "../../examples/login/app.js";
+
+// Every login runs scrypt (tens of milliseconds, far more on a loaded machine).
+vi.setConfig({ testTimeout: 60_000 });
 
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 const KEY = /^sessionid=([a-z0-9]{32}); /;
