@@ -11,11 +11,12 @@
  *   "e1" as additional data (binds the version).
  *
  * The payload (plain text of the encrypted form) is the JSON `{"exp":<ms since epoch>,"data":<object>}`.
- * Keys are derived per secret with HKDF-SHA256 and separate labels, so the signing and the
- * encryption key never coincide, nor match any other use of the same secret. The newest secret
- * seals; every secret opens, and a value opened by an older one is reported `stale` so the core
- * re-issues it (rotation without logging anyone out). A value in the other format (after the app
- * turned `encrypt` on or off) opens too and is likewise re-issued in the configured format.
+ * Keys are derived per secret: HKDF-SHA256(secret, salt "tessera", info = SIGN_LABEL or
+ * ENCRYPT_LABEL below, 32 bytes), so the signing and the encryption key never coincide, nor match
+ * any other use of the same secret. The newest secret seals; every secret opens, and a value
+ * opened by an older one is reported `stale` so the core re-issues it (rotation without logging
+ * anyone out). A value in the other format (after the app turned `encrypt` on or off) opens too
+ * and is likewise re-issued in the configured format.
  *
  * No compression: compressing before encrypting would leak, through the length, how much of a
  * secret value matches attacker-chosen data (as in CRIME/BREACH).
