@@ -8,6 +8,7 @@
 import { varyWithCookie } from "../cookie.js";
 import { SessionError } from "../errors.js";
 import type { CommitResult, Sessions } from "../manager.js";
+import type { Logger } from "../options.js";
 import type { RequestSessionData, Session } from "../session.js";
 
 /** Options of {@link withSession}. */
@@ -50,7 +51,7 @@ export async function withSession<Data extends object = RequestSessionData>(
   options: FetchAdapterOptions = {},
 ): Promise<Response> {
   const session = sessions.openFromHeader(request.headers.get("cookie") ?? undefined);
-  const onError = (error: unknown) => (options.onError ?? errorResponse)(error, request);
+  const onError = (error: unknown) => (options.onError ? options.onError(error, request) : errorResponse(error, sessions.options.logger));
   let response: Response;
   try {
     response = await handler(session, request);
@@ -94,10 +95,10 @@ async function commitOn<Data extends object>(
   }
 }
 
-/** The default answer to a failed commit: the error's status (400, 503...) and a short text. */
-function errorResponse(error: unknown): Response {
+/** The default answer to a session failure: the error's status (400, 503...) and a short text. */
+function errorResponse(error: unknown, logger: Logger): Response {
   const status = error instanceof SessionError ? error.status : 500;
-  if (status >= 500) console.error(error);
+  if (status >= 500) logger.error(`[tessera] The session failed; answering ${status}.`, error);
   const body = status === 400 ? "Bad Request: session interrupted" : status === 503 ? "Service Unavailable" : "Internal Server Error";
   return new Response(body, { status, headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" } });
 }

@@ -1,10 +1,11 @@
 import { createServer } from "node:http";
 import { getRequestListener } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackendError, SessionInterruptedError, type Session, type Sessions } from "tessera";
+import { BackendError, createSessions, SessionInterruptedError, type Session, type Sessions } from "tessera";
 import { memoryBackend } from "tessera/backends/memory";
 import { withSession } from "tessera/fetch";
-import { listenOn, runAdapterSuite } from "./adapter.suite.js";
+import { countingBackend, recordingLogger } from "../helpers.js";
+import { listenOn, NOW, runAdapterSuite } from "./adapter.suite.js";
 import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, streamOf, testSessions } from "./web-scenarios.js";
 
 runAdapterSuite({
@@ -146,23 +147,18 @@ describe("fetch specifics", () => {
     expect(seen[0]).toBeInstanceOf(SessionInterruptedError);
   });
 
-  it("answers a store outage with 503", async () => {
+  it("answers a store outage with 503, logging the cause through the sessions' logger", async () => {
     const down = memoryBackend();
     down.create = async () => {
       throw new BackendError("memory", "connection refused");
     };
-    const broken = testSessions(down);
-    const errors: unknown[] = [];
-    const original = console.error;
-    console.error = (error: unknown) => void errors.push(error); // the default answer logs 5xx causes
-    try {
-      const res = await withSession(broken.sessions, new Request("http://localhost/write?name=x"), routes(broken.store));
-      expect(res.status).toBe(503);
-      expect(await res.text()).toBe("Service Unavailable");
-      expect(errors[0]).toBeInstanceOf(BackendError);
-    } finally {
-      console.error = original;
-    }
+    const store = countingBackend(down);
+    const logger = recordingLogger();
+    const broken = createSessions({ backend: store, clock: () => NOW, logger });
+    const res = await withSession(broken, new Request("http://localhost/write?name=x"), routes(store));
+    expect(res.status).toBe(503);
+    expect(await res.text()).toBe("Service Unavailable");
+    expect(logger.errors).toEqual(["[tessera] The session failed; answering 503."]);
   });
 
   it("reads the cookie among others and deletes it on flush", async () => {
