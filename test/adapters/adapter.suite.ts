@@ -347,9 +347,9 @@ function get(url: string, cookie?: string, onHeaders?: (answer: Omit<Answer, "bo
 }
 
 /** The key in a session Set-Cookie header. */
-function keyOf(setCookie: string | undefined, name = "sessionid"): string {
-  const match = new RegExp(`^${name}=([a-z0-9]*);`).exec(setCookie ?? "");
-  if (!match) throw new Error(`not a ${name} cookie: ${String(setCookie)}`);
+function keyOf(setCookie: string | undefined): string {
+  const match = /^sessionid=([a-z0-9]*);/.exec(setCookie ?? "");
+  if (!match) throw new Error(`not a session cookie: ${String(setCookie)}`);
   return match[1] ?? "";
 }
 
