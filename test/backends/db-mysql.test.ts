@@ -146,4 +146,14 @@ describe("databaseBackend on mysql: connections", () => {
       await new Promise((resolve) => silent.close(resolve));
     }
   });
+  it("poolSize caps the connections a URL-opened pool makes", async () => {
+    const db = databaseBackend({ url: url(), poolSize: 2 });
+    try {
+      await Promise.all(Array.from({ length: 20 }, () => db.load(generateKey(), T0)));
+      const rows = await query(url(), "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID()");
+      expect(rows).toEqual([{ n: 2 }]);
+    } finally {
+      await db.close?.();
+    }
+  });
 });

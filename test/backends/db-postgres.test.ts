@@ -134,4 +134,14 @@ describe("databaseBackend on postgres: connections", () => {
       await new Promise((resolve) => silent.close(resolve));
     }
   });
+  it("poolSize caps the connections a URL-opened pool makes", async () => {
+    const db = databaseBackend({ url: url(), poolSize: 2 });
+    try {
+      await Promise.all(Array.from({ length: 20 }, () => db.load(generateKey(), T0)));
+      const rows = await query(url(), "SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE application_name = 'tessera'");
+      expect(rows).toEqual([{ n: 2 }]);
+    } finally {
+      await db.close?.();
+    }
+  });
 });
