@@ -205,6 +205,18 @@ for (const encrypt of [false, true]) {
       await request(value, async (s) => expect(await s.get("user")).toBe(undefined));
     });
 
+    it("end to end: idleTimeout slides inside the cookie: a used cookie is re-issued, an idle one expires", async () => {
+      const { request, clock } = setup(encrypt, { idleTimeout: 60 });
+      const first = await request(undefined, (s) => s.set("user", "jane"));
+      expect(backend.decode(first.value as string, T0, [A])?.expiresAt).toBe(T0 + 60_000);
+      clock.now = T0 + 30_000;
+      const used = await request(first.value, async (s) => expect(await s.get("user")).toBe("jane"));
+      expect(backend.decode(used.value as string, clock.now, [A])?.expiresAt).toBe(T0 + 90_000);
+      clock.now = T0 + 61_000;
+      await request(first.value, async (s) => expect(await s.get("user")).toBe(undefined));
+      await request(used.value, async (s) => expect(await s.get("user")).toBe("jane"));
+    });
+
     it("end to end: a session too big for a cookie fails the commit, naming the size and a server-side backend", async () => {
       const { request } = setup(encrypt);
       const error = await request(undefined, (s) => s.set("blob", "x".repeat(4000))).catch((e: unknown) => e);
