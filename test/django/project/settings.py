@@ -5,9 +5,11 @@ test/django/interop.test.ts:
   TESSERA_DJANGO_SECRET     SECRET_KEY
   TESSERA_DJANGO_FALLBACKS  SECRET_KEY_FALLBACKS, comma-separated (Django 4.1+; ignored before)
   TESSERA_DJANGO_ENGINE     "db" or "signed_cookies"
-  TESSERA_DJANGO_DB         the SQLite file shared with Tessera
+  TESSERA_DJANGO_DB         the database shared with Tessera: a SQLite file, or a
+                            postgres://user:pass@host:port/name or mysql://… URL
 """
 import os
+from urllib.parse import unquote, urlsplit
 
 SECRET_KEY = os.environ["TESSERA_DJANGO_SECRET"]
 SECRET_KEY_FALLBACKS = [s for s in os.environ.get("TESSERA_DJANGO_FALLBACKS", "").split(",") if s]
@@ -26,9 +28,24 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
 ROOT_URLCONF = "views"
-DATABASES = {
-    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["TESSERA_DJANGO_DB"]},
-}
+
+
+def _database(target):
+    url = urlsplit(target)
+    engines = {"postgres": "postgresql", "postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql"}
+    if url.scheme not in engines:
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": target}
+    return {
+        "ENGINE": "django.db.backends." + engines[url.scheme],
+        "NAME": url.path.lstrip("/"),
+        "USER": unquote(url.username or ""),
+        "PASSWORD": unquote(url.password or ""),
+        "HOST": url.hostname or "",
+        "PORT": str(url.port or ""),
+    }
+
+
+DATABASES = {"default": _database(os.environ["TESSERA_DJANGO_DB"])}
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 SESSION_ENGINE = "django.contrib.sessions.backends." + os.environ.get("TESSERA_DJANGO_ENGINE", "db")
 SESSION_COOKIE_NAME = "sessionid"

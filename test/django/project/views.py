@@ -49,6 +49,14 @@ def items(request):
     return JsonResponse({"data": dict(request.session.items())})
 
 
+def expire_date(request):
+    """The db engine's stored expire_date for the request's session, in ms since the epoch."""
+    from django.contrib.sessions.models import Session
+
+    row = Session.objects.filter(pk=request.session.session_key).first()
+    return JsonResponse({"ms": None if row is None else round(row.expire_date.timestamp() * 1000)})
+
+
 def flush(request):
     logout(request)  # flushes the session, as a logout view does
     return JsonResponse({"ok": True})
@@ -61,5 +69,6 @@ urlpatterns = [
     path("set", set_value),
     path("expiry", set_expiry),
     path("items", items),
+    path("expire_date", expire_date),
     path("flush", flush),
 ]
