@@ -167,6 +167,20 @@ describe("configuration", () => {
     expect(existsSync(elsewhere)).toBe(false);
   });
 
+  it("says there is nothing to do for a store that keeps no server-side records", async () => {
+    writeFileSync(
+      join(work, "cookies.mjs"),
+      `import { signedCookieBackend } from "tessera/backends/signed-cookies";\n` +
+        `export default { backend: signedCookieBackend(), secret: "a-test-secret-of-at-least-32-bytes!" };\n`,
+    );
+    expect(await tessera(["clearsessions", "--config", "cookies.mjs"])).toEqual({
+      code: 0,
+      stdout: "The signed-cookies session store expires sessions on its own; nothing to delete.\n",
+      stderr: "",
+    });
+    expect(await tessera(["migrate", "--config", "cookies.mjs"])).toEqual({ code: 0, stdout: "The signed-cookies session store needs no schema; nothing to migrate.\n", stderr: "" });
+  });
+
   it("reports a config file that is missing, broken or exports the wrong thing, with exit 1", async () => {
     expect(await tessera(["migrate", "--config", "nope.js"])).toEqual({ code: 1, stdout: "", stderr: `tessera: config file ${join(work, "nope.js")} does not exist.\n` });
 
