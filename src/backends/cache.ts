@@ -13,6 +13,10 @@
  *   that token, so a concurrent write or delete in between makes the replace fail, not win.
  *   memjs 1.x has no CAS call, so these requests go through its public `perform()`.
  *
+ * On Redis, each user's sessions are also indexed (a set of record ids per user id, kept by the
+ * same scripts), so `listForUser` and `endAllForUser` work; memcached cannot list, so it keeps
+ * no user index.
+ *
  * A cache may evict a live session under memory pressure (the user is signed out): size the
  * cache for it, or use `cachedDatabaseBackend`. There is no `clearExpired` on the servers: the
  * TTL reclaims expired sessions by itself.
@@ -62,10 +66,10 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
   let store: Store;
   if (client !== undefined && client !== null && typeof client.sendCommand === "function") {
     name = "redis";
-    store = redisStore(async () => client as RedisLike, timeout);
+    store = redisStore(async () => client as RedisLike, prefix, timeout);
   } else if (client !== undefined && client !== null && typeof client.perform === "function" && Array.isArray(client.servers)) {
     name = "memcached";
-    store = memcachedStore(async () => client as MemjsLike, false, timeout * 2 + 1000);
+    store = memcachedStore(async () => client as MemjsLike, false, prefix, timeout * 2 + 1000);
   } else if (client !== undefined) {
     throw new ConfigurationError("cacheBackend client must be a node-redis client (createClient()) or a memjs Client; otherwise pass a url.");
   } else {
@@ -73,10 +77,10 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
     if (url === "memory:") return memoryBackend(); // one process: the memory backend is this cache
     if (/^rediss?:\/\//.test(url)) {
       name = "redis";
-      store = redisStore(() => openRedis(url, timeout), timeout);
+      store = redisStore(() => openRedis(url, timeout), prefix, timeout);
     } else if (url.startsWith("memcached://")) {
       name = "memcached";
-      store = memcachedStore(() => openMemcached(url.slice("memcached://".length).replace(/\/$/, ""), timeout), true, timeout * 2 + 1000);
+      store = memcachedStore(() => openMemcached(url.slice("memcached://".length).replace(/\/$/, ""), timeout), true, prefix, timeout * 2 + 1000);
     } else {
       const shown = JSON.stringify(url.replace(/\/\/[^@/]*@/, "//***@"));
       throw new ConfigurationError(`cacheBackend needs a url of redis://host:port, rediss://…, memcached://host:port or memory: (got ${shown}).`);
@@ -86,26 +90,47 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
     kind: "server",
     name,
     async load(key, now) {
-      const text = await store.get(prefix + hashKey(key));
+      const text = await store.get(hashKey(key));
       const record = text === null ? null : decodeRecord(text);
       // The app's clock decides, not the TTL (a record may outlive its expiry by a second).
       return record === null || record.expiresAt <= now ? null : record;
     },
     async create(key, write) {
       const record = { ...write, version: 1, createdAt: write.now, updatedAt: write.now };
-      if (!(await store.add(prefix + hashKey(key), encodeRecord(record), ttlSeconds(write)))) throw new CreateError();
+      if (!(await store.add(hashKey(key), encodeRecord(record), ttlSeconds(write), write.userId))) throw new CreateError();
     },
     async update(key, write, expectedVersion) {
-      const outcome = await store.swap(prefix + hashKey(key), expectedVersion, write, ttlSeconds(write));
+      const outcome = await store.swap(hashKey(key), expectedVersion, write, ttlSeconds(write));
       if (outcome === "missing") throw new UpdateError();
       if (outcome === "conflict") throw new VersionConflictError();
     },
     async delete(key) {
-      await store.del(prefix + hashKey(key));
+      await store.del(hashKey(key));
     },
     async exists(key) {
-      return store.has(prefix + hashKey(key));
+      return store.has(hashKey(key));
     },
+    ...(store.users ? userIndex(store.users, store) : {}),
     close: () => store.close(),
+  };
+}
+
+/** The user index methods of a store that keeps one. */
+function userIndex(users: NonNullable<Store["users"]>, store: Store): Pick<ServerBackend, "listByUser" | "deleteByUser" | "deleteById"> {
+  return {
+    async listByUser(userId, now) {
+      const found = [];
+      for (const { id, value } of await users.list(userId)) {
+        const record = value === null ? null : decodeRecord(value);
+        // The index may lag behind (a record expired or rebound); the record itself decides.
+        if (record !== null && record.userId === userId && record.expiresAt > now) found.push({ ...record, id });
+      }
+      return found;
+    },
+    deleteByUser: (userId, exceptId) => users.deleteAll(userId, exceptId),
+    async deleteById(id) {
+      // Ids come from listings, maybe through a form: anything but a key hash names no session.
+      if (/^[0-9a-f]{64}$/.test(id)) await store.del(id);
+    },
   };
 }

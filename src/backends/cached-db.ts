@@ -14,11 +14,16 @@
  *   cache does not know that, so after an outage it may read an outdated entry until that entry
  *   next changes or expires: flush the cache after a long outage if that matters.
  *
+ * - The user index (listForUser, endAllForUser, endSession) is the database's, offered when the
+ *   cache can also drop entries by id (`cacheBackend` on Redis, `memoryBackend`), so a session
+ *   ended by id does not live on in the cache.
+ *
  * The cache entry wraps the database record (its version, timestamps and data), so any server
  * backend can serve as the cache, `cacheBackend` and `memoryBackend` included.
  * @module
  */
 import { ConfigurationError, CreateError, UpdateError, VersionConflictError } from "../errors.js";
+import { hashKey } from "../keys.js";
 import type { Logger } from "../options.js";
 import type { ServerBackend, SessionWrite, StoredSession } from "./base.js";
 
@@ -70,21 +75,25 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
   const logger = options.logger ?? console;
   const cooldown = options.cacheCooldown ?? 5000;
   let cacheDownUntil = 0;
+  /** Ids (`hashKey(key)`) whose cache entry may predate a write the cache missed. */
   const dirty = new Set<string>();
 
-  const markDirty = (key: string) => {
-    dirty.delete(key);
-    dirty.add(key);
+  const markDirty = (id: string) => {
+    dirty.delete(id);
+    dirty.add(id);
     if (dirty.size > MAX_DIRTY_KEYS) dirty.delete(dirty.values().next().value as string);
   };
 
-  /** Runs `op` against the cache; a failure is logged and gives `undefined`, never an error. */
-  async function withCache<T>(key: string, action: string, op: () => Promise<T>): Promise<T | undefined> {
+  /**
+   * Runs `op` against the cache (first deleting the entry if it may be outdated); a failure is
+   * logged and gives `undefined`, never an error. `key` is absent when only the id is known.
+   */
+  async function withCache<T>(id: string, key: string | undefined, action: string, op: () => Promise<T>): Promise<T | undefined> {
     if (Date.now() < cacheDownUntil) return undefined;
     try {
-      if (dirty.has(key)) {
-        await cache.delete(key); // its entry may predate a write the cache missed
-        dirty.delete(key);
+      if (dirty.has(id)) {
+        await (key === undefined ? cache.deleteById?.(id) : cache.delete(key));
+        dirty.delete(id);
       }
       return await op();
     } catch (error) {
@@ -122,20 +131,47 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
 
   /** Writes the cache after a database write; if that fails, the entry may be outdated. */
   async function afterWrite(key: string, action: string, now: number, plan: (current: Entry | null) => Planned | undefined): Promise<void> {
-    const done = await withCache(key, action, async () => {
+    const id = hashKey(key);
+    const done = await withCache(id, key, action, async () => {
       await settle(key, now, plan);
       return true;
     });
-    if (done === undefined) markDirty(key);
+    if (done === undefined) markDirty(id);
   }
 
   const deletedMarker = (now: number): Planned => ({ payload: '{"deleted":true}', expiresAt: now + DELETED_MARKER_MS, userId: null });
+
+  /** Drops the cache entry of a record deleted by id (the user index knows ids, not keys). */
+  async function forget(id: string): Promise<void> {
+    const done = await withCache(id, undefined, "invalidate", async () => (cache.deleteById as (id: string) => Promise<void>)(id).then(() => true));
+    if (done === undefined) markDirty(id);
+  }
+
+  // The user index is the database's; it is offered only if the cache can drop entries by id,
+  // or "sign out everywhere" would leave the sessions alive in the cache.
+  const { listByUser, deleteByUser, deleteById } = database;
+  const userIndex: Pick<ServerBackend, "listByUser" | "deleteByUser" | "deleteById"> =
+    listByUser && deleteByUser && deleteById && cache.deleteById
+      ? {
+          listByUser: (userId, now) => listByUser.call(database, userId, now),
+          async deleteByUser(userId, exceptId) {
+            const ids = (await listByUser.call(database, userId, 0)).map((record) => record.id).filter((id) => id !== exceptId);
+            const count = await deleteByUser.call(database, userId, exceptId);
+            for (const id of ids) await forget(id);
+            return count;
+          },
+          async deleteById(id) {
+            await deleteById.call(database, id);
+            await forget(id);
+          },
+        }
+      : {};
 
   return {
     kind: "server",
     name: `cached-db(${cache.name}+${database.name})`,
     async load(key, now) {
-      const cached = await withCache(key, "read", () => cache.load(key, now));
+      const cached = await withCache(hashKey(key), key, "read", () => cache.load(key, now));
       const entry = cached ? parseEntry(cached) : null;
       if (entry?.kind === "deleted") return null;
       if (entry?.kind === "session") return entry.record;
@@ -143,7 +179,7 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
       // Fill only a cache that answered, and never over a newer copy or a deletion marker.
       if (record !== null && cached !== undefined) {
         const plan = (current: Entry | null) => (current === null || (current.kind === "session" && current.record.version < record.version) ? planFor(record) : undefined);
-        await withCache(key, "fill", () => settle(key, now, plan, cached));
+        await withCache(hashKey(key), key, "fill", () => settle(key, now, plan, cached));
       }
       return record;
     },
@@ -159,8 +195,9 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
         // The cached copy is outdated: gone from the database, or behind its version.
         if (error instanceof UpdateError) await afterWrite(key, "write", write.now, () => deletedMarker(write.now));
         if (error instanceof VersionConflictError) {
-          const done = await withCache(key, "invalidate", async () => cache.delete(key).then(() => true));
-          if (done === undefined) markDirty(key);
+          const id = hashKey(key);
+          const done = await withCache(id, key, "invalidate", async () => cache.delete(key).then(() => true));
+          if (done === undefined) markDirty(id);
         }
         throw error;
       }
@@ -177,6 +214,7 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
       await afterWrite(key, "write", now, () => deletedMarker(now));
     },
     exists: (key) => database.exists(key), // the truth, expired records included
+    ...userIndex,
     ...(database.clearExpired ? { clearExpired: (now: number) => (database.clearExpired as (now: number) => Promise<number>)(now) } : {}),
     ...(database.migrate ? { migrate: () => (database.migrate as () => Promise<void>)() } : {}),
     async close() {

@@ -1,10 +1,14 @@
 /** cacheBackend on a real redis-server (started per file; see test/servers/redis.ts). */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "redis";
+import { generateKey, hashKey } from "tessera";
+import { cacheBackend } from "tessera/backends/cache";
 import { cacheServerTests } from "./cache-server.shared.js";
 import { startRedis } from "../servers/redis.js";
 
 cacheServerTests({
   name: "redis",
+  userIndex: true,
   start: (port) => startRedis(port === undefined ? {} : { port }),
   async inspect(server) {
     const client = createClient({ url: server.url });
@@ -26,4 +30,41 @@ cacheServerTests({
     await client.connect();
     return { client, isOpen: () => client.isOpen, close: () => client.close() };
   },
+});
+
+describe("cacheBackend user index on redis", () => {
+  let server: Awaited<ReturnType<typeof startRedis>>;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("indexes record ids (never keys) in a per-user set that expires with its sessions, and follows rebinding", async () => {
+    const prefix = "ux:";
+    const backend = cacheBackend({ url: server.url, prefix });
+    const raw = createClient({ url: server.url });
+    await raw.connect();
+    try {
+      const key = generateKey();
+      const id = hashKey(key);
+      const now = Date.now();
+      await backend.create(key, { data: "{}", expiresAt: now + 600_000, userId: "42", now });
+      expect(await raw.sMembers("ux:user:42")).toEqual([id]);
+      const ttl = await raw.ttl("ux:user:42");
+      expect(ttl).toBeGreaterThan(590);
+      expect(ttl).toBeLessThanOrEqual(600);
+      await backend.update(key, { data: "{}", expiresAt: now + 600_000, userId: "7", now }, 1);
+      expect(await raw.sMembers("ux:user:42")).toEqual([]);
+      expect(await raw.sMembers("ux:user:7")).toEqual([id]);
+      await backend.delete(key);
+      expect(await raw.sMembers("ux:user:7")).toEqual([]);
+      await backend.deleteById?.("../not-an-id");
+      expect(await raw.dbSize()).toBe(0);
+    } finally {
+      await raw.close();
+      await backend.close?.();
+    }
+  });
 });

@@ -21,6 +21,8 @@ export interface RawStore {
 
 export interface CacheServerHarness {
   readonly name: string;
+  /** Whether the backend keeps the user index on this server. */
+  readonly userIndex: boolean;
   start(port?: number): Promise<DaemonHandle & { readonly url: string }>;
   inspect(server: { readonly url: string; readonly port: number }): Promise<RawStore>;
   /** A client of the library users would pass as `client`, already connected. */
@@ -65,6 +67,7 @@ export function cacheServerTests(harness: CacheServerHarness): void {
     runBackendSuite({
       name: `cache (${harness.name})`,
       create: () => cacheBackend({ url: server.url, prefix: freshPrefix() }),
+      userIndex: harness.userIndex,
       skip: [{ reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired", tests: ["clearExpired deletes exactly the expired records and counts them"] }],
       describe,
       it,

@@ -16,7 +16,7 @@ const freshPrefix = () => `cdb${process.pid}-${++prefixes}:`;
 const sqlite = () => databaseBackend({ url: "sqlite::memory:" });
 const write = (data: string, now: number, overrides: Partial<SessionWrite> = {}): SessionWrite => ({ data, expiresAt: now + HOUR, userId: null, now, ...overrides });
 
-runBackendSuite({ name: "cached-db (memory + sqlite)", create: () => cachedDatabaseBackend({ cache: memoryBackend(), database: sqlite() }), describe, it });
+runBackendSuite({ name: "cached-db (memory + sqlite)", create: () => cachedDatabaseBackend({ cache: memoryBackend(), database: sqlite() }), userIndex: true, describe, it });
 
 describe("cachedDatabaseBackend with Redis in front of SQLite", () => {
   let server: RedisServer;
@@ -30,6 +30,7 @@ describe("cachedDatabaseBackend with Redis in front of SQLite", () => {
   runBackendSuite({
     name: "cached-db (redis + sqlite)",
     create: () => cachedDatabaseBackend({ cache: cacheBackend({ url: server.url, prefix: freshPrefix() }), database: sqlite() }),
+    userIndex: true,
     describe,
     it,
   });
@@ -124,6 +125,34 @@ describe("cachedDatabaseBackend with Redis in front of SQLite", () => {
     expect(await sessions.open(key).load()).toEqual({ a: 1, b: 2, c: 3 });
     expect((await backend.load(key, Date.now()))?.version).toBe(3);
     await backend.close?.();
+  });
+
+  it("ends a user's sessions in the database and the cache alike", async () => {
+    const backend = cachedDatabaseBackend({ cache: cacheBackend({ url: server.url, prefix: freshPrefix() }), database: sqlite() });
+    const sessions = createSessions({ backend });
+    const keys: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const session = sessions.open();
+      await session.set("i", i);
+      await session.setUser("u1");
+      await sessions.commit(session, 200);
+      keys.push(session.sessionKey as string);
+      expect(await sessions.open(session.sessionKey as string).get("i")).toBe(i); // cached
+    }
+    const [keep, ...ended] = keys as [string, ...string[]];
+    expect(await sessions.endAllForUser("u1", { except: sessions.open(keep) })).toBe(2);
+    for (const key of ended) expect(await backend.load(key, Date.now())).toBeNull();
+    expect(await sessions.open(keep).get("i")).toBe(0);
+    const [listed] = await sessions.listForUser("u1");
+    await sessions.endSession(listed?.id as string);
+    expect(await backend.load(keep, Date.now())).toBeNull();
+    await backend.close?.();
+  });
+
+  it("offers no user index when the cache cannot drop entries by id", () => {
+    const withoutIds: ServerBackend = { ...memoryBackend() };
+    delete (withoutIds as { deleteById?: unknown }).deleteById;
+    expect(cachedDatabaseBackend({ cache: withoutIds, database: sqlite() }).listByUser).toBeUndefined();
   });
 
   it("carries on against the database while the cache is down, logging the failure", async () => {

@@ -37,12 +37,14 @@ interface MemjsFactory {
 
 /**
  * The Store on a memjs client, speaking the binary protocol through `perform()` so CAS works.
- * `owned`: close the client on close(). `deadline`: the backstop for a request, in ms.
+ * `owned`: close the client on close(). `deadline`: the backstop for a request, in ms. memcached
+ * cannot list keys, so there is no user index.
  */
-export function memcachedStore(open: () => Promise<MemjsLike>, owned: boolean, deadline: number): Store {
+export function memcachedStore(open: () => Promise<MemjsLike>, owned: boolean, prefix: string, deadline: number): Store {
   let client: Promise<MemjsLike> | undefined;
-  const request = async (opcode: number, id: string, value = "", ttl?: number, cas?: Buffer): Promise<MemjsResponse> => {
+  const request = async (opcode: number, bareId: string, value = "", ttl?: number, cas?: Buffer): Promise<MemjsResponse> => {
     const c = await (client ??= open());
+    const id = prefix + bareId;
     // extras: 4 bytes of flags, then the expiry; past 30 days memcached reads it as a Unix time.
     const extras = Buffer.alloc(ttl === undefined ? 0 : 8);
     if (ttl !== undefined) extras.writeUInt32BE(ttl > 2_592_000 ? Math.floor(Date.now() / 1000) + ttl : ttl, 4);

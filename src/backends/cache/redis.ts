@@ -20,16 +20,67 @@ export interface RedisLike {
 }
 
 /**
- * KEYS[1] = id; ARGV = expected version, the new record without createdAt, TTL seconds.
- * Returns 1 (replaced), 0 (missing) or -1 (another version). The old createdAt is kept;
- * %.0f prints a millisecond timestamp exactly (Lua numbers are doubles).
+ * Lua scripts: each runs atomically in Redis. Records live at `prefix + id`; a user's index is
+ * the set `prefix + "user:" + userId` of record ids, expiring with its longest-lived record.
+ * The scripts touch the index sets they derive from a record, so they need a standalone Redis
+ * (or Valkey), not a cluster.
  */
-const SWAP_SCRIPT = `local current = redis.call('GET', KEYS[1])
-if not current then return 0 end
-local ok, record = pcall(cjson.decode, current)
-if not ok or type(record) ~= 'table' or record.version ~= tonumber(ARGV[1]) then return -1 end
-redis.call('SET', KEYS[1], '{"createdAt":' .. string.format('%.0f', tonumber(record.createdAt) or 0) .. ',' .. ARGV[2] .. '}', 'EX', ARGV[3])
+const INDEX = `local function index(set, id, ttl)
+  redis.call('SADD', set, id)
+  if redis.call('TTL', set) < ttl then redis.call('EXPIRE', set, ttl) end
+end
+local function user_of(value)
+  local ok, record = pcall(cjson.decode, value)
+  if ok and type(record) == 'table' then return record, type(record.userId) == 'string' and record.userId or nil end
+  return nil, nil
+end
+`;
+
+/** KEYS: record, user set. ARGV: value, TTL, id. 1 if stored, 0 if the id was taken. */
+const ADD_SCRIPT = `${INDEX}
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 0 end
+index(KEYS[2], ARGV[3], tonumber(ARGV[2]))
 return 1`;
+
+/**
+ * KEYS: record. ARGV: expected version, the new record without createdAt, TTL, user-set prefix,
+ * id, "u" + new user id (or ""). 1 (replaced), 0 (missing) or -1 (another version). The old
+ * createdAt is kept; %.0f prints a millisecond timestamp exactly (Lua numbers are doubles).
+ */
+const SWAP_SCRIPT = `${INDEX}
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+local record, old = user_of(current)
+if not record or record.version ~= tonumber(ARGV[1]) then return -1 end
+redis.call('SET', KEYS[1], '{"createdAt":' .. string.format('%.0f', tonumber(record.createdAt) or 0) .. ',' .. ARGV[2] .. '}', 'EX', ARGV[3])
+local new = ARGV[6] ~= '' and string.sub(ARGV[6], 2) or nil
+if old and old ~= new then redis.call('SREM', ARGV[4] .. old, ARGV[5]) end
+if new then index(ARGV[4] .. new, ARGV[5], tonumber(ARGV[3])) end
+return 1`;
+
+/** KEYS: record. ARGV: user-set prefix, id. Deletes the record and its index entry. */
+const DELETE_SCRIPT = `${INDEX}
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+redis.call('DEL', KEYS[1])
+local _, user = user_of(current)
+if user then redis.call('SREM', ARGV[1] .. user, ARGV[2]) end
+return 1`;
+
+/** KEYS: user set. ARGV: record prefix, user id, id to keep (or ""). Returns how many were deleted. */
+const DELETE_USER_SCRIPT = `${INDEX}
+local count = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local current = redis.call('GET', ARGV[1] .. id)
+  local _, user = user_of(current or '')
+  if user ~= ARGV[2] then redis.call('SREM', KEYS[1], id)
+  elseif id ~= ARGV[3] then
+    redis.call('DEL', ARGV[1] .. id)
+    redis.call('SREM', KEYS[1], id)
+    count = count + 1
+  end
+end
+return count`;
 
 /** A node-redis client for `url` (not yet connected). */
 export async function openRedis(url: string, timeout: number): Promise<RedisLike> {
@@ -43,7 +94,8 @@ export async function openRedis(url: string, timeout: number): Promise<RedisLike
 }
 
 /** The Store on a node-redis client; it connects on first use if the client is not open yet. */
-export function redisStore(open: () => Promise<RedisLike>, timeout: number): Store {
+export function redisStore(open: () => Promise<RedisLike>, prefix: string, timeout: number): Store {
+  const users = `${prefix}user:`;
   let client: Promise<RedisLike> | undefined;
   let opened = false;
   let lastError: Error | undefined;
@@ -73,14 +125,27 @@ export function redisStore(open: () => Promise<RedisLike>, timeout: number): Sto
   };
   const text = (reply: unknown) => (reply === null || reply === undefined ? null : Buffer.isBuffer(reply) ? reply.toString("utf8") : String(reply));
   return {
-    get: async (id) => text(await send(["GET", id])),
-    add: async (id, value, ttl) => (await send(["SET", id, value, "NX", "EX", String(ttl)])) !== null,
+    get: async (id) => text(await send(["GET", prefix + id])),
+    async add(id, value, ttl, userId) {
+      if (userId === null) return (await send(["SET", prefix + id, value, "NX", "EX", String(ttl)])) !== null;
+      return Number(await send(["EVAL", ADD_SCRIPT, "2", prefix + id, users + userId, value, String(ttl), id])) === 1;
+    },
     async swap(id, expected, write, ttl) {
-      const reply = Number(await send(["EVAL", SWAP_SCRIPT, "1", id, String(expected), recordTail(write, expected + 1), String(ttl)]));
+      const user = write.userId === null ? "" : `u${write.userId}`;
+      const reply = Number(await send(["EVAL", SWAP_SCRIPT, "1", prefix + id, String(expected), recordTail(write, expected + 1), String(ttl), users, id, user]));
       return reply === 1 ? "ok" : reply === 0 ? "missing" : "conflict";
     },
-    del: async (id) => void (await send(["DEL", id])),
-    has: async (id) => Number(await send(["EXISTS", id])) > 0,
+    del: async (id) => void (await send(["EVAL", DELETE_SCRIPT, "1", prefix + id, users, id])),
+    has: async (id) => Number(await send(["EXISTS", prefix + id])) > 0,
+    users: {
+      async list(userId) {
+        const ids = Array.from((await send(["SMEMBERS", users + userId])) as Iterable<unknown>, (id) => text(id) as string);
+        if (ids.length === 0) return [];
+        const values = Array.from((await send(["MGET", ...ids.map((id) => prefix + id)])) as Iterable<unknown>);
+        return ids.map((id, i) => ({ id, value: text(values[i]) }));
+      },
+      deleteAll: async (userId, exceptId) => Number(await send(["EVAL", DELETE_USER_SCRIPT, "1", users + userId, prefix, userId, exceptId ?? ""])),
+    },
     async close() {
       const pending = client;
       client = undefined;

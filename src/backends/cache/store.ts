@@ -5,15 +5,25 @@
  */
 import type { SessionWrite, StoredSession } from "../base.js";
 
-/** The few operations each cache server provides. */
+/**
+ * The few operations each cache server provides. `id` is `hashKey(key)`; the store adds its
+ * prefix. `ttl` is in seconds.
+ */
 export interface Store {
   get(id: string): Promise<string | null>;
   /** Stores `value` only if `id` is absent; false when it was taken. */
-  add(id: string, value: string, ttl: number): Promise<boolean>;
+  add(id: string, value: string, ttl: number, userId: string | null): Promise<boolean>;
   /** Replaces the record if it still has `expected` as its version, keeping its createdAt. */
   swap(id: string, expected: number, write: SessionWrite, ttl: number): Promise<"ok" | "missing" | "conflict">;
   del(id: string): Promise<void>;
   has(id: string): Promise<boolean>;
+  /** The user index, where the server can keep one (Redis sets; memcached has none). */
+  readonly users?: {
+    /** The ids indexed under `userId` with their stored values (null when gone). */
+    list(userId: string): Promise<{ id: string; value: string | null }[]>;
+    /** Deletes the user's records except `exceptId`; returns how many. */
+    deleteAll(userId: string, exceptId: string | undefined): Promise<number>;
+  };
   close(): Promise<void>;
 }
 
