@@ -7,6 +7,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { varyWithCookie } from "../cookie.js";
 import type { Sessions } from "../manager.js";
+import type { Logger } from "../options.js";
 import type { RequestSessionData, Session } from "../session.js";
 
 /** A node:http request carrying its session. */
@@ -36,7 +37,7 @@ export function withSession<Data extends object = RequestSessionData>(
   handler: (req: RequestWithSession<Data>, res: ServerResponse) => unknown,
   options: NodeAdapterOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const onError = options.onError ?? sendError;
+  const onError = options.onError ?? errorResponder(sessions.options.logger);
   return (req, res) => {
     const request = req as RequestWithSession<Data>;
     request.session = attachSession(sessions, req, res, (error) => onError(error, req, res));
@@ -161,14 +162,17 @@ function chunkPairs(flat: string[]): [string, string][] {
 }
 
 /** The default answer to a failed commit: the error's status (400, 503...) and a short text. */
-function sendError(error: unknown, _req: IncomingMessage, res: ServerResponse): void {
-  const status = typeof (error as { status?: unknown }).status === "number" ? (error as { status: number }).status : 500;
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const body = status === 400 ? "Bad Request: session interrupted" : status === 503 ? "Service Unavailable" : "Internal Server Error";
-  if (status >= 500) console.error(error);
-  res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" });
-  res.end(body);
+function errorResponder(logger: Logger): NonNullable<NodeAdapterOptions["onError"]> {
+  return (error, _req, res) => {
+    const status = (error as { status?: unknown } | null)?.status;
+    const code = typeof status === "number" && status >= 400 && status <= 599 ? status : 500;
+    if (code >= 500) logger.error("[tessera] A request failed while handling its session.", error);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = code === 400 ? "Bad Request: session interrupted" : code === 503 ? "Service Unavailable" : "Internal Server Error";
+    res.writeHead(code, { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" });
+    res.end(body);
+  };
 }
