@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
 import type { TestServer } from "./postgres.js";
-import { freePort, onExit, runOrFail, serverFailure, waitFor } from "./util.js";
+import { freePort, isPortClash, onExit, runOrFail, serverFailure, waitFor } from "./util.js";
 
 export type { TestServer } from "./postgres.js";
 
@@ -50,25 +50,36 @@ export async function startMariadb(database = "tessera_test"): Promise<TestServe
     // "normal" authentication: root logs in over TCP with an empty password.
     runOrFail(installDb, [...baseArgs(data, dir), "--auth-root-authentication-method=normal", "--skip-test-db"]);
 
-    const port = await freePort();
-    const log: string[] = [];
-    const network = ["--bind-address=127.0.0.1", `--port=${port}`, `--socket=${join(dir, "mysqld.sock")}`, `--pid-file=${join(dir, "mysqld.pid")}`];
-    child = spawn(mariadbd, [...baseArgs(data, dir), ...FAST, ...network], { stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
-    child.stderr?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
-    const exited = new Promise<never>((_, reject) => child?.once("exit", (code) => reject(serverFailure("MariaDB", code, log))));
-    exited.catch(() => {}); // only start-up cares; a stop() later must not be an unhandled rejection
-
-    const admin = { host: "127.0.0.1", port, user: "root", connectTimeout: 1000 };
-    await waitFor("MariaDB", exited, log, async () => {
-      const connection = await mysql.createConnection(admin);
-      await connection.end();
-    });
-    const connection = await mysql.createConnection(admin);
+    // The port may be taken between freePort() and the bind: then try another one.
+    const socketPath = join(dir, "mysqld.sock");
+    let port = 0;
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      const log: string[] = [];
+      const network = ["--bind-address=127.0.0.1", `--port=${port}`, `--socket=${socketPath}`, `--pid-file=${join(dir, "mysqld.pid")}`];
+      child = spawn(mariadbd, [...baseArgs(data, dir), ...FAST, ...network], { stdio: ["ignore", "pipe", "pipe"] });
+      const started = child;
+      started.stdout?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
+      started.stderr?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
+      const exited = new Promise<never>((_, reject) => started.once("exit", (code) => reject(serverFailure("MariaDB", code, log))));
+      exited.catch(() => {}); // only start-up cares; a stop() later must not be an unhandled rejection
+      try {
+        // Probe through our own socket, so an answer can only come from this server (which
+        // binds TCP before it creates the socket).
+        await waitFor("MariaDB", exited, log, async () => {
+          const connection = await mysql.createConnection({ socketPath, user: "root", connectTimeout: 1000 });
+          await connection.end();
+        });
+        break;
+      } catch (error) {
+        if (attempt >= 3 || !isPortClash(log)) throw error;
+      }
+    }
+    const connection = await mysql.createConnection({ socketPath, user: "root" });
     await connection.query(`CREATE DATABASE ${database} CHARACTER SET utf8mb4`);
     await connection.end();
 
-    const server = child;
+    const server = child as ChildProcess;
     return {
       url: `mysql://root@127.0.0.1:${port}/${database}`,
       async stop() {

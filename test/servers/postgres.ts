@@ -8,7 +8,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import pg from "pg";
-import { freePort, onExit, runOrFail, serverFailure, waitFor } from "./util.js";
+import { freePort, isPortClash, onExit, runOrFail, serverFailure, waitFor } from "./util.js";
 
 /** A running test server. */
 export interface TestServer {
@@ -47,6 +47,17 @@ function serverUser(): { uid: number; gid: number } | undefined {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
+/** Runs one statement as the superuser over the unix socket in `dir`. */
+async function adminQuery(dir: string, port: number, sql: string): Promise<void> {
+  const client = new pg.Client({ host: dir, port, user: "postgres", database: "postgres", connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query(sql);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 /** Starts a fresh PostgreSQL server with a database named `database`. */
 export async function startPostgres(database = "tessera_test"): Promise<TestServer> {
   const bin = findBinDir();
@@ -63,32 +74,31 @@ export async function startPostgres(database = "tessera_test"): Promise<TestServ
     const data = join(dir, "data");
     runOrFail(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "--no-instructions", "-E", "UTF8", "--locale=C"], user);
 
-    const port = await freePort();
-    const log: string[] = [];
-    // Durability off: a test database is thrown away, and fsync dominates start-up and writes.
-    const settings = ["fsync=off", "synchronous_commit=off", "full_page_writes=off", "listen_addresses=127.0.0.1", `port=${port}`, `unix_socket_directories=${dir}`, "max_connections=50", "shared_buffers=16MB"];
-    child = spawn(join(bin, "postgres"), ["-D", data, ...settings.flatMap((s) => ["-c", s])], { ...user, stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
-    child.stderr?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
-    const exited = new Promise<never>((_, reject) => child?.once("exit", (code) => reject(serverFailure("PostgreSQL", code, log))));
-    exited.catch(() => {}); // only start-up cares; a stop() later must not be an unhandled rejection
-
-    const admin = `postgres://postgres@127.0.0.1:${port}/postgres`;
-    await waitFor("PostgreSQL", exited, log, async () => {
-      const client = new pg.Client({ connectionString: admin, connectionTimeoutMillis: 1000 });
+    // The port may be taken between freePort() and the bind: then try another one.
+    let port = 0;
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      const log: string[] = [];
+      // Durability off: a test database is thrown away, and fsync dominates start-up and writes.
+      const settings = ["fsync=off", "synchronous_commit=off", "full_page_writes=off", "listen_addresses=127.0.0.1", `port=${port}`, `unix_socket_directories=${dir}`, "max_connections=50", "shared_buffers=16MB"];
+      child = spawn(join(bin, "postgres"), ["-D", data, ...settings.flatMap((s) => ["-c", s])], { ...user, stdio: ["ignore", "pipe", "pipe"] });
+      const started = child;
+      started.stdout?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
+      started.stderr?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
+      const exited = new Promise<never>((_, reject) => started.once("exit", (code) => reject(serverFailure("PostgreSQL", code, log))));
+      exited.catch(() => {}); // only start-up cares; a stop() later must not be an unhandled rejection
       try {
-        await client.connect();
-        await client.query("SELECT 1");
-      } finally {
-        await client.end().catch(() => {});
+        // Probe through our own socket directory, so an answer can only come from this server
+        // (which binds TCP before it creates the socket).
+        await waitFor("PostgreSQL", exited, log, () => adminQuery(dir, port, "SELECT 1"));
+        break;
+      } catch (error) {
+        if (attempt >= 3 || !isPortClash(log)) throw error;
       }
-    });
-    const client = new pg.Client({ connectionString: admin });
-    await client.connect();
-    await client.query(`CREATE DATABASE ${database}`);
-    await client.end();
+    }
+    await adminQuery(dir, port, `CREATE DATABASE ${database}`);
 
-    const server = child;
+    const server = child as ChildProcess;
     return {
       url: `postgres://postgres@127.0.0.1:${port}/${database}`,
       async stop() {

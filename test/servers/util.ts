@@ -15,6 +15,14 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Whether a start-up log says the port was taken meanwhile (another test server grabbed it
+ * between `freePort` and the bind); the caller then retries with another port.
+ */
+export function isPortClash(log: readonly string[]): boolean {
+  return /address already in use|could not bind|could not create any TCP\/IP sockets|Bind on TCP\/IP port/i.test(log.join(""));
+}
+
 /** Runs `command` to completion, throwing its output if it fails. */
 export function runOrFail(command: string, args: readonly string[], user?: { uid: number; gid: number }): void {
   const result = spawnSync(command, args, { ...user, encoding: "utf8", timeout: 120_000 });
