@@ -27,6 +27,7 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } f
 import { ConfigurationError } from "../errors.js";
 import { constantTimeEqual } from "../keys.js";
 import type { CookieBackend } from "./base.js";
+import { djangoCookieBackend } from "./django-cookies.js";
 
 const NAME = "signed-cookies";
 const SIGNED = "v1";
@@ -48,6 +49,18 @@ export interface SignedCookieBackendOptions {
    * @default false
    */
   encrypt?: boolean;
+  /**
+   * `"django"` reads and writes Django's own signed_cookies value (`django.core.signing`, with
+   * `secret` as Django's SECRET_KEY), so a Django site and this app share one session cookie.
+   * It cannot be encrypted. See `docs/django.md`.
+   * @default "tessera"
+   */
+  format?: "tessera" | "django";
+  /**
+   * With `format: "django"`: Django's SESSION_COOKIE_AGE in seconds, the oldest signature accepted.
+   * @default 1209600 (two weeks)
+   */
+  maxAge?: number;
 }
 
 /**
@@ -61,6 +74,13 @@ export interface SignedCookieBackendOptions {
 export function signedCookieBackend(options: SignedCookieBackendOptions = {}): CookieBackend & { readonly encrypted: boolean } {
   const encrypt = options.encrypt ?? false;
   if (typeof encrypt !== "boolean") throw new ConfigurationError("signedCookieBackend encrypt must be true or false.");
+  const format = options.format ?? "tessera";
+  if (format === "django") {
+    if (encrypt) throw new ConfigurationError('signedCookieBackend cannot encrypt format "django": Django\'s signed_cookies value is only signed. Drop encrypt, or use the Tessera format.');
+    return { ...djangoCookieBackend(options.maxAge === undefined ? {} : { maxAge: options.maxAge }), encrypted: false };
+  }
+  if (format !== "tessera") throw new ConfigurationError(`signedCookieBackend format must be "tessera" or "django" (it is ${JSON.stringify(format)}).`);
+  if (options.maxAge !== undefined) throw new ConfigurationError('signedCookieBackend maxAge applies to format "django" only; the Tessera format seals each session\'s own expiry (set the lifetime with createSessions({ cookie: { maxAge } })).');
   const signKeys = keyCache(SIGN_LABEL);
   const encryptKeys = keyCache(ENCRYPT_LABEL);
 

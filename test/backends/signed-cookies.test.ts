@@ -241,3 +241,21 @@ describe("switching encrypt on or off", () => {
     expect(out.value?.startsWith("e1.")).toBe(true);
   });
 });
+
+describe('format: "django"', () => {
+  it("writes and reads Django's own signed_cookies value (reference worked example B)", () => {
+    const backend = signedCookieBackend({ format: "django" });
+    const now = 1_700_000_000_250;
+    const value = backend.encode('{"foo":"bar"}', now + HOUR, now, ["django-insecure-test-secret"]);
+    expect(value).toBe("eyJmb28iOiJiYXIifQ:1r31eq:otrv9qOVaMLX-0BWajsGQGyb2MlF3hohu0wSNpqQlbM");
+    expect(backend.decode(value, now, ["django-insecure-test-secret"])?.data).toBe('{"foo":"bar"}');
+    expect(backend.encrypted).toBe(false);
+  });
+
+  it("rejects options that do not fit the format", () => {
+    expect(() => signedCookieBackend({ format: "django", encrypt: true })).toThrow(ConfigurationError);
+    expect(() => signedCookieBackend({ format: "flask" as "django" })).toThrow('[tessera] signedCookieBackend format must be "tessera" or "django" (it is "flask").');
+    expect(() => signedCookieBackend({ maxAge: 60 })).toThrow(ConfigurationError);
+    expect(() => signedCookieBackend({ format: "django", maxAge: -1 })).toThrow(ConfigurationError);
+  });
+});
