@@ -146,11 +146,11 @@ export function djangoDatabaseBackend(options: DjangoDatabaseBackendOptions): Se
 
   // Which integral numbers Django wrote as floats, per session key, so that writing the
   // session back keeps `1.0` a float for Python. Bounded; only sessions that have such numbers.
-  const floats = new Map<string, ReadonlySet<string>>();
-  const rememberFloats = (key: string, paths: ReadonlySet<string>) => {
+  const floats = new Map<string, ReadonlyMap<string, number>>();
+  const rememberFloats = (key: string, found: ReadonlyMap<string, number>) => {
     floats.delete(key);
-    if (paths.size === 0 || floatMemory === 0) return;
-    floats.set(key, paths);
+    if (found.size === 0 || floatMemory === 0) return;
+    floats.set(key, found);
     if (floats.size > floatMemory) floats.delete(floats.keys().next().value as string);
   };
 
@@ -164,7 +164,7 @@ export function djangoDatabaseBackend(options: DjangoDatabaseBackendOptions): Se
     try {
       const { json, timestamp } = unsignPayload(sessionData, { secrets, salt: SESSION_STORE_SALT });
       const parsed = parsePythonJson(json);
-      rememberFloats(key, parsed.floatPaths);
+      rememberFloats(key, parsed.floats);
       return { data: JSON.stringify(parsed.value), signedAt: timestamp * 1000 };
     } catch {
       return { data: "", signedAt: 0 };

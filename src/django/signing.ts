@@ -153,13 +153,15 @@ function pathKey(path: JsonPath): string {
 /**
  * Serializes `value` exactly as Python's `json.dumps(value, separators=(",", ":"))` would the
  * equivalent Python object: compact, keys in insertion order, non-ASCII as lower-case `\uXXXX`.
- * Integral numbers are written as ints, unless wrapped in {@link PythonFloat} or listed in
- * `floatPaths` (paths from {@link parsePythonJson}), which are written as floats (`1.0`).
+ * Integral numbers are written as ints, unless wrapped in {@link PythonFloat} or found in
+ * `floats` (from {@link parsePythonJson}) at the same path with the same value: those are
+ * written as floats (`1.0`). Checking the value too means a list that shifted, or a number that
+ * changed, never turns an int into a float.
  *
  * Caveat: JavaScript objects list integer-like keys ("2") before the others, so such keys may come
  * out in a different order than Python's dict had them; the decoded data is the same.
  */
-export function pythonJson(value: unknown, floatPaths?: ReadonlySet<string>): string {
+export function pythonJson(value: unknown, floats?: ReadonlyMap<string, number>): string {
   const path: (string | number)[] = [];
   const write = (item: unknown): string => {
     if (item === null || item === undefined) return "null";
@@ -167,7 +169,7 @@ export function pythonJson(value: unknown, floatPaths?: ReadonlySet<string>): st
     if (item === false) return "false";
     if (item instanceof PythonFloat) return pythonFloatRepr(item.value);
     if (typeof item === "number") {
-      if (Number.isInteger(item) && !(floatPaths?.size && floatPaths.has(pathKey(path)))) {
+      if (Number.isInteger(item) && !(floats?.size && floats.get(pathKey(path)) === item)) {
         return BigInt(item).toString(); // exact digits, never "1e+21"
       }
       return pythonFloatRepr(item);
@@ -202,8 +204,8 @@ export function pythonJson(value: unknown, floatPaths?: ReadonlySet<string>): st
 export interface ParsedPythonJson {
   /** The decoded value. Objects have a null prototype, so `"__proto__"` is an ordinary key. */
   readonly value: unknown;
-  /** Paths (as `JSON.stringify(path)`) of integral numbers Python wrote as floats (`1.0`, `2e3`). */
-  readonly floatPaths: ReadonlySet<string>;
+  /** Integral numbers Python wrote as floats (`1.0`, `2e3`): path (as `JSON.stringify(path)`) to value. */
+  readonly floats: ReadonlyMap<string, number>;
   /** Whether the text held `NaN`, `Infinity` or `-Infinity` (decoded as `null`: JSON has no such values). */
   readonly hadNonFinite: boolean;
 }
@@ -214,7 +216,7 @@ export interface ParsedPythonJson {
  * {@link pythonJson} can write them back unchanged. Throws `SyntaxError` on invalid JSON.
  */
 export function parsePythonJson(text: string): ParsedPythonJson {
-  const floatPaths = new Set<string>();
+  const floats = new Map<string, number>();
   let hadNonFinite = false;
   let i = 0;
   const path: (string | number)[] = [];
@@ -250,7 +252,7 @@ export function parsePythonJson(text: string): ParsedPythonJson {
       return null;
     }
     const value = Number(match[0]);
-    if ((match[1] !== undefined || match[2] !== undefined) && Number.isInteger(value)) floatPaths.add(pathKey(path));
+    if ((match[1] !== undefined || match[2] !== undefined) && Number.isInteger(value)) floats.set(pathKey(path), value);
     return value;
   };
   const parse = (): unknown => {
@@ -315,7 +317,7 @@ export function parsePythonJson(text: string): ParsedPythonJson {
   const value = parse();
   skip();
   if (i !== text.length) fail("trailing characters");
-  return { value, floatPaths, hadNonFinite };
+  return { value, floats, hadNonFinite };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -82,8 +82,8 @@ describe("worked examples (§5.2)", () => {
     const { json } = unsignPayload(value, { secrets: SECRET, salt: SIGNED_COOKIES_SALT });
     const parsed = parsePythonJson(json);
     expect({ ...(parsed.value as object) }).toEqual({ name: "Zoë 😀", n: 1, t: true, z: null });
-    expect([...parsed.floatPaths]).toEqual(['["n"]']);
-    expect(pythonJson(parsed.value, parsed.floatPaths)).toBe(json);
+    expect([...parsed.floats]).toEqual([['["n"]', 1]]);
+    expect(pythonJson(parsed.value, parsed.floats)).toBe(json);
   });
 
   it("F: rotation: a value signed with an old secret loads through the fallback; new values use the newest", () => {
@@ -175,7 +175,12 @@ describe("Python-compatible JSON", () => {
     const parsed = parsePythonJson('{"__proto__":{"x":2.0},"n":NaN,"i":-Infinity,"e":1E3,"f":1.5}');
     expect(parsed.hadNonFinite).toBe(true);
     expect(JSON.stringify(parsed.value)).toBe('{"__proto__":{"x":2},"n":null,"i":null,"e":1000,"f":1.5}');
-    expect([...parsed.floatPaths].sort()).toEqual(['["__proto__","x"]', '["e"]']);
+    expect([...parsed.floats]).toEqual([['["__proto__","x"]', 2], ['["e"]', 1000]]);
+    // A hint applies only to the same value at the same path: a shifted list stays ints.
+    const list = parsePythonJson('{"cart":[1.0,2]}');
+    expect(pythonJson(list.value, list.floats)).toBe('{"cart":[1.0,2]}');
+    expect(pythonJson({ cart: [2] }, list.floats)).toBe('{"cart":[2]}');
+    expect(pythonJson({ cart: [1, 1] }, list.floats)).toBe('{"cart":[1.0,1]}');
     expect(() => parsePythonJson('{"a":1,}')).toThrow(SyntaxError);
     expect(() => parsePythonJson("[1] x")).toThrow(SyntaxError);
   });
