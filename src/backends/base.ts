@@ -18,6 +18,29 @@ export interface StoredSession {
   readonly updatedAt: number;
 }
 
+/** What the admin page and the CLI ask a listing backend for (see `ServerBackend.listSessions`). */
+export interface SessionListQuery {
+  /** The most sessions to return in this page. */
+  readonly limit: number;
+  /** The opaque cursor a previous page returned as `next`: continue after it. */
+  readonly after?: string;
+  /** Only the sessions bound to this app user. */
+  readonly userId?: string;
+  /** Only the session with this id (`hashKey(key)`): how a search by session key is answered. */
+  readonly id?: string;
+  /** Live sessions (`expiresAt > now`), expired ones (`expiresAt <= now`), or both. */
+  readonly state: "active" | "expired" | "all";
+  /** The core's clock, which decides what has expired. */
+  readonly now: number;
+}
+
+/** One page of a listing: newest first, and the cursor of the next page if there is one. */
+export interface SessionListPage {
+  readonly sessions: (StoredSession & { readonly id: string })[];
+  /** Pass as `after` to get the next page; absent on the last page. */
+  readonly next?: string;
+}
+
 /** What the core hands to `create` and `update`. */
 export interface SessionWrite {
   readonly data: string;
@@ -60,6 +83,12 @@ export interface ServerBackend {
   deleteByUser?(userId: string, exceptId?: string): Promise<number>;
   /** Deletes the record whose id (`hashKey(key)`) is `id`. */
   deleteById?(id: string): Promise<void>;
+  /**
+   * Lists sessions for the admin page and the CLI: newest first (`createdAt` descending, then id
+   * descending), one page at a time through an opaque keyset cursor, so a page costs the same at
+   * row ten and at row ten million. Ids are `hashKey(key)`, never keys. Absent if unsupported.
+   */
+  listSessions?(query: SessionListQuery): Promise<SessionListPage>;
   /** Deletes records that expired before `now` and returns how many. Absent if unsupported. */
   clearExpired?(now: number): Promise<number>;
   /** Creates or upgrades the schema. Absent when the backend needs none. */

@@ -15,7 +15,7 @@
  *   atomic O_EXCL (not every network share provides it); a lock left by a crashed process is
  *   broken after {@link STALE_LOCK_MS}, and two processes breaking the same stale lock at the
  *   same instant could both proceed (then the later version check can miss one update).
- * - The user index (listByUser, deleteByUser) and clearExpired read every file: O(sessions).
+ * - The user index (listByUser, deleteByUser), listSessions and clearExpired read every file: O(sessions).
  * @module
  */
 import { randomBytes } from "node:crypto";
@@ -25,7 +25,8 @@ import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BackendError, ConfigurationError, CreateError, UpdateError, VersionConflictError } from "../errors.js";
 import { hashKey } from "../keys.js";
-import type { ServerBackend, SessionWrite, StoredSession } from "./base.js";
+import type { ServerBackend, SessionListPage, SessionListQuery, SessionWrite, StoredSession } from "./base.js";
+import { listFromRecords } from "./listing.js";
 
 const NAME = "file";
 /** A lock file older than this was left by a crashed process; holders need milliseconds. */
@@ -57,6 +58,7 @@ export interface FileBackend extends ServerBackend {
   listByUser(userId: string, now: number): Promise<(StoredSession & { readonly id: string })[]>;
   deleteByUser(userId: string, exceptId?: string): Promise<number>;
   deleteById(id: string): Promise<void>;
+  listSessions(query: SessionListQuery): Promise<SessionListPage>;
 }
 
 /**
@@ -181,6 +183,16 @@ export function fileBackend(options: FileBackendOptions): FileBackend {
     async deleteById(id) {
       // The id comes from the app (an admin page, a listing): only a hash may name a file.
       if (HASH.test(id)) await withLock(id, () => unlinkQuietly(pathOf(id)));
+    },
+    // Reads every file (or the one named by query.id), like the user index.
+    async listSessions(query) {
+      if (query.id !== undefined) {
+        const record = HASH.test(query.id) ? await readRecord(pathOf(query.id)) : "missing";
+        return listFromRecords(typeof record === "object" ? [[query.id, record]] : [], query);
+      }
+      const records: [string, StoredSession][] = [];
+      for await (const { id, record } of sessionFiles()) if (typeof record === "object") records.push([id, record]);
+      return listFromRecords(records, query);
     },
     /** Deletes expired and unreadable records (counted) and crash debris: old temp, lock and placeholder files. */
     async clearExpired(now) {

@@ -6,6 +6,7 @@
 import { ConfigurationError, CreateError, UpdateError, VersionConflictError } from "../errors.js";
 import { hashKey } from "../keys.js";
 import type { ServerBackend, SessionWrite, StoredSession } from "./base.js";
+import { listFromRecords } from "./listing.js";
 
 const NAME = "memory";
 
@@ -75,6 +76,9 @@ export function memoryBackend(options: MemoryBackendOptions = {}): ServerBackend
     },
     async deleteById(id) {
       records.delete(id);
+    },
+    async listSessions(query) {
+      return listFromRecords(records, query);
     },
     async clearExpired(now) {
       let count = 0;

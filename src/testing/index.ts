@@ -12,9 +12,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { CookieBackend, ServerBackend, SessionBackend, SessionWrite } from "../backends/base.js";
+import type { CookieBackend, ServerBackend, SessionBackend, SessionListQuery, SessionWrite } from "../backends/base.js";
 import { CreateError, UpdateError, VersionConflictError } from "../errors.js";
-import { generateKey } from "../keys.js";
+import { generateKey, hashKey } from "../keys.js";
 import { createSessions, type Sessions } from "../manager.js";
 
 type TestBody = () => Promise<void>;
@@ -41,6 +41,12 @@ export interface BackendSuiteOptions {
    * @default false
    */
   userIndex?: boolean;
+  /**
+   * Whether the backend implements `listSessions` (the admin page's listing); without it those
+   * tests are listed as skipped.
+   * @default false
+   */
+  listing?: boolean;
   /** Makes a fresh, empty backend for one test. */
   create: () => SessionBackend | Promise<SessionBackend>;
   /** Releases what `create` made (default: `backend.close()`). */
@@ -298,6 +304,94 @@ const userIndexTests: Record<string, (backend: ServerBackend, open: (clock: () =
   },
 };
 
+/** Creates a record for `key` created at `createdAt`, and returns its id. */
+async function seed(backend: ServerBackend, key: string, createdAt: number, overrides: Partial<SessionWrite> = {}): Promise<string> {
+  await backend.create(key, write(`{"k":${JSON.stringify(key.slice(0, 4))}}`, { now: createdAt, expiresAt: createdAt + HOUR, ...overrides }));
+  return hashKey(key);
+}
+
+/** Every page of a listing, followed through its cursors. */
+async function listAll(backend: ServerBackend, query: Omit<SessionListQuery, "after">): Promise<{ ids: string[]; pages: number }> {
+  assert.ok(backend.listSessions, "listSessions is implemented");
+  const ids: string[] = [];
+  let after: string | undefined;
+  let pages = 0;
+  do {
+    const result = await backend.listSessions(after === undefined ? query : { ...query, after });
+    pages++;
+    assert.ok(result.sessions.length <= query.limit, "a page holds at most limit sessions");
+    ids.push(...result.sessions.map((s) => s.id));
+    after = result.next;
+    assert.ok(pages < 100, "the cursors end");
+  } while (after !== undefined);
+  return { ids, pages };
+}
+
+/** Listing order: createdAt descending, then id descending. */
+function newestFirst(entries: readonly { id: string; createdAt: number }[]): string[] {
+  return [...entries].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).map((e) => e.id);
+}
+
+/** The listing tests, for backends that implement listSessions. */
+const listingTests: Record<string, (backend: ServerBackend) => Promise<void>> = {
+  "listing: newest first, ties by id, every session once across keyset pages": async (backend) => {
+    const made: { id: string; createdAt: number }[] = [];
+    // Three share one creation time, so the id must break the tie consistently across pages.
+    for (const [i, at] of [T0 + 5, T0 + 1, T0 + 3, T0 + 3, T0 + 3, T0 + 9, T0 + 2].entries()) {
+      made.push({ id: await seed(backend, generateKey(), at, { userId: `u${i}` }), createdAt: at });
+    }
+    const expected = newestFirst(made);
+    for (const limit of [1, 2, 3, 7, 50]) {
+      const { ids, pages } = await listAll(backend, { limit, state: "all", now: T0 });
+      assert.deepEqual(ids, expected, `limit ${limit}`);
+      assert.equal(pages, Math.max(1, Math.ceil(made.length / limit)), `limit ${limit}: no empty trailing page`);
+    }
+    const first = await backend.listSessions?.({ limit: 2, state: "all", now: T0 });
+    const top = first?.sessions[0];
+    assert.equal(top?.createdAt, T0 + 9);
+    assert.equal(top?.updatedAt, T0 + 9);
+    assert.equal(top?.expiresAt, T0 + 9 + HOUR);
+    assert.equal(top?.userId, "u5");
+    assert.equal(top?.version, 1);
+    assert.match(top?.data ?? "", /^\{"k":"[a-z0-9]{4}"\}$/);
+    assert.equal(typeof first?.next, "string");
+  },
+  "listing: ids are key hashes, and query.id finds exactly one session": async (backend) => {
+    const keys = [generateKey(), generateKey(), generateKey()];
+    for (const [i, key] of keys.entries()) await seed(backend, key, T0 + i);
+    const all = await backend.listSessions?.({ limit: 10, state: "all", now: T0 });
+    assert.deepEqual(new Set(all?.sessions.map((s) => s.id)), new Set(keys.map(hashKey)));
+    assert.ok(all?.sessions.every((s) => !keys.includes(s.id)), "no key appears in a listing");
+    const one = await backend.listSessions?.({ limit: 10, state: "all", now: T0, id: hashKey(keys[1] as string) });
+    assert.deepEqual(one?.sessions.map((s) => s.id), [hashKey(keys[1] as string)]);
+    assert.equal(one?.next, undefined);
+    const none = await backend.listSessions?.({ limit: 10, state: "all", now: T0, id: hashKey(generateKey()) });
+    assert.deepEqual(none?.sessions, []);
+  },
+  "listing: the state filter decides expiry by the given now": async (backend) => {
+    const live = await seed(backend, generateKey(), T0, { expiresAt: T0 + 2000 });
+    const dead = await seed(backend, generateKey(), T0 + 1, { expiresAt: T0 + 1000 });
+    const edge = await seed(backend, generateKey(), T0 + 2, { expiresAt: T0 + 1500 }); // expires exactly at now
+    const now = T0 + 1500;
+    assert.deepEqual((await listAll(backend, { limit: 10, state: "active", now })).ids, [live]);
+    assert.deepEqual((await listAll(backend, { limit: 10, state: "expired", now })).ids, [edge, dead]);
+    assert.deepEqual((await listAll(backend, { limit: 10, state: "all", now })).ids, [edge, dead, live]);
+  },
+  "listing: the user filter combines with the state filter and the cursor": async (backend) => {
+    const mine: { id: string; createdAt: number }[] = [];
+    for (let i = 0; i < 5; i++) {
+      mine.push({ id: await seed(backend, generateKey(), T0 + i * 10, { userId: "42" }), createdAt: T0 + i * 10 });
+      await seed(backend, generateKey(), T0 + i * 10 + 1, { userId: "7" });
+      await seed(backend, generateKey(), T0 + i * 10 + 2);
+    }
+    const expired = await seed(backend, generateKey(), T0 + 100, { userId: "42", expiresAt: T0 + 100 });
+    const { ids } = await listAll(backend, { limit: 2, state: "active", now: T0 + 100, userId: "42" });
+    assert.deepEqual(ids, newestFirst(mine));
+    assert.deepEqual((await listAll(backend, { limit: 2, state: "expired", now: T0 + 100, userId: "42" })).ids, [expired]);
+    assert.deepEqual((await listAll(backend, { limit: 2, state: "all", now: T0, userId: "nobody" })).ids, []);
+  },
+};
+
 /** The tests for cookie backends (the data lives in the cookie value). */
 const cookieTests: Record<string, (backend: CookieBackend, open: (clock: () => number) => Sessions) => Promise<void>> = {
   "encode then decode returns the data and expiry": async (backend) => {
@@ -345,12 +439,13 @@ export function runBackendSuite(options: BackendSuiteOptions): void {
 
   options.describe(`backend conformance: ${options.name}`, () => {
     const kind = options.kind ?? "server";
-    const tests = kind === "server" ? { ...serverTests, ...userIndexTests } : cookieTests;
+    const tests = kind === "server" ? { ...serverTests, ...userIndexTests, ...listingTests } : cookieTests;
     {
       for (const [name, body] of Object.entries(tests)) {
         const title = `${kind}: ${name}`;
         const noIndex = name in userIndexTests && !options.userIndex ? "the backend keeps no user index (userIndex: false)" : undefined;
-        const reason = skipped.get(name) ?? skipped.get(title) ?? noIndex;
+        const noListing = name in listingTests && !options.listing ? "the backend cannot list sessions (listing: false)" : undefined;
+        const reason = skipped.get(name) ?? skipped.get(title) ?? noIndex ?? noListing;
         if (reason !== undefined) {
           options.it.skip?.(`${title} (skipped: ${reason})`, async () => {});
           continue;

@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-runBackendSuite({ name: "memory", create: () => memoryBackend(), userIndex: true, describe, it });
-runBackendSuite({ name: "sqlite :memory:", create: () => databaseBackend({ url: "sqlite::memory:" }), describe, it });
+runBackendSuite({ name: "memory", create: () => memoryBackend(), userIndex: true, listing: true, describe, it });
+runBackendSuite({ name: "sqlite :memory:", create: () => databaseBackend({ url: "sqlite::memory:" }), userIndex: true, listing: true, describe, it });
 
 const dirs: string[] = [];
 runBackendSuite({
@@ -17,6 +17,8 @@ runBackendSuite({
     dirs.push(dir);
     return databaseBackend({ url: `sqlite:${join(dir, "sessions.sqlite3")}` });
   },
+  userIndex: true,
+  listing: true,
   cleanup: async (backend) => {
     await backend.close?.();
     rmSync(dirs.pop() as string, { recursive: true, force: true });

@@ -6,7 +6,8 @@
  */
 import { BackendError, ConfigurationError, CreateError, UpdateError, VersionConflictError } from "../../errors.js";
 import { hashKey } from "../../keys.js";
-import type { ServerBackend, SessionWrite, StoredSession } from "../base.js";
+import type { ServerBackend, SessionListQuery, SessionWrite, StoredSession } from "../base.js";
+import { decodeCursor, page } from "../listing.js";
 import type { Row, SqlDriver } from "./driver.js";
 import { LEDGER_DDL, MIGRATIONS, MIGRATIONS_TABLE, SESSIONS_TABLE, type Dialect } from "./schema.js";
 import { isMysqlPool, mysqlDriver, openMysql } from "./mysql.js";
@@ -139,6 +140,14 @@ export function databaseBackend(options: DatabaseBackendOptions): ServerBackend 
       use(async (d) => {
         await d.run(`DELETE FROM ${SESSIONS_TABLE} WHERE key_hash = ?`, [id]);
       }),
+    listSessions: (query) =>
+      use(async (d) => {
+        const { where, params } = listFilter(query);
+        // One more row than asked says whether a next page exists; LIMIT is a checked integer.
+        const limit = Math.max(1, Math.min(Math.floor(query.limit), 10_000));
+        const rows = await d.all(`SELECT key_hash, ${columns} FROM ${SESSIONS_TABLE}${where} ORDER BY created_at DESC, key_hash DESC LIMIT ${limit + 1}`, params);
+        return page(rows.map((row) => ({ ...toStored(row), id: String(row["key_hash"]) })), limit);
+      }),
     clearExpired: (now) =>
       use(async (d) => {
         // Django deletes `expire_date < now` (while load keeps `> now`); small batches keep locks short.
@@ -191,6 +200,34 @@ async function migrate(d: SqlDriver): Promise<void> {
       if (d.dialect === "mysql") await tx.all("SELECT RELEASE_LOCK(?)", [MIGRATION_LOCK_NAME]);
     }
   });
+}
+
+/**
+ * The WHERE clause of a listing page. The cursor condition is written so every planner can use
+ * the (created_at, key_hash) index as a range: `created_at <= t` bounds the scan and the OR only
+ * filters the rows that share `t`. No OFFSET, so page 10 000 costs what page 1 does.
+ */
+function listFilter(query: SessionListQuery): { where: string; params: unknown[] } {
+  const conditions: string[] = [];
+  const params: unknown[] = [];
+  const after = decodeCursor(query.after);
+  if (after !== undefined) {
+    conditions.push("created_at <= ? AND (created_at < ? OR key_hash < ?)");
+    params.push(ms(after.createdAt), ms(after.createdAt), after.id);
+  }
+  if (query.id !== undefined) {
+    conditions.push("key_hash = ?");
+    params.push(query.id);
+  }
+  if (query.userId !== undefined) {
+    conditions.push("user_id = ?");
+    params.push(query.userId);
+  }
+  if (query.state !== "all") {
+    conditions.push(query.state === "active" ? "expires_at > ?" : "expires_at <= ?");
+    params.push(ms(query.now));
+  }
+  return { where: conditions.length === 0 ? "" : ` WHERE ${conditions.join(" AND ")}`, params };
 }
 
 /** Whole milliseconds: BIGINT columns reject fractions, which a custom clock may produce. */
