@@ -31,6 +31,14 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+describe("harness", () => {
+  it("a missing Python module is a failure that names the package to install", () => {
+    expect(() => requireDjango([{ module: "tessera_no_such_module", apt: "python3-tessera-no-such" }])).toThrow(
+      /need the Python module tessera_no_such_module: run `apt-get install -y python3-tessera-no-such`/,
+    );
+  });
+});
+
 describe("db engine: Django and Tessera on one django_session table", () => {
   const file = join(dir, "db.sqlite3");
   let django = "";
@@ -121,6 +129,23 @@ describe("db engine: Django and Tessera on one django_session table", () => {
     browser.cookie = old;
     expect(await browser.get(tessera, "/whoami")).toMatchObject({ user_id: null, username: null });
     expect(browser.setCookies[0]).toMatch(/^sessionid=; Max-Age=0;/); // Tessera deletes the dead cookie
+  });
+
+  it("clearExpired deletes what Django stored as expired, and only that", async () => {
+    const backend = djangoDatabaseBackend({ url: `sqlite:${file}`, secret: SECRET });
+    try {
+      const live = new Browser();
+      await live.get(django, "/set?key=n&value=1");
+      const dead = new Browser();
+      await dead.get(django, "/set?key=n&value=1");
+      await dead.get(django, "/expiry?seconds=-60"); // saved with an expire_date in the past
+      expect(row(dead.cookie as string)).toBeDefined();
+      expect(await backend.clearExpired?.(Date.now())).toBe(1);
+      expect(row(dead.cookie as string)).toBe(undefined);
+      expect(await live.get(tessera, "/get?key=n")).toEqual({ value: 1 });
+    } finally {
+      await backend.close?.();
+    }
   });
 
   it("flush on Tessera logs out on Django, even with the old cookie replayed", async () => {
