@@ -18,6 +18,8 @@
  *   cache can also drop entries by id (`cacheBackend` on Redis, `memoryBackend`), so a session
  *   ended by id does not live on in the cache.
  *
+ * - The admin listing (`listSessions`), clearExpired and migrate are the database's.
+ *
  * The cache entry wraps the database record (its version, timestamps and data), so any server
  * backend can serve as the cache, `cacheBackend` and `memoryBackend` included.
  * @module
@@ -61,8 +63,8 @@ const CACHE_WRITE_ATTEMPTS = 3;
 
 /** A cache entry: a copy of the database's record, or the marker of a deleted one. */
 type Entry = { readonly kind: "session"; readonly record: StoredSession } | { readonly kind: "deleted" };
-/** What to store in the cache: an entry, its expiry and user id. */
-type Planned = { readonly payload: string; readonly expiresAt: number; readonly userId: string | null };
+/** What to store in the cache: an entry and its expiry. */
+type Planned = { readonly payload: string; readonly expiresAt: number };
 
 /** The database's sessions, read through a cache (Django's cached_db). */
 export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): ServerBackend {
@@ -113,7 +115,9 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
       const current = attempt === 0 && known !== undefined ? known : await cache.load(key, now);
       const next = plan(current === null ? null : parseEntry(current));
       if (next === undefined) return;
-      const write: SessionWrite = { data: next.payload, expiresAt: next.expiresAt, userId: next.userId, now };
+      // The user id travels inside the payload: the user index is the database's, and a cache
+      // that keeps its own (Redis) should not index copies.
+      const write: SessionWrite = { data: next.payload, expiresAt: next.expiresAt, userId: null, now };
       try {
         if (current !== null) await cache.update(key, write, current.version);
         else {
@@ -139,7 +143,7 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
     if (done === undefined) markDirty(id);
   }
 
-  const deletedMarker = (now: number): Planned => ({ payload: '{"deleted":true}', expiresAt: now + DELETED_MARKER_MS, userId: null });
+  const deletedMarker = (now: number): Planned => ({ payload: '{"deleted":true}', expiresAt: now + DELETED_MARKER_MS });
 
   /** Drops the cache entry of a record deleted by id (the user index knows ids, not keys). */
   async function forget(id: string): Promise<void> {
@@ -215,6 +219,8 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
     },
     exists: (key) => database.exists(key), // the truth, expired records included
     ...userIndex,
+    // The admin listing reads the database: it holds every session, the cache only some.
+    ...(database.listSessions ? { listSessions: database.listSessions.bind(database) } : {}),
     ...(database.clearExpired ? { clearExpired: (now: number) => (database.clearExpired as (now: number) => Promise<number>)(now) } : {}),
     ...(database.migrate ? { migrate: () => (database.migrate as () => Promise<void>)() } : {}),
     async close() {
@@ -225,20 +231,21 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
 
 /** The cache entry holding `record`. */
 function planFor(record: StoredSession): Planned {
-  const payload = JSON.stringify({ v: record.version, c: record.createdAt, u: record.updatedAt, d: record.data });
-  return { payload, expiresAt: record.expiresAt, userId: record.userId };
+  const payload = JSON.stringify({ v: record.version, c: record.createdAt, u: record.updatedAt, user: record.userId, d: record.data });
+  return { payload, expiresAt: record.expiresAt };
 }
 
 /** The entry a cache record holds, or null if it holds none (then it is overwritten). */
 function parseEntry(cached: StoredSession): Entry | null {
-  let value: { v?: unknown; c?: unknown; u?: unknown; d?: unknown; deleted?: unknown };
+  let value: { v?: unknown; c?: unknown; u?: unknown; user?: unknown; d?: unknown; deleted?: unknown };
   try {
     value = JSON.parse(cached.data) as typeof value;
   } catch {
     return null;
   }
   if (value?.deleted === true) return { kind: "deleted" };
-  const { v, c, u, d } = value ?? {};
+  const { v, c, u, user, d } = value ?? {};
   if (typeof v !== "number" || typeof c !== "number" || typeof u !== "number" || typeof d !== "string") return null;
-  return { kind: "session", record: { data: d, expiresAt: cached.expiresAt, userId: cached.userId, version: v, createdAt: c, updatedAt: u } };
+  if (user !== null && typeof user !== "string") return null;
+  return { kind: "session", record: { data: d, expiresAt: cached.expiresAt, userId: user, version: v, createdAt: c, updatedAt: u } };
 }
