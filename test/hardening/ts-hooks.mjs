@@ -1,0 +1,44 @@
+/**
+ * Node module hooks that let a plain `node` child process run the TypeScript sources the way
+ * the tests import them: "tessera/..." maps to src/, a ".js" import next to a ".ts" file loads
+ * the ".ts", and TypeScript is transpiled on the fly (no type check; tsc does that).
+ * Register with: node --import "data:text/javascript,import{register}from'node:module';register('<this file's URL>')"
+ */
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+
+const SRC = new URL("../../src/", import.meta.url);
+
+/** The package's subpath exports, mapped to sources as vitest.config.ts does. */
+function aliasOf(specifier) {
+  if (specifier === "tessera") return new URL("index.ts", SRC).href;
+  if (specifier === "tessera/backends/db") return new URL("backends/db/index.ts", SRC).href;
+  if (specifier === "tessera/testing") return new URL("testing/index.ts", SRC).href;
+  const backend = /^tessera\/backends\/(.+)$/.exec(specifier);
+  if (backend) return new URL(`backends/${backend[1]}.ts`, SRC).href;
+  const adapter = /^tessera\/(node|express|fastify|koa|hono|fetch)$/.exec(specifier);
+  if (adapter) return new URL(`adapters/${adapter[1]}.ts`, SRC).href;
+  return undefined;
+}
+
+export async function resolve(specifier, context, nextResolve) {
+  const alias = aliasOf(specifier);
+  if (alias) return { url: alias, shortCircuit: true };
+  if (specifier.endsWith(".js") && context.parentURL?.endsWith(".ts") && (specifier.startsWith(".") || specifier.startsWith("/"))) {
+    const candidate = new URL(specifier.replace(/\.js$/, ".ts"), context.parentURL);
+    if (existsSync(fileURLToPath(candidate))) return { url: candidate.href, shortCircuit: true };
+  }
+  return nextResolve(specifier, context);
+}
+
+export async function load(url, context, nextLoad) {
+  if (!url.endsWith(".ts")) return nextLoad(url, context);
+  const path = fileURLToPath(url);
+  const output = ts.transpileModule(await readFile(path, "utf8"), {
+    fileName: path,
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true, sourceMap: false },
+  });
+  return { format: "module", source: output.outputText, shortCircuit: true };
+}
