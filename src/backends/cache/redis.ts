@@ -5,7 +5,7 @@
  */
 import { Buffer } from "node:buffer";
 import { importPeer } from "../db/driver.js";
-import { recordTail, withDeadline, type Store } from "./store.js";
+import { DeadlineError, recordTail, withDeadline, type Store } from "./store.js";
 
 /** The part of a node-redis client this backend uses. */
 export interface RedisLike {
@@ -113,13 +113,21 @@ export function redisStore(open: () => Promise<RedisLike>, prefix: string, timeo
     return c;
   };
   const send = async (args: string[]): Promise<unknown> => {
-    const c = await (client ??= connect());
+    const current = (client ??= connect());
+    const c = await current;
     try {
-      // node-redis drops a timed-out command from its queue; the deadline is only a backstop.
-      return await withDeadline(c.sendCommand(args, { timeout }), timeout + 1000, "redis");
+      // node-redis's timeout covers only the wait in its queue (while disconnected); once a
+      // command is sent, only the deadline ends the wait for a reply from a hung server.
+      return await withDeadline(c.sendCommand(args, { timeout }), timeout + 50, "redis");
     } catch (error) {
-      if ((error as Error)?.constructor?.name !== "TimeoutError") throw error; // node-redis's has no name or message
-      const why = lastError && !c.isReady ? ` (not connected: ${lastError.message})` : "";
+      const hung = error instanceof DeadlineError;
+      if (!hung && (error as Error)?.constructor?.name !== "TimeoutError") throw error; // node-redis's has no name or message
+      if (hung && opened && client === current) {
+        // Replies on this connection may never come: drop it, and the next command connects afresh.
+        client = undefined;
+        c.destroy?.();
+      }
+      const why = !hung && lastError && !c.isReady ? ` (not connected: ${lastError.message})` : "";
       throw new Error(`redis did not answer within ${timeout} ms${why}`, { cause: error });
     }
   };

@@ -56,11 +56,14 @@ export function decodeRecord(text: string): StoredSession | null {
   return { data, expiresAt, version, userId, createdAt, updatedAt };
 }
 
-/** Rejects if `op` has not settled in `ms`: a backstop for clients without their own timeout. */
+/** What {@link withDeadline} rejects with. */
+export class DeadlineError extends Error {}
+
+/** Rejects with a DeadlineError if `op` has not settled in `ms` (the operation itself goes on). */
 export function withDeadline<T>(op: Promise<T>, ms: number, name: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${name} did not answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new DeadlineError(`${name} did not answer within ${ms} ms`)), ms);
   });
   return Promise.race([op, deadline]).finally(() => clearTimeout(timer));
 }
