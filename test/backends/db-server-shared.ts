@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { BackendError, createSessions, CreateError, generateKey, UpdateError, VersionConflictError, type ServerBackend, type SessionWrite } from "tessera";
-import { databaseBackend } from "tessera/backends/db";
+import { databaseBackend, MIGRATIONS } from "tessera/backends/db";
 import { runBackendSuite } from "tessera/testing";
 import type { TestServer } from "../servers/postgres.js";
 
@@ -72,6 +72,7 @@ export function runSqlServerTests(harness: SqlServerHarness): () => string {
   runBackendSuite({
     name: harness.dialect,
     userIndex: true,
+    listing: true,
     create: async () => {
       await rows("DELETE FROM tessera_sessions");
       return databaseBackend({ url });
@@ -81,21 +82,22 @@ export function runSqlServerTests(harness: SqlServerHarness): () => string {
   });
 
   describe(`databaseBackend on ${harness.dialect}`, () => {
-    it("migrate creates the table once and records it; running it again changes nothing", async () => {
+    it("migrate applies every step once and records it; running it again changes nothing", async () => {
       const fresh = await freshDatabase();
       const db = backend({ url: fresh });
       await db.migrate?.();
       await db.migrate?.();
       const ledger = await harness.query(fresh, "SELECT version, name FROM tessera_migrations ORDER BY version");
-      expect(ledger.map((r) => [Number(r["version"]), r["name"]])).toEqual([[1, "create sessions table"]]);
+      expect(ledger.map((r) => [Number(r["version"]), r["name"]])).toEqual(MIGRATIONS.map((m) => [m.version, m.name]));
+      expect(ledger[0]?.["name"]).toBe("create sessions table");
       expect(await harness.query(fresh, "SELECT COUNT(*) AS n FROM tessera_sessions").then((r) => Number(r[0]?.["n"]))).toBe(0);
     });
 
-    it("two instances migrating at the same time both succeed, and the step is recorded once", async () => {
+    it("two instances migrating at the same time both succeed, and each step is recorded once", async () => {
       const fresh = await freshDatabase();
       const [a, b] = [backend({ url: fresh }), backend({ url: fresh })];
       await Promise.all([a.migrate?.(), b.migrate?.()]);
-      expect((await harness.query(fresh, "SELECT version FROM tessera_migrations")).length).toBe(1);
+      expect((await harness.query(fresh, "SELECT version FROM tessera_migrations")).length).toBe(MIGRATIONS.length);
     });
 
     it("an un-migrated table is a BackendError that says to run npx tessera migrate", async () => {
@@ -160,6 +162,27 @@ export function runSqlServerTests(harness: SqlServerHarness): () => string {
       await db.update(key, write('{"v":2}'), 1);
       await expect(db.update(key, write('{"v":3}'), 1)).rejects.toBeInstanceOf(VersionConflictError);
       expect(await rows("SELECT data, version FROM tessera_sessions")).toEqual([{ data: '{"v":2}', version: 2 }]);
+    });
+
+    it("racing creates of one key: exactly one wins, every other gets CreateError", async () => {
+      const db = databaseBackend({ url, poolSize: 5 });
+      open.push(db);
+      const key = generateKey();
+      const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => db.create(key, write(`{"writer":${i}}`))));
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      for (const r of results) if (r.status === "rejected") expect(r.reason).toBeInstanceOf(CreateError);
+      expect(await rows("SELECT version FROM tessera_sessions")).toEqual([{ version: 1 }]);
+    });
+
+    it("racing updates on one version: exactly one applies, every other gets VersionConflictError", async () => {
+      const db = databaseBackend({ url, poolSize: 5 });
+      open.push(db);
+      const key = generateKey();
+      await db.create(key, write("{}"));
+      const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => db.update(key, write(`{"writer":${i}}`), 1)));
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      for (const r of results) if (r.status === "rejected") expect(r.reason).toBeInstanceOf(VersionConflictError);
+      expect(await rows("SELECT version FROM tessera_sessions")).toEqual([{ version: 2 }]);
     });
 
     it("an update that writes identical data still counts as applied (version always moves)", async () => {
