@@ -93,6 +93,17 @@ export function runSqlServerTests(harness: SqlServerHarness): () => string {
       expect(await harness.query(fresh, "SELECT COUNT(*) AS n FROM tessera_sessions").then((r) => Number(r[0]?.["n"]))).toBe(0);
     });
 
+    it("a step whose DDL ran but whose ledger row is missing (an interrupted migrate) re-runs cleanly", async () => {
+      const fresh = await freshDatabase();
+      const db = backend({ url: fresh });
+      await db.migrate?.();
+      const last = MIGRATIONS[MIGRATIONS.length - 1]?.version;
+      await harness.query(fresh, "DELETE FROM tessera_migrations WHERE version = ?", [last]);
+      await db.migrate?.();
+      const ledger = await harness.query(fresh, "SELECT version FROM tessera_migrations ORDER BY version");
+      expect(ledger.map((r) => Number(r["version"]))).toEqual(MIGRATIONS.map((m) => m.version));
+    });
+
     it("two instances migrating at the same time both succeed, and each step is recorded once", async () => {
       const fresh = await freshDatabase();
       const [a, b] = [backend({ url: fresh }), backend({ url: fresh })];

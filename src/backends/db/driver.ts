@@ -22,6 +22,11 @@ export interface SqlDriver {
   isUniqueViolation(error: unknown): boolean;
   /** Whether `error` says the table does not exist (the database was never migrated). */
   isMissingTable?(error: unknown): boolean;
+  /**
+   * Whether `error` says a table, index or column already exists. Only needed where DDL is not
+   * transactional (MySQL): a step interrupted after its DDL but before its ledger row re-runs.
+   */
+  isAlreadyExists?(error: unknown): boolean;
   close(): Promise<void>;
 }
 

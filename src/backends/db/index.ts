@@ -192,7 +192,12 @@ async function migrate(d: SqlDriver): Promise<void> {
       const applied = new Set((await tx.all(`SELECT version FROM ${MIGRATIONS_TABLE}`, [])).map((row) => Number(row["version"])));
       for (const migration of MIGRATIONS) {
         if (applied.has(migration.version)) continue;
-        for (const statement of migration.statements[d.dialect]) await tx.run(statement, []);
+        for (const statement of migration.statements[d.dialect]) {
+          await tx.run(statement, []).catch((error: unknown) => {
+            // MySQL commits DDL at once: a step cut short before its ledger row re-runs here.
+            if (!d.isAlreadyExists?.(error)) throw error;
+          });
+        }
         await tx.run(`INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`, [migration.version, migration.name, Date.now()]);
       }
     } finally {

@@ -10,6 +10,8 @@ import type { PoolSettings } from "./postgres.js";
 /** The server's error numbers (https://mariadb.com/kb/en/mariadb-error-code-reference/). */
 const ER_DUP_ENTRY = 1062;
 const ER_NO_SUCH_TABLE = 1146;
+/** Table, column and index name already taken. */
+const ALREADY_EXISTS = new Set([1050, 1060, 1061]);
 
 /** What `import("mysql2/promise")` gives: named exports, or only a default under some loaders. */
 type Mysql2Module = { createPool?: typeof import("mysql2/promise").createPool; default?: { createPool: typeof import("mysql2/promise").createPool } };
@@ -78,6 +80,7 @@ export function mysqlDriver(given: Pool | { promise(): Pool }, owned: boolean): 
     },
     isUniqueViolation: (error) => errno(error) === ER_DUP_ENTRY,
     isMissingTable: (error) => errno(error) === ER_NO_SUCH_TABLE,
+    isAlreadyExists: (error) => ALREADY_EXISTS.has(errno(error) as number),
     async close() {
       if (owned) await pool.end();
     },
