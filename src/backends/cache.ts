@@ -14,8 +14,8 @@
  *   memjs 1.x has no CAS call, so these requests go through its public `perform()`.
  *
  * On Redis, each user's sessions are also indexed (a set of record ids per user id, kept by the
- * same scripts), so `listForUser` and `endAllForUser` work; memcached cannot list, so it keeps
- * no user index.
+ * same scripts), so `listForUser` and `endAllForUser` work, and the admin listing reads the
+ * records with SCAN (O(sessions) a page). memcached cannot list keys, so it has neither.
  *
  * A cache may evict a live session under memory pressure (the user is signed out): size the
  * cache for it, or use `cachedDatabaseBackend`. There is no `clearExpired` on the servers: the
@@ -24,10 +24,11 @@
  */
 import { ConfigurationError, CreateError, UpdateError, VersionConflictError } from "../errors.js";
 import { hashKey } from "../keys.js";
-import type { ServerBackend } from "./base.js";
+import type { ServerBackend, SessionListPage, SessionListQuery, StoredSession } from "./base.js";
 import { memcachedStore, openMemcached, type MemjsLike } from "./cache/memcached.js";
 import { openRedis, redisStore, type RedisLike } from "./cache/redis.js";
 import { decodeRecord, encodeRecord, ttlSeconds, type Store } from "./cache/store.js";
+import { listFromRecords } from "./listing.js";
 import { memoryBackend } from "./memory.js";
 
 /** Options of {@link cacheBackend}. */
@@ -111,8 +112,31 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
       return store.has(hashKey(key));
     },
     ...(store.users ? userIndex(store.users, store) : {}),
+    ...(store.scan ? { listSessions: (query: SessionListQuery) => listSessions(store, query) } : {}),
     close: () => store.close(),
   };
+}
+
+/**
+ * The admin listing. One id or one user is looked up directly; otherwise every record is read
+ * (SCAN), so a page costs O(sessions): fine for an admin page, not for a hot path.
+ */
+async function listSessions(store: Store, query: SessionListQuery): Promise<SessionListPage> {
+  let entries: { id: string; value: string | null }[];
+  if (query.id !== undefined) entries = isId(query.id) ? [{ id: query.id, value: await store.get(query.id) }] : [];
+  else if (query.userId !== undefined && store.users) entries = await store.users.list(query.userId);
+  else entries = await (store.scan as NonNullable<Store["scan"]>)();
+  const records: [string, StoredSession][] = [];
+  for (const { id, value } of entries) {
+    const record = value === null ? null : decodeRecord(value);
+    if (record !== null) records.push([id, record]);
+  }
+  return listFromRecords(records, query);
+}
+
+/** Whether `id` has the form of a record id (`hashKey(key)`); anything else names no session. */
+function isId(id: string): boolean {
+  return /^[0-9a-f]{64}$/.test(id);
 }
 
 /** The user index methods of a store that keeps one. */
@@ -130,7 +154,7 @@ function userIndex(users: NonNullable<Store["users"]>, store: Store): Pick<Serve
     deleteByUser: (userId, exceptId) => users.deleteAll(userId, exceptId),
     async deleteById(id) {
       // Ids come from listings, maybe through a form: anything but a key hash names no session.
-      if (/^[0-9a-f]{64}$/.test(id)) await store.del(id);
+      if (isId(id)) await store.del(id);
     },
   };
 }

@@ -47,6 +47,7 @@ async function metadump(text: TextClient): Promise<{ key: string; exp: number }[
 cacheServerTests({
   name: "memcached",
   userIndex: false,
+  listing: false,
   start: (port) => startMemcached(port === undefined ? {} : { port }),
   async inspect(server) {
     const text = await TextClient.open(server.port);

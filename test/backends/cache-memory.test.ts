@@ -4,7 +4,7 @@ import { ConfigurationError, createSessions, generateKey } from "tessera";
 import { cacheBackend } from "tessera/backends/cache";
 import { runBackendSuite } from "tessera/testing";
 
-runBackendSuite({ name: "cache (memory:)", create: () => cacheBackend({ url: "memory:" }), userIndex: true, describe, it });
+runBackendSuite({ name: "cache (memory:)", create: () => cacheBackend({ url: "memory:" }), userIndex: true, listing: true, describe, it });
 
 describe("cacheBackend memory:", () => {
   it("is the memory backend, clearExpired included (nothing else reclaims its space)", async () => {

@@ -9,6 +9,7 @@ import { startRedis } from "../servers/redis.js";
 cacheServerTests({
   name: "redis",
   userIndex: true,
+  listing: true,
   start: (port) => startRedis(port === undefined ? {} : { port }),
   async inspect(server) {
     const client = createClient({ url: server.url });

@@ -23,6 +23,8 @@ export interface CacheServerHarness {
   readonly name: string;
   /** Whether the backend keeps the user index on this server. */
   readonly userIndex: boolean;
+  /** Whether the backend can list sessions (the admin listing) on this server. */
+  readonly listing: boolean;
   start(port?: number): Promise<DaemonHandle & { readonly url: string }>;
   inspect(server: { readonly url: string; readonly port: number }): Promise<RawStore>;
   /** A client of the library users would pass as `client`, already connected. */
@@ -68,6 +70,7 @@ export function cacheServerTests(harness: CacheServerHarness): void {
       name: `cache (${harness.name})`,
       create: () => cacheBackend({ url: server.url, prefix: freshPrefix() }),
       userIndex: harness.userIndex,
+      listing: harness.listing,
       skip: [{ reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired", tests: ["clearExpired deletes exactly the expired records and counts them"] }],
       describe,
       it,

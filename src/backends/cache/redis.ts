@@ -154,6 +154,27 @@ export function redisStore(open: () => Promise<RedisLike>, prefix: string, timeo
       },
       deleteAll: async (userId, exceptId) => Number(await send(["EVAL", DELETE_USER_SCRIPT, "1", users + userId, prefix, userId, exceptId ?? ""])),
     },
+    async scan() {
+      const pattern = `${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`;
+      const ids = new Set<string>(); // SCAN may return a key twice
+      let cursor = "0";
+      do {
+        const [next, keys] = (await send(["SCAN", cursor, "MATCH", pattern, "COUNT", "1000"])) as [unknown, Iterable<unknown>];
+        cursor = text(next) ?? "0";
+        for (const found of keys) {
+          const id = (text(found) ?? "").slice(prefix.length);
+          if (/^[0-9a-f]{64}$/.test(id)) ids.add(id); // records only, not the user sets
+        }
+      } while (cursor !== "0");
+      const all = [...ids];
+      const entries: { id: string; value: string | null }[] = [];
+      for (let i = 0; i < all.length; i += 500) {
+        const batch = all.slice(i, i + 500);
+        const values = Array.from((await send(["MGET", ...batch.map((id) => prefix + id)])) as Iterable<unknown>);
+        batch.forEach((id, j) => entries.push({ id, value: text(values[j]) }));
+      }
+      return entries;
+    },
     async close() {
       const pending = client;
       client = undefined;

@@ -24,6 +24,8 @@ export interface Store {
     /** Deletes the user's records except `exceptId`; returns how many. */
     deleteAll(userId: string, exceptId: string | undefined): Promise<number>;
   };
+  /** Every stored record with its id, for the admin listing (Redis: SCAN, O(sessions)). */
+  scan?(): Promise<{ id: string; value: string | null }[]>;
   close(): Promise<void>;
 }
 
