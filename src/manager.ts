@@ -58,8 +58,12 @@ export interface Sessions<Data extends object = SessionData> {
    * `options.except` (the request's own session, to stay signed in here). Returns how many ended.
    */
   endAllForUser(userId: string | number, options?: { except?: Session<Data> }): Promise<number>;
-  /** Ends one session by the `id` that `listForUser` reported. */
-  endSession(id: string): Promise<void>;
+  /**
+   * Ends one of a user's sessions by the `id` that `listForUser` reported ("sign out that device").
+   * Scoped to the user, so an id posted back by one user can never end another user's session.
+   * Resolves to whether a session was ended.
+   */
+  endSession(userId: string | number, id: string): Promise<boolean>;
   /** Deletes expired sessions and returns how many (0 for backends that expire on their own). */
   clearExpired(): Promise<number>;
   /** Creates or upgrades the backend's schema (what `tessera migrate` runs). */
@@ -102,7 +106,12 @@ export function createSessions<Data extends object = SessionData>(options?: Sess
         .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime());
     },
     endAllForUser: async (userId, endOptions) => userIndex(backend, "deleteByUser").deleteByUser(String(userId), idOf(endOptions?.except)),
-    endSession: async (id) => userIndex(backend, "deleteById").deleteById(id),
+    endSession: async (userId, id) => {
+      const owned = await userIndex(backend, "listByUser").listByUser(String(userId), resolved.clock());
+      if (!owned.some((record) => record.id === id)) return false;
+      await userIndex(backend, "deleteById").deleteById(id);
+      return true;
+    },
     clearExpired: async () => (backend.kind === "server" && backend.clearExpired ? backend.clearExpired(resolved.clock()) : 0),
     migrate: async () => {
       if (backend.kind === "server") await backend.migrate?.();

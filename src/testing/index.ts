@@ -299,7 +299,12 @@ const userIndexTests: Record<string, (backend: ServerBackend, open: (clock: () =
     clock.advance(11_000);
     const listed = await sessions.listForUser("u");
     assert.equal(listed.length, 1);
-    await sessions.endSession(listed[0]?.id as string);
+    const other = sessions.open();
+    await other.setUser("someone-else");
+    await other.save();
+    assert.equal(await sessions.endSession("someone-else", listed[0]?.id as string), false, "another user's id is refused");
+    assert.equal(await backend.exists(long.sessionKey as string), true);
+    assert.equal(await sessions.endSession("u", listed[0]?.id as string), true);
     assert.equal(await backend.exists(long.sessionKey as string), false);
   },
 };

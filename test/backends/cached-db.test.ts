@@ -146,7 +146,7 @@ describe("cachedDatabaseBackend with Redis in front of SQLite", () => {
     for (const key of ended) expect(await backend.load(key, Date.now())).toBeNull();
     expect(await sessions.open(keep).get("i")).toBe(0);
     const [listed] = await sessions.listForUser("u1");
-    await sessions.endSession(listed?.id as string);
+    expect(await sessions.endSession("u1", listed?.id as string)).toBe(true);
     expect(await backend.load(keep, Date.now())).toBeNull();
     await backend.close?.();
   });

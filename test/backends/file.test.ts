@@ -80,7 +80,7 @@ describe("fileBackend", () => {
       expect(existsSync(join(dir, `${hashKey(key)}.session`))).toBe(true);
       await backend.delete(key);
     }
-    // endSession(id) takes an id from the app; only a 64-hex hash may name a file.
+    // deleteById takes an id that came from outside; only a 64-hex hash may name a file.
     for (const id of ["../victim", "../victim.session", `${"a".repeat(64)}/../../victim`, "a".repeat(63), "A".repeat(64)]) await backend.deleteById(id);
     await backend.deleteById("a".repeat(64)); // a well-formed id with no file is fine
     expect(readdirSync(root).sort()).toEqual(["sessions", "victim.session"]);
