@@ -65,6 +65,10 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
   const client = options.client as Partial<RedisLike & MemjsLike> | undefined;
   let name: string;
   let store: Store;
+  if (typeof client === "object" && client !== null && "masters" in client) {
+    // The scripts touch keys they derive (a user's index), which a cluster may keep elsewhere.
+    throw new ConfigurationError("cacheBackend does not support Redis Cluster clients; pass a client of one Redis (or Valkey) server.");
+  }
   if (client !== undefined && client !== null && typeof client.sendCommand === "function") {
     name = "redis";
     store = redisStore(async () => client as RedisLike, prefix, timeout);

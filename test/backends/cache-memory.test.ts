@@ -39,6 +39,7 @@ describe("cacheBackend options", () => {
     expect(() => cacheBackend({ url: "mongodb://localhost" })).toThrow(/redis:\/\/host:port, rediss:\/\/…, memcached:\/\/host:port or memory:/);
     expect(() => cacheBackend({ url: "redis://user:secret@localhost", timeout: 0 })).toThrow(/timeout/);
     expect(() => cacheBackend({ client: { get() {} } })).toThrow(/node-redis client .* or a memjs Client/);
+    expect(() => cacheBackend({ client: "redis://localhost" })).toThrow(/node-redis client .* or a memjs Client/);
     // A password in the URL is never echoed.
     expect(() => cacheBackend({ url: "http://user:secret@localhost" })).toThrow(/^(?!.*secret)/s);
   });

@@ -4,6 +4,7 @@ import { createClient } from "redis";
 import { generateKey, hashKey } from "tessera";
 import { cacheBackend } from "tessera/backends/cache";
 import { cacheServerTests } from "./cache-server.shared.js";
+import { findBinary } from "../servers/daemon.js";
 import { startRedis } from "../servers/redis.js";
 
 cacheServerTests({
@@ -67,5 +68,15 @@ describe("cacheBackend user index on redis", () => {
       await raw.close();
       await backend.close?.();
     }
+  });
+});
+
+describe("test servers", () => {
+  it("name the Debian package to install when the binary is missing", () => {
+    expect(() => findBinary("tessera-no-such-server", "some-package")).toThrow("tessera-no-such-server was not found on PATH. Install it with: apt-get install some-package");
+  });
+
+  it("refuse a Redis Cluster client with a clear message", () => {
+    expect(() => cacheBackend({ client: { masters: [], sendCommand() {} } })).toThrow(/does not support Redis Cluster/);
   });
 });
