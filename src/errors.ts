@@ -55,7 +55,8 @@ export class UpdateError extends SessionError {
  */
 export class VersionConflictError extends SessionError {
   constructor() {
-    super("VERSION_CONFLICT", "The session was changed by a concurrent request.");
+    // 503: when merging gives up, retrying the request is the right answer.
+    super("VERSION_CONFLICT", "The session kept changing under concurrent requests; the request may be retried.", { status: 503 });
   }
 }
 

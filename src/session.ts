@@ -509,6 +509,8 @@ export class Session<Data extends object = SessionData> {
         if (error instanceof UpdateError) throw error;
         if (!(error instanceof VersionConflictError) || attempt >= MAX_MERGE_ATTEMPTS) throw error;
       }
+      // Many writers on one session retry in lockstep; a little random backoff spreads them out.
+      if (attempt > 2) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, attempt * 5)));
       const fresh = await this.#backendCall("load", () => backend.load(key, this.#options.clock()));
       if (fresh === null) throw new UpdateError();
       current = this.#cleared ? new Map() : (decodeData(fresh.data) ?? new Map());
