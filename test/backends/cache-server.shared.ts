@@ -103,11 +103,11 @@ export function cacheServerTests(harness: CacheServerHarness): void {
       const now = Date.now();
       await backend.create(key, write("{}", now, { expiresAt: now + 1800_500 }));
       const ttl = await raw.ttl(prefix + hashKey(key));
-      expect(ttl).toBeGreaterThanOrEqual(1799);
+      expect(ttl).toBeGreaterThanOrEqual(1790); // a slow machine may take a few seconds
       expect(ttl).toBeLessThanOrEqual(1801);
       await backend.update(key, write("{}", now, { expiresAt: now + 2 * HOUR }), 1);
       const after = await raw.ttl(prefix + hashKey(key));
-      expect(after).toBeGreaterThanOrEqual(7198);
+      expect(after).toBeGreaterThanOrEqual(7190);
       expect(after).toBeLessThanOrEqual(7200);
       await backend.close?.();
     });
@@ -230,7 +230,7 @@ export function cacheServerTests(harness: CacheServerHarness): void {
         own.pause();
         const started = Date.now();
         await expect(backend.load(key, Date.now())).rejects.toThrow(/did not answer within 300 ms|timed out/);
-        expect(Date.now() - started).toBeLessThan(1500);
+        expect(Date.now() - started).toBeLessThan(2500); // 300 ms plus a busy machine's slack, far from "never"
         await expect(backend.exists(key)).rejects.toThrow(/did not answer within 300 ms|timed out/); // still hung: fails again, no pile-up
         own.resume();
         expect(await eventually(() => backend.load(key, Date.now()))).not.toBeNull();
