@@ -234,9 +234,14 @@ export function runSqlServerTests(harness: SqlServerHarness): () => string {
       expect(record).toEqual({ data: '{"a":1}', expiresAt: farFuture, version: 1, userId: "user-1", createdAt: T0, updatedAt: T0 });
     });
 
-    it("refuses a bad pool setting at startup", () => {
+    it("refuses a bad pool setting, client, dialect or URL scheme at startup", () => {
       expect(() => databaseBackend({ url, poolSize: 0 })).toThrow("databaseBackend poolSize must be a positive whole number.");
       expect(() => databaseBackend({ url, statementTimeoutMs: 1.5 })).toThrow("databaseBackend statementTimeoutMs must be a positive whole number.");
+      expect(() => databaseBackend({ client: { query() {} } })).toThrow(
+        "databaseBackend client must be a better-sqlite3 Database, a pg Pool or Client, or a mysql2 pool; otherwise pass a url.",
+      );
+      expect(() => databaseBackend({ client: { query() {} }, dialect: "oracle" as "mysql" })).toThrow('databaseBackend dialect must be "sqlite", "postgres" or "mysql".');
+      expect(() => databaseBackend({ url: "mssql://localhost/app" })).toThrow(/does not know the URL scheme of "mssql:\/\/localhost\/app"/);
     });
   });
 

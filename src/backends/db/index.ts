@@ -278,7 +278,7 @@ function detectDialect(client: unknown): Dialect | undefined {
 function resolveConnection(options: DatabaseBackendOptions, settings: PoolSettings): { dialect: Dialect; connect: () => Promise<SqlDriver> } {
   if (options.client !== undefined && options.client !== null) {
     const client = options.client;
-    if (options.dialect !== undefined && !(options.dialect in NAMES)) throw new ConfigurationError('databaseBackend dialect must be "sqlite", "postgres" or "mysql".');
+    if (options.dialect !== undefined && !Object.hasOwn(NAMES, options.dialect)) throw new ConfigurationError('databaseBackend dialect must be "sqlite", "postgres" or "mysql".');
     const dialect = options.dialect ?? detectDialect(client);
     // Tessera did not open these clients, so it does not close them (owned = false).
     if (dialect === "sqlite") return { dialect, connect: async () => sqliteDriver(client as Parameters<typeof sqliteDriver>[0], false) };
