@@ -1,0 +1,422 @@
+/**
+ * The session admin end to end: a real node:http server on 127.0.0.1, real headless Chromium
+ * (Debian's /usr/bin/chromium through playwright-core), and plain HTTP for what a browser would
+ * never send (forged and missing CSRF tokens).
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ConfigurationError, createSessions, hashKey, type Sessions } from "tessera";
+import { createAdmin, toNodeHandler } from "tessera/admin";
+import { memoryBackend } from "tessera/backends/memory";
+import { signedCookieBackend } from "tessera/backends/signed-cookies";
+import { withSession } from "tessera/node";
+
+const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
+const MINUTE = 60_000;
+const BASE = "/admin/sessions";
+const SECRET = "admin-test-secret-0123456789abcdefghijkl";
+const quiet = { warn() {}, error() {} };
+
+interface Seeded {
+  key: string;
+  id: string;
+  createdAt: number;
+  user: string | null;
+  expired: boolean;
+}
+
+interface App {
+  url: string;
+  sessions: Sessions;
+  clock: { now: number };
+  staffKey: string;
+  visitorKey: string;
+  seeded: Seeded[];
+  close(): Promise<void>;
+}
+
+const apps: App[] = [];
+
+/**
+ * A server with the admin at /admin/sessions (staff only) and /whoami (the visitor's name).
+ * Seeds: the staff session, a non-staff visitor, nine sessions a minute apart (three of alice,
+ * two of bob, one holding a <script>, two already expired).
+ */
+async function startApp(options: { pageSize?: number } = {}): Promise<App> {
+  const clock = { now: T0 };
+  const sessions = createSessions({ backend: memoryBackend(), secret: SECRET, clock: () => clock.now, cookie: { secure: false }, logger: quiet });
+  const make = async (data: Record<string, unknown>, user: string | null, expirySeconds?: number) => {
+    const session = sessions.open();
+    await session.update(data);
+    if (user !== null) await session.setUser(user);
+    if (expirySeconds !== undefined) await session.setExpiry(expirySeconds);
+    await session.save();
+    return session.sessionKey as string;
+  };
+  const staffKey = await make({ name: "Stella", staff: true }, "staff-1");
+  clock.now += MINUTE;
+  const visitorKey = await make({ name: "Victor" }, "visitor-1");
+  const plan: [Record<string, unknown>, string | null, number?][] = [
+    [{ name: "Alice", agent: "laptop" }, "alice"],
+    [{ name: "Bob" }, "bob"],
+    [{ name: "Alice", agent: "phone" }, "alice"],
+    [{ cart: [1, 2, 3] }, null, 30],
+    [{ name: "Bob", agent: "tablet" }, "bob"],
+    [{ note: "<script>alert('xss')</script>", quote: `"'&` }, "mallory"],
+    [{ name: "Alice", agent: "desktop" }, "alice"],
+    [{ cart: [] }, null, 30],
+    [{ theme: "dark" }, null],
+  ];
+  const seeded: Seeded[] = [];
+  for (const [data, user, expiry] of plan) {
+    clock.now += MINUTE;
+    const key = await make(data, user, expiry);
+    seeded.push({ key, id: hashKey(key), createdAt: clock.now, user, expired: expiry !== undefined });
+  }
+  clock.now += 10 * MINUTE; // the two 30-second sessions have expired
+
+  const admin = createAdmin({
+    sessions,
+    pageSize: options.pageSize ?? 5,
+    authorize: async (request) => (await sessions.openFromHeader(request.headers.get("cookie") ?? undefined).get("staff")) === true,
+  });
+  const adminListener = toNodeHandler(admin);
+  const app = withSession(sessions, async (req, res) => {
+    res.setHeader("Content-Type", "application/json");
+    res.end(JSON.stringify({ name: (await req.session.get("name")) ?? null }));
+  });
+  const server: Server = createServer((req, res) => ((req.url ?? "").startsWith(BASE) ? adminListener(req, res) : app(req, res)));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const built: App = {
+    url,
+    sessions,
+    clock,
+    staffKey,
+    visitorKey,
+    seeded,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+  apps.push(built);
+  return built;
+}
+
+/** Listing order: newest first, then the greater id. */
+function newestFirst(app: App): string[] {
+  const all = [
+    ...app.seeded.map((s) => ({ id: s.id, createdAt: s.createdAt })),
+    { id: hashKey(app.staffKey), createdAt: T0 },
+    { id: hashKey(app.visitorKey), createdAt: T0 + MINUTE },
+  ];
+  return all.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1)).map((s) => s.id);
+}
+
+const allKeys = (app: App) => [app.staffKey, app.visitorKey, ...app.seeded.map((s) => s.key)];
+const cookieFor = (key: string) => `sessionid=${key}`;
+/** ICU puts a narrow no-break space before AM/PM; compare with plain spaces. */
+const spaced = (text: string | null) => (text ?? "").replace(/\u202f/g, " ");
+
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((a) => a.close()));
+});
+
+describe("admin in headless Chromium", () => {
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((c) => c.close()));
+  });
+
+  /** A browser tab signed in as staff (the staff session's cookie), optionally without JavaScript. */
+  async function staffPage(app: App, javaScriptEnabled = true): Promise<Page> {
+    const context = await browser.newContext({ javaScriptEnabled, timezoneId: "Asia/Tokyo", locale: "en-US" });
+    contexts.push(context);
+    await context.addCookies([{ name: "sessionid", value: app.staffKey, url: app.url }]);
+    return context.newPage();
+  }
+
+  /** The full ids of the listed rows, in order (from the checkboxes). */
+  const listedIds = (page: Page) => page.locator("tbody input[name=id]").evaluateAll((boxes) => boxes.map((b) => (b as unknown as { value: string }).value));
+
+  it("lists sessions newest first over keyset pages, and never shows a session key", async () => {
+    const app = await startApp();
+    const page = await staffPage(app);
+    const response = await page.goto(`${app.url}${BASE}`);
+    expect(response?.status()).toBe(200);
+    expect(response?.headers()["cache-control"]).toBe("no-store");
+    const order = newestFirst(app);
+    expect(await listedIds(page)).toEqual(order.slice(0, 5));
+    expect(await page.locator("tbody tr").first().locator("td").nth(1).textContent()).toBe(`${order[0]?.slice(0, 12)}…`);
+    const htmlPages = [await page.content()];
+
+    await page.getByRole("link", { name: "Older →" }).click();
+    expect(await listedIds(page)).toEqual(order.slice(5, 10));
+    htmlPages.push(await page.content());
+    await page.getByRole("link", { name: "Older →" }).click();
+    expect(await listedIds(page)).toEqual(order.slice(10));
+    expect(await page.getByRole("link", { name: "Older →" }).count()).toBe(0);
+    htmlPages.push(await page.content());
+
+    // Columns: status and user of a known row; times are <time> elements in the viewer's zone.
+    const expiredRow = page.locator("tr", { has: page.locator(`input[value="${app.seeded[3]?.id}"]`) });
+    await page.goto(`${app.url}${BASE}/?state=expired`);
+    expect(await listedIds(page)).toEqual([app.seeded[7]?.id, app.seeded[3]?.id]);
+    expect(await expiredRow.locator(".badge").textContent()).toBe("Expired");
+    const created = expiredRow.locator("time").first();
+    expect(await created.getAttribute("datetime")).toBe(new Date(app.seeded[3]?.createdAt as number).toISOString());
+    expect(await created.getAttribute("title")).toBe("2026-06-01 12:05:00 UTC");
+    expect(spaced(await created.textContent())).toBe("Jun 1, 2026, 9:05:00 PM"); // Asia/Tokyo
+    htmlPages.push(await page.content());
+    await page.goto(`${app.url}${BASE}/?state=active`);
+    expect(await listedIds(page)).toEqual(order.filter((id) => id !== app.seeded[3]?.id && id !== app.seeded[7]?.id).slice(0, 5));
+    await page.screenshot({ path: "/tmp/admin.png", fullPage: true });
+
+    for (const html of htmlPages) for (const key of allKeys(app)) expect(html).not.toContain(key);
+  });
+
+  it("finds a session by its key without putting the key in a URL, and filters by user", async () => {
+    const app = await startApp();
+    const page = await staffPage(app);
+    await page.goto(`${app.url}${BASE}`);
+    const target = app.seeded[1] as Seeded;
+    await page.getByLabel("Find by session key").fill(target.key);
+    await page.getByRole("button", { name: "Find" }).click();
+    expect(page.url()).toBe(`${app.url}${BASE}/?id=${target.id}`);
+    expect(await listedIds(page)).toEqual([target.id]);
+    expect(await page.content()).not.toContain(target.key);
+
+    await page.getByLabel("Find by session key").fill("not a key!");
+    await page.getByRole("button", { name: "Find" }).click();
+    expect(await page.getByRole("status").textContent()).toContain("That is not a session key.");
+
+    await page.getByLabel("User id").fill("alice");
+    await page.getByRole("button", { name: "Filter" }).click();
+    expect(page.url()).toBe(`${app.url}${BASE}/?user=alice&state=all`);
+    const alice = app.seeded.filter((s) => s.user === "alice").sort((a, b) => b.createdAt - a.createdAt).map((s) => s.id);
+    expect(await listedIds(page)).toEqual(alice);
+  });
+
+  it("shows a session's data pretty-printed and escaped, with times in the viewer's zone", async () => {
+    const app = await startApp();
+    const page = await staffPage(app);
+    const dialogs: string[] = [];
+    page.on("dialog", (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    const target = app.seeded[5] as Seeded;
+    await page.goto(`${app.url}${BASE}`);
+    await page.getByRole("link", { name: `${target.id.slice(0, 12)}…` }).click();
+    expect(page.url()).toBe(`${app.url}${BASE}/session/${target.id}`);
+    expect(await page.locator("pre").textContent()).toBe(JSON.stringify({ note: "<script>alert('xss')</script>", quote: `"'&` }, null, 2));
+    expect(await page.locator("dd.mono").textContent()).toBe(target.id);
+    expect(spaced(await page.locator("time").first().textContent())).toBe("Jun 1, 2026, 9:07:00 PM");
+    // The bytes the server sent (page.content() would re-serialize the DOM).
+    const source = (await page.reload().then((r) => r?.text())) ?? "";
+    expect(source).toContain("&#60;script&#62;alert(&#39;xss&#39;)&#60;/script&#62;");
+    expect(source).not.toContain("<script>alert");
+    expect(dialogs).toEqual([]);
+    await page.screenshot({ path: "/tmp/admin-detail.png", fullPage: true });
+    for (const key of allKeys(app)) expect(source).not.toContain(key);
+    expect((await page.goto(`${app.url}${BASE}/session/${"0".repeat(64)}`))?.status()).toBe(404);
+  });
+
+  it("deletes one session after a confirmation; its owner's next request is signed out", async () => {
+    const app = await startApp();
+    const target = app.seeded[0] as Seeded;
+    const before = await fetch(`${app.url}/whoami`, { headers: { cookie: cookieFor(target.key) } });
+    expect(await before.json()).toEqual({ name: "Alice" });
+
+    const page = await staffPage(app);
+    await page.goto(`${app.url}${BASE}/session/${target.id}`);
+    // Dismissing the dialog changes nothing.
+    page.once("dialog", (d) => void d.dismiss());
+    await page.getByRole("button", { name: "Delete this session" }).click();
+    expect(page.url()).toBe(`${app.url}${BASE}/session/${target.id}`);
+    expect(await fetch(`${app.url}/whoami`, { headers: { cookie: cookieFor(target.key) } }).then((r) => r.json())).toEqual({ name: "Alice" });
+
+    let question = "";
+    page.once("dialog", (d) => {
+      question = d.message();
+      void d.accept();
+    });
+    await page.getByRole("button", { name: "Delete this session" }).click();
+    await page.waitForURL(`${app.url}${BASE}/?notice=deleted&count=1`);
+    expect(question).toBe("Delete this session? Whoever uses it is signed out.");
+    expect(await page.getByRole("status").textContent()).toBe("Deleted 1 session.");
+    expect(await listedIds(page)).not.toContain(target.id);
+    expect(await fetch(`${app.url}/whoami`, { headers: { cookie: cookieFor(target.key) } }).then((r) => r.json())).toEqual({ name: null });
+  });
+
+  it("deletes the selected sessions, deletes all expired (with the count), and ends a user's sessions", async () => {
+    const app = await startApp({ pageSize: 50 });
+    const page = await staffPage(app);
+    page.on("dialog", (d) => void d.accept());
+    await page.goto(`${app.url}${BASE}`);
+    const [first, second] = [app.seeded[8] as Seeded, app.seeded[6] as Seeded];
+    await page.locator(`input[value="${first.id}"]`).check();
+    await page.locator(`input[value="${second.id}"]`).check();
+    await page.getByRole("button", { name: "Delete selected" }).click();
+    await page.waitForURL(/notice=deleted/);
+    expect(await page.getByRole("status").textContent()).toBe("Deleted 2 sessions.");
+    expect(await listedIds(page)).toEqual(newestFirst(app).filter((id) => id !== first.id && id !== second.id));
+
+    await page.getByRole("button", { name: "Delete all expired" }).click();
+    await page.waitForURL(/notice=cleared/);
+    expect(await page.getByRole("status").textContent()).toBe("Deleted 2 expired sessions.");
+    expect(await page.locator(".badge.expired").count()).toBe(0);
+
+    // End bob's sessions from a filtered list; bob's other browser is signed out.
+    const bob = app.seeded.filter((s) => s.user === "bob");
+    await page.goto(`${app.url}${BASE}/?user=bob`);
+    expect(await listedIds(page)).toHaveLength(2);
+    await page.getByRole("button", { name: "End all sessions of user bob" }).click();
+    await page.waitForURL(/notice=ended/);
+    expect(await page.getByRole("status").textContent()).toBe("Ended 2 sessions of user bob.");
+    expect(await listedIds(page)).toEqual([]);
+    for (const s of bob) expect(await fetch(`${app.url}/whoami`, { headers: { cookie: cookieFor(s.key) } }).then((r) => r.json())).toEqual({ name: null });
+    expect(await fetch(`${app.url}/whoami`, { headers: { cookie: cookieFor(app.visitorKey) } }).then((r) => r.json())).toEqual({ name: "Victor" });
+  });
+
+  it("works without JavaScript: UTC times, and a confirmation page before each action", async () => {
+    const app = await startApp();
+    const page = await staffPage(app, false);
+    const target = app.seeded[2] as Seeded;
+    await page.goto(`${app.url}${BASE}/session/${target.id}`);
+    expect(await page.locator("time").first().textContent()).toBe("2026-06-01 12:04:00 UTC");
+    await page.getByRole("button", { name: "End all sessions of user alice" }).click();
+    expect(await page.locator("h1").textContent()).toBe("End every session of user alice?");
+    expect(await app.sessions.listForUser("alice")).toHaveLength(3); // nothing happened yet
+    await page.getByRole("button", { name: "Yes, continue" }).click();
+    await page.waitForURL(/notice=ended/);
+    expect(await page.getByRole("status").textContent()).toBe("Ended 3 sessions of user alice.");
+    expect(await app.sessions.listForUser("alice")).toEqual([]);
+  });
+
+  it("answers 404 to visitors who are not staff, in the browser as over HTTP", async () => {
+    const app = await startApp();
+    const context = await browser.newContext();
+    contexts.push(context);
+    await context.addCookies([{ name: "sessionid", value: app.visitorKey, url: app.url }]);
+    const page = await context.newPage();
+    const response = await page.goto(`${app.url}${BASE}`);
+    expect(response?.status()).toBe(404);
+    expect(await page.locator("body").textContent()).toBe("Not Found");
+    for (const cookie of [undefined, cookieFor(app.visitorKey), "sessionid=forgedforgedforged"]) {
+      for (const path of [BASE, `${BASE}/`, `${BASE}/session/${app.seeded[0]?.id}`]) {
+        const r = await fetch(`${app.url}${path}`, { headers: cookie === undefined ? {} : { cookie } });
+        expect([r.status, r.headers.get("cache-control"), r.headers.get("set-cookie"), await r.text()]).toEqual([404, "no-store", null, "Not Found"]);
+      }
+      const post = await fetch(`${app.url}${BASE}/clear-expired`, { method: "POST", headers: { ...(cookie ? { cookie } : {}), "content-type": "application/x-www-form-urlencoded" }, body: "confirmed=1" });
+      expect(post.status).toBe(404);
+    }
+    expect(await app.sessions.clearExpired()).toBe(2); // the refused posts deleted nothing
+  });
+});
+
+describe("admin over plain HTTP", () => {
+  /** The staff's CSRF cookie and the token the page's forms carry. */
+  async function csrfOf(app: App): Promise<{ cookie: string; token: string }> {
+    const response = await fetch(`${app.url}${BASE}/`, { headers: { cookie: cookieFor(app.staffKey) } });
+    const setCookie = response.headers.get("set-cookie") ?? "";
+    expect(setCookie).toMatch(/^tessera_admin_csrf=[A-Za-z0-9_-]{43}; Path=\/admin\/sessions; HttpOnly; SameSite=Strict$/);
+    const token = /name="csrf" value="([^"]+)"/.exec(await response.text())?.[1] ?? "";
+    return { cookie: `${cookieFor(app.staffKey)}; ${setCookie.split(";")[0]}`, token };
+  }
+
+  const post = (app: App, path: string, cookie: string, fields: Record<string, string>) =>
+    fetch(`${app.url}${BASE}${path}`, { method: "POST", redirect: "manual", headers: { cookie, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(fields).toString() });
+
+  it("refuses a POST without a CSRF token, with a wrong one, or with one minted for another cookie", async () => {
+    const app = await startApp();
+    const mine = await csrfOf(app);
+    const theirs = await csrfOf(app);
+    const target = app.seeded[0] as Seeded;
+    const attempts: [string, Record<string, string>][] = [
+      [mine.cookie, { id: target.id, confirmed: "1" }],
+      [mine.cookie, { id: target.id, confirmed: "1", csrf: "" }],
+      [mine.cookie, { id: target.id, confirmed: "1", csrf: `${mine.token.slice(0, -1)}${mine.token.endsWith("A") ? "B" : "A"}` }],
+      [mine.cookie, { id: target.id, confirmed: "1", csrf: theirs.token }],
+      [cookieFor(app.staffKey), { id: target.id, confirmed: "1", csrf: mine.token }], // no CSRF cookie
+    ];
+    for (const [cookie, fields] of attempts) {
+      const response = await post(app, "/delete", cookie, fields);
+      expect(response.status).toBe(403);
+      expect(response.headers.get("cache-control")).toBe("no-store");
+      expect(await response.text()).toContain("This form has expired or came from another site.");
+    }
+    expect(await app.sessions.open(target.key).get("name")).toBe("Alice");
+
+    const ok = await post(app, "/delete", mine.cookie, { id: target.id, confirmed: "1", csrf: mine.token });
+    expect([ok.status, ok.headers.get("location"), ok.headers.get("cache-control")]).toEqual([303, `${BASE}/?notice=deleted&count=1`, "no-store"]);
+    expect(await app.sessions.open(target.key).get("name")).toBeUndefined();
+  });
+
+  it("asks for confirmation before acting, and reports how many expired sessions it deleted", async () => {
+    const app = await startApp();
+    const { cookie, token } = await csrfOf(app);
+    const ask = await post(app, "/clear-expired", cookie, { csrf: token, confirmed: "" });
+    expect(ask.status).toBe(200);
+    const page = await ask.text();
+    expect(page).toContain("<h1>Delete all expired sessions?</h1>");
+    expect(page).toContain('<input type="hidden" name="confirmed" value="1">');
+    const done = await post(app, "/clear-expired", cookie, { csrf: token, confirmed: "1" });
+    expect(done.headers.get("location")).toBe(`${BASE}/?notice=cleared&count=2`);
+    const again = await post(app, "/clear-expired", cookie, { csrf: token, confirmed: "1" });
+    expect(again.headers.get("location")).toBe(`${BASE}/?notice=cleared&count=0`);
+  });
+
+  it("hashes a pasted key and redirects to its id; the key never reaches a URL", async () => {
+    const app = await startApp();
+    const { cookie, token } = await csrfOf(app);
+    const target = app.seeded[4] as Seeded;
+    const found = await post(app, "/find", cookie, { csrf: token, key: target.key });
+    expect([found.status, found.headers.get("location")]).toEqual([303, `${BASE}/?id=${target.id}`]);
+    const list = await fetch(`${app.url}${found.headers.get("location")}`, { headers: { cookie } }).then((r) => r.text());
+    expect(list).toContain(`value="${target.id}"`);
+    expect(list.match(/name="id" value="[0-9a-f]{64}"/g)).toHaveLength(1);
+  });
+
+  it("sends no-store and a strict CSP on every page, and refuses other methods", async () => {
+    const app = await startApp();
+    const { cookie } = await csrfOf(app);
+    for (const path of ["/", `/session/${app.seeded[0]?.id}`, `/session/${"f".repeat(64)}`, "/nowhere"]) {
+      const r = await fetch(`${app.url}${BASE}${path}`, { headers: { cookie } });
+      expect(r.headers.get("cache-control")).toBe("no-store");
+      expect(r.headers.get("content-security-policy")).toMatch(/^default-src 'none'; style-src 'nonce-[A-Za-z0-9+/=]+'; script-src 'nonce-[A-Za-z0-9+/=]+'; .*frame-ancestors 'none'/);
+      expect(r.headers.get("x-frame-options")).toBe("DENY");
+    }
+    const put = await fetch(`${app.url}${BASE}/`, { method: "PUT", headers: { cookie } });
+    expect([put.status, put.headers.get("allow"), put.headers.get("cache-control")]).toEqual([405, "GET, HEAD, POST", "no-store"]);
+  });
+
+  it("refuses to exist without authorize", () => {
+    const sessions = createSessions({ backend: memoryBackend(), logger: quiet });
+    // @ts-expect-error authorize is required
+    expect(() => createAdmin({ sessions })).toThrow(ConfigurationError);
+    expect(() => createAdmin({ sessions, authorize: undefined as never })).toThrow(/needs an authorize\(request\) function/);
+  });
+
+  it("says so for a backend that cannot list sessions", async () => {
+    const sessions = createSessions({ backend: signedCookieBackend(), secret: SECRET, logger: quiet });
+    const admin = createAdmin({ sessions, authorize: () => true });
+    const response = await admin(new Request("http://localhost/admin/sessions/"));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    const text = await response.text();
+    expect(text).toContain("backend keeps each session inside the visitor&#39;s own cookie (signed or encrypted), so the server holds no list of sessions to show.");
+    expect((await admin(new Request("http://localhost/elsewhere"))).status).toBe(404);
+  });
+});
