@@ -11,7 +11,9 @@ import { ConfigurationError, createSessions, hashKey, type Sessions } from "tess
 import { createAdmin, toNodeHandler } from "tessera/admin";
 import { memoryBackend } from "tessera/backends/memory";
 import { signedCookieBackend } from "tessera/backends/signed-cookies";
-import { withSession } from "tessera/node";
+import { withSession, type RequestWithSession } from "tessera/node";
+import { sessionMiddleware } from "tessera/express";
+import express from "express";
 
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
 const MINUTE = 60_000;
@@ -400,6 +402,33 @@ describe("admin over plain HTTP", () => {
     }
     const put = await fetch(`${app.url}${BASE}/`, { method: "PUT", headers: { cookie } });
     expect([put.status, put.headers.get("allow"), put.headers.get("cache-control")]).toEqual([405, "GET, HEAD, POST", "no-store"]);
+  });
+
+  it("mounts in Express behind sessionMiddleware: authorize reads req.session, and a body parser before it is fine", async () => {
+    const app = await startApp();
+    const admin = createAdmin({
+      sessions: app.sessions,
+      authorize: async (_request, { node }) => (await (node as RequestWithSession).session.get("staff")) === true,
+    });
+    const web = express();
+    web.use(sessionMiddleware(app.sessions));
+    web.use(express.urlencoded({ extended: false }));
+    web.use(BASE, toNodeHandler(admin));
+    const server = createServer(web);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      expect((await fetch(`${url}${BASE}/`, { headers: { cookie: cookieFor(app.visitorKey) } })).status).toBe(404);
+      const { cookie, token } = await csrfOf({ ...app, url });
+      const list = await fetch(`${url}${BASE}/?user=bob`, { headers: { cookie } });
+      expect(list.status).toBe(200);
+      expect((await list.text()).match(/name="id" value="[0-9a-f]{64}"/g)).toHaveLength(2);
+      const ended = await post({ ...app, url }, "/end-user", cookie, { csrf: token, confirmed: "1", user: "bob" });
+      expect([ended.status, ended.headers.get("location")]).toEqual([303, `${BASE}/?notice=ended&count=2&user=bob`]);
+      expect(await app.sessions.listForUser("bob")).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it("refuses to exist without authorize", () => {
