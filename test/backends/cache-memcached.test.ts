@@ -1,6 +1,9 @@
 /** cacheBackend on a real memcached (started per file; see test/servers/memcached.ts). */
 import { connect, type Socket } from "node:net";
 import memjs from "memjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateKey } from "tessera";
+import { cacheBackend } from "tessera/backends/cache";
 import { cacheServerTests } from "./cache-server.shared.js";
 import { startMemcached } from "../servers/memcached.js";
 
@@ -76,4 +79,22 @@ cacheServerTests({
     const client = memjs.Client.create(`127.0.0.1:${server.port}`, { logger: { log() {} } });
     return { client, isOpen: () => client.servers.every((s) => s.connected), close: async () => client.close() };
   },
+});
+
+describe("cacheBackend on memcached: limits", () => {
+  let server: Awaited<ReturnType<typeof startMemcached>>;
+  beforeAll(async () => {
+    server = await startMemcached();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("refuses a session over memcached's item size with an error, never silently", async () => {
+    const backend = cacheBackend({ url: server.url });
+    const now = Date.now();
+    const data = JSON.stringify({ blob: "x".repeat(2 * 1024 * 1024) });
+    await expect(backend.create(generateKey(), { data, expiresAt: now + 60_000, userId: null, now })).rejects.toThrow(/memcached refused the request \(status 0x3: value too large\)/);
+    await backend.close?.();
+  });
 });

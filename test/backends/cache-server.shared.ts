@@ -141,6 +141,21 @@ export function cacheServerTests(harness: CacheServerHarness): void {
       await backend.close?.();
     });
 
+    it("is atomic: of 20 racing creates of one key, and of 20 racing updates from one version, exactly one wins", async () => {
+      const backend = cacheBackend({ url: server.url, prefix: freshPrefix() });
+      const key = generateKey();
+      const now = Date.now();
+      const creates = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => backend.create(key, write(`{"c":${i}}`, now))));
+      expect(creates.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      expect(creates.every((r) => r.status === "fulfilled" || r.reason instanceof CreateError)).toBe(true);
+      const updates = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => backend.update(key, write(`{"u":${i}}`, now), 1)));
+      const winners = updates.flatMap((r, i) => (r.status === "fulfilled" ? [i] : []));
+      expect(winners).toHaveLength(1);
+      expect(updates.every((r) => r.status === "fulfilled" || r.reason instanceof VersionConflictError)).toBe(true);
+      expect(await backend.load(key, now)).toMatchObject({ data: `{"u":${winners[0]}}`, version: 2 });
+      await backend.close?.();
+    });
+
     it("treats a value it did not write as no session", async () => {
       const prefix = freshPrefix();
       const backend = cacheBackend({ url: server.url, prefix });
