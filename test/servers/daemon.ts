@@ -71,7 +71,10 @@ export async function startDaemon(spec: DaemonSpec): Promise<DaemonHandle> {
 async function launch(spec: DaemonSpec, binary: string, port: number): Promise<DaemonHandle> {
   const log: string[] = [];
   const child: ChildProcess = spawn(binary, spec.args(port), { stdio: ["ignore", "pipe", "pipe"] });
-  const disposeOnExit = onExit(() => child.kill("SIGKILL"));
+  const disposeOnExit = onExit(() => {
+    child.kill("SIGKILL");
+    spec.cleanup?.();
+  });
   child.stdout?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
   const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
