@@ -1,0 +1,277 @@
+/**
+ * `tessera sessions list|show|delete|clear-user`: the admin page's powers for scripts and
+ * terminals, through the public API only (`sessions.options.backend.listSessions`, `deleteById`,
+ * `deleteByUser`), with `--json` output.
+ *
+ * Sessions are named by id (the SHA-256 the store keeps). `show` and `delete` also take a session
+ * key, which they hash; a key given as `-` is read from standard input, so it stays out of shell
+ * history and the process list.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { parseArgs } from "node:util";
+import type { ServerBackend, SessionListQuery, Sessions, StoredSession } from "../index.js";
+import { hashKey, isValidKey } from "../keys.js";
+import { loadSessions, MissingConfigError } from "./config.js";
+
+/** What the command reads and writes; the real process in `main.ts`, buffers in tests. */
+export interface SessionsCommandIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  /** The whole of standard input, for a key given as `-`. */
+  readonly readStdin: () => Promise<string>;
+  /** Used instead of `--config` / TESSERA_DATABASE_URL (tests). */
+  readonly sessions?: Sessions;
+}
+
+const SUBCOMMANDS = ["list", "show", "delete", "clear-user"] as const;
+type Subcommand = (typeof SUBCOMMANDS)[number];
+
+/** `tessera sessions --help`. */
+export const SESSIONS_HELP = `Usage: tessera sessions <list|show|delete|clear-user> [options]
+
+Inspect and end sessions, as the admin page does. Sessions are named by id (the hash the
+store keeps), never by key.
+
+  list                      Newest first, one page at a time.
+      --user <id>           Only this app user's sessions.
+      --state <s>           active, expired or all (default all).
+      --limit <n>           Sessions per page, 1 to 1000 (default 50).
+      --after <cursor>      The next page, from a previous list.
+      --key -               Only the session of the key read from standard input.
+  show <id|key|->           One session with its data.
+  delete <id|key|->...      Delete sessions (their users are signed out).
+  clear-user <user-id>      End every session of a user ("sign out everywhere").
+
+Options:
+      --json                Machine-readable output.
+  -c, --config <file>       A JS module exporting createSessions(...) or its options.
+  -v, --verbose             Print stack traces with errors.
+  -h, --help                Show help.
+
+Without --config, the store is databaseBackend({ url: $TESSERA_DATABASE_URL }).
+A key given as - is read from standard input, keeping it out of shell history.
+`;
+
+class UsageError extends Error {}
+class CommandError extends Error {}
+
+/** Runs `tessera sessions …` (argv after "sessions") and returns the exit code: 0, 1 failed, 2 usage. */
+export async function sessionsCommand(argv: readonly string[], io: SessionsCommandIo): Promise<number> {
+  const verbose = argv.includes("-v") || argv.includes("--verbose");
+  let sessions: Sessions | undefined;
+  let code = 0;
+  try {
+    const { values, positionals } = parse(argv);
+    const [sub, ...rest] = positionals;
+    if (values.help === true || sub === undefined || sub === "help") {
+      io.stdout(SESSIONS_HELP);
+      return sub === undefined && values.help !== true ? 2 : 0;
+    }
+    if (!isSubcommand(sub)) throw new UsageError(`unknown sessions command ${JSON.stringify(sub)} (commands: ${SUBCOMMANDS.join(", ")}).`);
+    checkPositionals(sub, rest);
+    sessions = io.sessions ?? (await loadSessions(values.config, io.env, io.cwd));
+    const run = new Runner(sessions, io, values.json === true);
+    if (sub === "list") await run.list(values);
+    else if (sub === "show") await run.show(await run.idOf(rest[0] as string));
+    else if (sub === "delete") await run.delete(rest);
+    else await run.clearUser(rest[0] as string);
+  } catch (error) {
+    code = report(error, verbose, io);
+  } finally {
+    try {
+      if (io.sessions === undefined) await sessions?.close();
+    } catch (error) {
+      code = Math.max(code, report(error, verbose, io));
+    }
+  }
+  return code;
+}
+
+type Values = { json?: boolean; help?: boolean; verbose?: boolean; config?: string; user?: string; state?: string; limit?: string; after?: string; key?: string };
+
+function parse(argv: readonly string[]): { values: Values; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+        verbose: { type: "boolean", short: "v" },
+        config: { type: "string", short: "c" },
+        user: { type: "string" },
+        state: { type: "string" },
+        limit: { type: "string" },
+        after: { type: "string" },
+        key: { type: "string" },
+      },
+    });
+    return { values: values as Values, positionals };
+  } catch (error) {
+    // parseArgs says e.g. "Unknown option '--foo'": short and clear enough to pass on.
+    throw new UsageError(error instanceof Error ? error.message.replace(/\. To specify a positional.*$/s, ".") : String(error));
+  }
+}
+
+function isSubcommand(name: string): name is Subcommand {
+  return (SUBCOMMANDS as readonly string[]).includes(name);
+}
+
+function checkPositionals(sub: Subcommand, rest: readonly string[]): void {
+  const expected = { list: [0, 0], show: [1, 1], delete: [1, Infinity], "clear-user": [1, 1] }[sub];
+  const usage = { list: "no arguments", show: "one session id or key", delete: "session ids or keys", "clear-user": "one user id" }[sub];
+  if (rest.length < (expected[0] as number) || rest.length > (expected[1] as number)) throw new UsageError(`sessions ${sub} takes ${usage}.`);
+}
+
+/** A session as the CLI prints it. */
+interface SessionView {
+  readonly id: string;
+  readonly userId: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly expiresAt: string;
+  readonly active: boolean;
+  readonly size: number;
+}
+
+class Runner {
+  readonly #sessions: Sessions;
+  readonly #io: SessionsCommandIo;
+  readonly #json: boolean;
+
+  constructor(sessions: Sessions, io: SessionsCommandIo, json: boolean) {
+    this.#sessions = sessions;
+    this.#io = io;
+    this.#json = json;
+  }
+
+  /** The backend, if it has `method`; otherwise a clear error naming what it cannot do. */
+  #backend<M extends "listSessions" | "deleteById" | "deleteByUser">(method: M, what: string): ServerBackend & Required<Pick<ServerBackend, M>> {
+    const backend = this.#sessions.options.backend;
+    if (backend.kind === "server" && typeof backend[method] === "function") return backend as ServerBackend & Required<Pick<ServerBackend, M>>;
+    const why = backend.kind === "cookie" ? "keeps sessions in the visitors' cookies, so the server has none" : `cannot ${what}`;
+    throw new CommandError(`the ${backend.name} session store ${why}.`);
+  }
+
+  /** A session id from an id, a key (hashed here), or "-" (a key on standard input). */
+  async idOf(argument: string): Promise<string> {
+    const value = argument === "-" ? (await this.#io.readStdin()).trim() : argument;
+    if (/^[0-9a-f]{64}$/.test(value)) return value;
+    if (isValidKey(value)) return hashKey(value);
+    throw new UsageError(`${argument === "-" ? "standard input" : JSON.stringify(value)} is neither a session id (64 hex characters) nor a session key.`);
+  }
+
+  #view(record: StoredSession & { readonly id: string }, now: number): SessionView {
+    return {
+      id: record.id,
+      userId: record.userId,
+      createdAt: iso(record.createdAt),
+      updatedAt: iso(record.updatedAt),
+      expiresAt: iso(record.expiresAt),
+      active: record.expiresAt > now,
+      size: Buffer.byteLength(record.data),
+    };
+  }
+
+  #print(value: unknown, text: string): void {
+    this.#io.stdout(this.#json ? `${JSON.stringify(value, null, 2)}\n` : text);
+  }
+
+  async list(values: Values): Promise<void> {
+    const backend = this.#backend("listSessions", "list sessions (memcached cannot enumerate its keys)");
+    const state = values.state ?? "all";
+    if (state !== "active" && state !== "expired" && state !== "all") throw new UsageError("--state must be active, expired or all.");
+    const limit = values.limit === undefined ? 50 : Number(values.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError("--limit must be a whole number from 1 to 1000.");
+    if (values.key !== undefined && values.key !== "-") throw new UsageError("--key takes - and reads the key from standard input, so it stays out of shell history.");
+    const now = this.#sessions.options.clock();
+    const query: SessionListQuery = {
+      limit,
+      state,
+      now,
+      ...(values.user !== undefined ? { userId: values.user } : {}),
+      ...(values.after !== undefined ? { after: values.after } : {}),
+      ...(values.key !== undefined ? { id: await this.idOf("-") } : {}),
+    };
+    const page = await backend.listSessions(query);
+    const views = page.sessions.map((s) => this.#view(s, now));
+    const rows = views.map((v) => [v.id.slice(0, 12), v.createdAt, v.updatedAt, v.expiresAt, v.userId ?? "-", `${v.size} B`, v.active ? "active" : "expired"]);
+    const table = views.length === 0 ? "No sessions match.\n" : columns([["ID", "CREATED", "LAST ACTIVITY", "EXPIRES", "USER", "SIZE", "STATE"], ...rows]);
+    const more = page.next === undefined ? "" : `More: tessera sessions list --after ${page.next}${values.user !== undefined ? ` --user ${shellQuote(values.user)}` : ""}${state !== "all" ? ` --state ${state}` : ""}${values.limit !== undefined ? ` --limit ${limit}` : ""}\n`;
+    this.#print({ sessions: views, next: page.next ?? null }, table + more);
+  }
+
+  async show(id: string): Promise<void> {
+    const backend = this.#backend("listSessions", "look sessions up (memcached cannot enumerate its keys)");
+    const now = this.#sessions.options.clock();
+    const record = (await backend.listSessions({ limit: 1, id, state: "all", now })).sessions[0];
+    if (record === undefined) throw new CommandError(`no session has the id ${id}.`);
+    let data: unknown;
+    try {
+      data = JSON.parse(record.data);
+    } catch {
+      data = record.data;
+    }
+    const view = { ...this.#view(record, now), version: record.version, data };
+    const lines = [
+      `ID             ${view.id}`,
+      `User           ${view.userId ?? "-"}`,
+      `State          ${view.active ? "active" : "expired"}`,
+      `Created        ${view.createdAt}`,
+      `Last activity  ${view.updatedAt}`,
+      `Expires        ${view.expiresAt}`,
+      `Size           ${view.size} B`,
+      `Version        ${view.version}`,
+      `Data`,
+      JSON.stringify(data, null, 2),
+    ];
+    this.#print(view, `${lines.join("\n")}\n`);
+  }
+
+  async delete(args: readonly string[]): Promise<void> {
+    const backend = this.#backend("deleteById", "delete sessions by id");
+    const ids = [...new Set(await Promise.all(args.map((a) => this.idOf(a))))];
+    let deleted = 0;
+    for (const id of ids) {
+      // Count only what existed, when the store can tell; deleting a missing id is no error.
+      const existed = backend.listSessions === undefined ? true : (await backend.listSessions({ limit: 1, id, state: "all", now: this.#sessions.options.clock() })).sessions.length > 0;
+      await backend.deleteById(id);
+      if (existed) deleted++;
+    }
+    this.#print({ deleted }, `Deleted ${deleted} ${deleted === 1 ? "session" : "sessions"}.\n`);
+  }
+
+  async clearUser(userId: string): Promise<void> {
+    const backend = this.#backend("deleteByUser", "end a user's sessions (it keeps no user index)");
+    const ended = await backend.deleteByUser(userId);
+    this.#print({ userId, ended }, `Ended ${ended} ${ended === 1 ? "session" : "sessions"} of user ${userId}.\n`);
+  }
+}
+
+function iso(ms: number): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? String(ms) : date.toISOString();
+}
+
+/** Left-aligned columns separated by two spaces. */
+function columns(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ")).join("\n") + "\n";
+}
+
+function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_.@:-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
+}
+
+/** One line on stderr (the stack with --verbose); the exit code for the error. */
+function report(error: unknown, verbose: boolean, io: SessionsCommandIo): number {
+  const usage = error instanceof UsageError || error instanceof MissingConfigError;
+  const message = (error instanceof Error ? error.message : String(error)).replace(/^\[tessera\] /, "").replace(/\s*\n\s*/g, " ");
+  io.stderr(`tessera: ${message}${error instanceof UsageError ? ' Run "tessera sessions --help" for usage.' : ""}\n`);
+  if (verbose && !usage && !(error instanceof CommandError) && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
+  return usage ? 2 : 1;
+}
