@@ -76,6 +76,15 @@ describe("test servers", () => {
     expect(() => findBinary("tessera-no-such-server", "some-package")).toThrow("tessera-no-such-server was not found on PATH. Install it with: apt-get install some-package");
   });
 
+  it("fail on a port another server holds, rather than mistake that server for theirs", async () => {
+    const first = await startRedis();
+    try {
+      await expect(startRedis({ port: first.port })).rejects.toThrow(/Redis exited during start-up/);
+    } finally {
+      await first.stop();
+    }
+  });
+
   it("refuse a Redis Cluster client with a clear message", () => {
     expect(() => cacheBackend({ client: { masters: [], sendCommand() {} } })).toThrow(/does not support Redis Cluster/);
   });

@@ -31,8 +31,11 @@ export interface DaemonSpec {
   /** The Debian package that provides it. */
   readonly debianPackage: string;
   readonly args: (port: number) => string[];
-  /** Written once connected; the server is ready when its answer contains `expect`. */
-  readonly probe: { readonly send: string; readonly expect: string };
+  /**
+   * Written once connected; the server is ready when its answer contains `expect(pid)`. The pid
+   * proves the answer came from this process, not from another server that took the port.
+   */
+  readonly probe: { readonly send: string; readonly expect: (pid: number) => string };
   /** A fixed port (to restart a server where it was); otherwise a free one. */
   readonly port?: number | undefined;
   /** Runs after the process is gone (removes its files). */
@@ -83,7 +86,7 @@ async function launch(spec: DaemonSpec, binary: string, port: number): Promise<D
     child.once("exit", (code) => reject(serverFailure(spec.name, code, log)));
   });
   exited.catch(() => {}); // only start-up cares; a later stop() must not be an unhandled rejection
-  const finish = async (signal: NodeJS.Signals) => {
+  const finish = async (signal: NodeJS.Signals, removeFiles = true) => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGCONT"); // a paused server cannot act on SIGTERM
       child.kill(signal);
@@ -91,13 +94,13 @@ async function launch(spec: DaemonSpec, binary: string, port: number): Promise<D
       await gone;
       clearTimeout(timer);
     }
-    spec.cleanup?.();
+    if (removeFiles) spec.cleanup?.();
     disposeOnExit();
   };
   try {
-    await waitFor(spec.name, exited, log, () => ask(port, spec.probe.send, spec.probe.expect));
+    await waitFor(spec.name, exited, log, () => ask(port, spec.probe.send, spec.probe.expect(child.pid ?? -1)));
   } catch (error) {
-    await finish("SIGKILL");
+    await finish("SIGKILL", false); // startDaemon may try another port with the same files
     throw error;
   }
   return {

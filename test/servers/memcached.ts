@@ -9,7 +9,7 @@ export interface MemcachedServer extends DaemonHandle {
   readonly url: string;
 }
 
-/** Starts memcached (Debian package `memcached`) and waits until it answers `version`. */
+/** Starts memcached (Debian package `memcached`) and waits until it answers. */
 export async function startMemcached(options: { port?: number } = {}): Promise<MemcachedServer> {
   // memcached refuses to run as root unless told which user to become.
   const asUser = process.getuid?.() === 0 ? ["-u", "memcache"] : [];
@@ -19,7 +19,7 @@ export async function startMemcached(options: { port?: number } = {}): Promise<M
     debianPackage: "memcached",
     port: options.port,
     args: (port) => ["-l", "127.0.0.1", "-p", String(port), "-U", "0", "-m", "64", ...asUser],
-    probe: { send: "version\r\n", expect: "VERSION" },
+    probe: { send: "stats\r\n", expect: (pid) => `STAT pid ${pid}\r\n` },
   });
   return { ...server, url: `memcached://127.0.0.1:${server.port}` };
 }

@@ -12,7 +12,7 @@ export interface RedisServer extends DaemonHandle {
   readonly url: string;
 }
 
-/** Starts redis-server (Debian package `redis-server`) and waits until it answers PING. */
+/** Starts redis-server (Debian package `redis-server`) and waits until it answers. */
 export async function startRedis(options: { port?: number } = {}): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), "tessera-redis-"));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
@@ -24,7 +24,7 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
       port: options.port,
       // No RDB snapshots and no AOF: a test server starts empty and leaves no files.
       args: (port) => ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning"],
-      probe: { send: "PING\r\n", expect: "+PONG" },
+      probe: { send: "INFO server\r\n", expect: (pid) => `process_id:${pid}\r\n` },
       cleanup,
     });
     return { ...server, url: `redis://127.0.0.1:${server.port}` };
