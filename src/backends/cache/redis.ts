@@ -4,6 +4,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
 import { importPeer } from "../db/driver.js";
 import { DeadlineError, recordTail, withDeadline, type Store } from "./store.js";
 
@@ -82,6 +83,9 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 return count`;
 
+/** Each script's SHA1, the name EVALSHA runs it by. */
+const shas = new Map<string, string>();
+
 /** A node-redis client for `url` (not yet connected). */
 export async function openRedis(url: string, timeout: number): Promise<RedisLike> {
   const { createClient } = await importPeer<{ createClient(options: object): RedisLike }>("redis", "cacheBackend with a redis:// url");
@@ -131,19 +135,29 @@ export function redisStore(open: () => Promise<RedisLike>, prefix: string, timeo
       throw new Error(`redis did not answer within ${timeout} ms${why}`, { cause: error });
     }
   };
+  /** Runs a script by its SHA1 (EVALSHA), sending its text only when Redis does not have it yet. */
+  const run = async (script: string, args: string[]): Promise<unknown> => {
+    const sha = shas.get(script) ?? shas.set(script, createHash("sha1").update(script).digest("hex")).get(script);
+    try {
+      return await send(["EVALSHA", sha as string, ...args]);
+    } catch (error) {
+      if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
+      return send(["EVAL", script, ...args]); // loads it into the script cache for next time
+    }
+  };
   const text = (reply: unknown) => (reply === null || reply === undefined ? null : Buffer.isBuffer(reply) ? reply.toString("utf8") : String(reply));
   return {
     get: async (id) => text(await send(["GET", prefix + id])),
     async add(id, value, ttl, userId) {
       if (userId === null) return (await send(["SET", prefix + id, value, "NX", "EX", String(ttl)])) !== null;
-      return Number(await send(["EVAL", ADD_SCRIPT, "2", prefix + id, users + userId, value, String(ttl), id])) === 1;
+      return Number(await run(ADD_SCRIPT, ["2", prefix + id, users + userId, value, String(ttl), id])) === 1;
     },
     async swap(id, expected, write, ttl) {
       const user = write.userId === null ? "" : `u${write.userId}`;
-      const reply = Number(await send(["EVAL", SWAP_SCRIPT, "1", prefix + id, String(expected), recordTail(write, expected + 1), String(ttl), users, id, user]));
+      const reply = Number(await run(SWAP_SCRIPT, ["1", prefix + id, String(expected), recordTail(write, expected + 1), String(ttl), users, id, user]));
       return reply === 1 ? "ok" : reply === 0 ? "missing" : "conflict";
     },
-    del: async (id) => void (await send(["EVAL", DELETE_SCRIPT, "1", prefix + id, users, id])),
+    del: async (id) => void (await run(DELETE_SCRIPT, ["1", prefix + id, users, id])),
     has: async (id) => Number(await send(["EXISTS", prefix + id])) > 0,
     users: {
       async list(userId) {
@@ -152,7 +166,7 @@ export function redisStore(open: () => Promise<RedisLike>, prefix: string, timeo
         const values = Array.from((await send(["MGET", ...ids.map((id) => prefix + id)])) as Iterable<unknown>);
         return ids.map((id, i) => ({ id, value: text(values[i]) }));
       },
-      deleteAll: async (userId, exceptId) => Number(await send(["EVAL", DELETE_USER_SCRIPT, "1", users + userId, prefix, userId, exceptId ?? ""])),
+      deleteAll: async (userId, exceptId) => Number(await run(DELETE_USER_SCRIPT, ["1", users + userId, prefix, userId, exceptId ?? ""])),
     },
     async scan() {
       const pattern = `${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`;
