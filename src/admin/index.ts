@@ -100,8 +100,9 @@ export function createAdmin(options: AdminOptions): AdminHandler {
   }
   const sessions = options.sessions;
   if (typeof sessions?.options?.clock !== "function") throw new ConfigurationError("createAdmin needs sessions: the object createSessions returned.");
-  const base = (options.basePath ?? "/admin/sessions").replace(/\/+$/, "");
-  if (!base.startsWith("/")) throw new ConfigurationError(`createAdmin basePath must start with "/" (it is ${JSON.stringify(options.basePath)}).`);
+  const mount = options.basePath ?? "/admin/sessions";
+  if (typeof mount !== "string" || !mount.startsWith("/")) throw new ConfigurationError(`createAdmin basePath must start with "/" (it is ${JSON.stringify(mount)}).`);
+  const base = mount.replace(/\/+$/, ""); // "" when mounted at the root
   const pageSize = options.pageSize ?? 50;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new ConfigurationError("createAdmin pageSize must be a whole number from 1 to 1000.");
   if (options.csrfSecret !== undefined && Buffer.byteLength(options.csrfSecret) < 32) throw new ConfigurationError("createAdmin csrfSecret must be at least 32 bytes long.");
@@ -133,7 +134,7 @@ export function createAdmin(options: AdminOptions): AdminHandler {
     const respond = (response: Response) => {
       if (newCookie !== undefined) {
         const secure = url.protocol === "https:" ? "; Secure" : "";
-        response.headers.append("Set-Cookie", `${CSRF_COOKIE}=${newCookie}; Path=${base}; HttpOnly; SameSite=Strict${secure}`);
+        response.headers.append("Set-Cookie", `${CSRF_COOKIE}=${newCookie}; Path=${base || "/"}; HttpOnly; SameSite=Strict${secure}`);
       }
       return response;
     };

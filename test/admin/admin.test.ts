@@ -162,6 +162,7 @@ describe("admin in headless Chromium", () => {
     expect(await listedIds(page)).toEqual(order.slice(0, 5));
     expect(await page.locator("tbody tr").first().locator("td").nth(1).textContent()).toBe(`${order[0]?.slice(0, 12)}…`);
     const htmlPages = [await page.content()];
+    await page.screenshot({ path: "/tmp/admin.png", fullPage: true });
 
     await page.getByRole("link", { name: "Older →" }).click();
     expect(await listedIds(page)).toEqual(order.slice(5, 10));
@@ -183,7 +184,6 @@ describe("admin in headless Chromium", () => {
     htmlPages.push(await page.content());
     await page.goto(`${app.url}${BASE}/?state=active`);
     expect(await listedIds(page)).toEqual(order.filter((id) => id !== app.seeded[3]?.id && id !== app.seeded[7]?.id).slice(0, 5));
-    await page.screenshot({ path: "/tmp/admin.png", fullPage: true });
 
     for (const html of htmlPages) for (const key of allKeys(app)) expect(html).not.toContain(key);
   });
@@ -436,6 +436,16 @@ describe("admin over plain HTTP", () => {
     // @ts-expect-error authorize is required
     expect(() => createAdmin({ sessions })).toThrow(ConfigurationError);
     expect(() => createAdmin({ sessions, authorize: undefined as never })).toThrow(/needs an authorize\(request\) function/);
+  });
+
+  it("mounts at the root too: basePath \"/\" scopes its CSRF cookie to /", async () => {
+    const { sessions } = await startApp();
+    const admin = createAdmin({ sessions, authorize: () => true, basePath: "/" });
+    const response = await admin(new Request("http://localhost/"));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("set-cookie")).toMatch(/^tessera_admin_csrf=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict$/);
+    expect((await admin(new Request(`http://localhost/session/${"0".repeat(64)}`))).status).toBe(404);
+    expect(() => createAdmin({ sessions, authorize: () => true, basePath: "admin" })).toThrow('createAdmin basePath must start with "/" (it is "admin").');
   });
 
   it("says so for a backend that cannot list sessions", async () => {
