@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConfigurationError, createSessions, hashKey, type Sessions } from "tessera";
 import { createAdmin, toNodeHandler } from "tessera/admin";
 import { memoryBackend } from "tessera/backends/memory";
+import { databaseBackend } from "tessera/backends/db";
 import { signedCookieBackend } from "tessera/backends/signed-cookies";
 import { withSession, type RequestWithSession } from "tessera/node";
 import { sessionMiddleware } from "tessera/express";
@@ -46,9 +47,10 @@ const apps: App[] = [];
  * Seeds: the staff session, a non-staff visitor, nine sessions a minute apart (three of alice,
  * two of bob, one holding a <script>, two already expired).
  */
-async function startApp(options: { pageSize?: number } = {}): Promise<App> {
+async function startApp(options: { pageSize?: number; sqlite?: boolean } = {}): Promise<App> {
   const clock = { now: T0 };
-  const sessions = createSessions({ backend: memoryBackend(), secret: SECRET, clock: () => clock.now, cookie: { secure: false }, logger: quiet });
+  const backend = options.sqlite ? databaseBackend({ url: "sqlite::memory:" }) : memoryBackend();
+  const sessions = createSessions({ backend, secret: SECRET, clock: () => clock.now, cookie: { secure: false }, logger: quiet });
   const make = async (data: Record<string, unknown>, user: string | null, expirySeconds?: number) => {
     const session = sessions.open();
     await session.update(data);
@@ -99,7 +101,10 @@ async function startApp(options: { pageSize?: number } = {}): Promise<App> {
     staffKey,
     visitorKey,
     seeded,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await sessions.close();
+    },
   };
   apps.push(built);
   return built;
@@ -429,6 +434,36 @@ describe("admin over plain HTTP", () => {
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  });
+
+  it("runs on the SQLite backend: pages, filters and deletes through SQL", async () => {
+    const app = await startApp({ sqlite: true, pageSize: 4 });
+    const { cookie, token } = await csrfOf(app);
+    const ids = async (query: string) => [...(await fetch(`${app.url}${BASE}/${query}`, { headers: { cookie } }).then((r) => r.text())).matchAll(/name="id" value="([0-9a-f]{64})"/g)].map((m) => m[1]);
+    const order = newestFirst(app);
+    const first = await fetch(`${app.url}${BASE}/`, { headers: { cookie } }).then((r) => r.text());
+    const next = /href="\/admin\/sessions\/\?after=([A-Za-z0-9_-]+)"/.exec(first)?.[1] ?? "";
+    expect(await ids("")).toEqual(order.slice(0, 4));
+    expect(await ids(`?after=${next}`)).toEqual(order.slice(4, 8));
+    expect(await ids("?user=alice&state=active")).toEqual(app.seeded.filter((s) => s.user === "alice").map((s) => s.id).reverse());
+    const done = await post(app, "/delete", cookie, { csrf: token, confirmed: "1", id: order[0] as string });
+    expect(done.headers.get("location")).toBe(`${BASE}/?notice=deleted&count=1`);
+    expect(await ids("")).toEqual(order.slice(1, 5));
+    const cleared = await post(app, "/clear-expired", cookie, { csrf: token, confirmed: "1" });
+    expect(cleared.headers.get("location")).toBe(`${BASE}/?notice=cleared&count=2`);
+  });
+
+  it("shrugs off hostile query values: a forged cursor starts at the newest, unknown filters mean all", async () => {
+    const app = await startApp();
+    const { cookie } = await csrfOf(app);
+    const ids = async (query: string) => [...(await fetch(`${app.url}${BASE}/${query}`, { headers: { cookie } }).then((r) => r.text())).matchAll(/name="id" value="([0-9a-f]{64})"/g)].map((m) => m[1]);
+    const top = newestFirst(app).slice(0, 5);
+    for (const query of ["?after=garbage", "?after=%00%ff", `?after=${"A".repeat(5000)}`, "?state=<script>", "?id=../../etc/passwd", "?notice=<b>&count=NaN"]) {
+      expect(await ids(query), query).toEqual(top);
+    }
+    const echoed = await fetch(`${app.url}${BASE}/?user=${encodeURIComponent('"><script>alert(1)</script>')}`, { headers: { cookie } }).then((r) => r.text());
+    expect(echoed).toContain('value="&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;"');
+    expect(echoed).not.toContain("<script>alert(1)");
   });
 
   it("refuses to exist without authorize", () => {
