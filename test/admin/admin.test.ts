@@ -297,6 +297,28 @@ describe("admin in headless Chromium", () => {
     expect(await fetch(`${app.url}/whoami`, { headers: { cookie: cookieFor(app.visitorKey) } }).then((r) => r.json())).toEqual({ name: "Victor" });
   });
 
+  it("ends a user's sessions while that user browses in another context; their next request is signed out", async () => {
+    const app = await startApp();
+    const owner = await browser.newContext();
+    contexts.push(owner);
+    const alice = app.seeded[6] as Seeded;
+    await owner.addCookies([{ name: "sessionid", value: alice.key, url: app.url }]);
+    const ownerPage = await owner.newPage();
+    await ownerPage.goto(`${app.url}/whoami`);
+    expect(await ownerPage.locator("body").textContent()).toBe('{"name":"Alice"}');
+
+    const page = await staffPage(app);
+    page.on("dialog", (d) => void d.accept());
+    await page.goto(`${app.url}${BASE}/session/${alice.id}`);
+    await page.getByRole("button", { name: "End all sessions of user alice" }).click();
+    await page.waitForURL(/notice=ended/);
+    expect(await page.getByRole("status").textContent()).toBe("Ended 3 sessions of user alice.");
+
+    await ownerPage.reload();
+    expect(await ownerPage.locator("body").textContent()).toBe('{"name":null}');
+    expect((await owner.cookies()).filter((c) => c.name === "sessionid")).toEqual([]); // the stale cookie was deleted
+  });
+
   it("works without JavaScript: UTC times, and a confirmation page before each action", async () => {
     const app = await startApp();
     const page = await staffPage(app, false);
