@@ -108,7 +108,10 @@ describe("tessera migrate", () => {
     const again = await tessera(["migrate"], `sqlite:${file}`);
     expect(again).toEqual({ code: 0, stdout: "The sqlite session store is up to date.\n", stderr: "" });
     const db = new Database(file, { readonly: true });
-    expect(db.prepare("SELECT version, name FROM tessera_migrations").all()).toEqual([{ version: 1, name: "create sessions table" }]);
+    expect(db.prepare("SELECT version, name FROM tessera_migrations").all()).toEqual([
+      { version: 1, name: "create sessions table" },
+      { version: 2, name: "index sessions by creation" },
+    ]);
     db.close();
   });
 });
