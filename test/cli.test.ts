@@ -297,3 +297,23 @@ describe("tessera sql", () => {
     expect(await tessera(["sql"])).toEqual({ code: 2, stdout: "", stderr: 'tessera: sql needs <sqlite|postgres|mysql>. Run "tessera --help" for usage.\n' });
   });
 });
+
+describe("tessera sessions", () => {
+  it("lists and deletes the configured store's sessions, by id, with --json for scripts", async () => {
+    const file = join(work, "app.sqlite3");
+    const [live, dead] = await seedSessions(file, [600, -600]);
+    const url = `sqlite:${file}`;
+    const listed = await tessera(["sessions", "list", "--json"], url);
+    expect([listed.code, listed.stderr]).toEqual([0, ""]);
+    const page = JSON.parse(listed.stdout) as { sessions: { id: string; active: boolean }[]; next: string | null };
+    expect(page.sessions.map((s) => [s.id, s.active])).toEqual([[hashKey(live ?? ""), true], [hashKey(dead ?? ""), false]]);
+    expect(page.next).toBeNull();
+    expect(await tessera(["sessions", "delete", hashKey(live ?? "")], url)).toEqual({ code: 0, stdout: "Deleted 1 session.\n", stderr: "" });
+    expect(storedHashes(file)).toEqual([hashKey(dead ?? "")]);
+    expect(await tessera(["sessions", "bogus"], url)).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'tessera: unknown sessions command "bogus" (commands: list, show, delete, clear-user). Run "tessera sessions --help" for usage.\n',
+    });
+  });
+});

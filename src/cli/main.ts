@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `tessera` command: `migrate`, `clearsessions`, `sql <dialect>`.
+ * The `tessera` command: `migrate`, `clearsessions`, `sql <dialect>`, `sessions …` (see sessions.ts).
  * Exit codes: 0 done, 1 the command failed, 2 it was invoked wrongly (or no store is configured).
  * @module
  */
@@ -9,12 +9,15 @@ import type { Sessions } from "../index.js";
 import { commandHelp, mainHelp, parseCommandLine, UsageError, wantsVerbose, type Invocation } from "./args.js";
 import { clearSessions, migrate, sql, type Print } from "./commands.js";
 import { loadSessions, MissingConfigError } from "./config.js";
+import { readProcessStdin, sessionsCommand } from "./sessions.js";
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
 async function main(argv: readonly string[]): Promise<number> {
   const print: Print = (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  // `tessera sessions list|show|delete|clear-user` parses its own subcommands and options.
+  if (argv[0] === "sessions") return sessionsCommand(argv.slice(1), { stdout: print, stderr: (text) => process.stderr.write(text), env: process.env, cwd: process.cwd(), readStdin: readProcessStdin });
   const verbose = wantsVerbose(argv);
   let invocation: Invocation;
   try {

@@ -29,6 +29,13 @@ export interface SessionsCommandIo {
 const SUBCOMMANDS = ["list", "show", "delete", "clear-user"] as const;
 type Subcommand = (typeof SUBCOMMANDS)[number];
 
+/** The process's whole standard input, as text (for a key given as `-`). */
+export async function readProcessStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 /** `tessera sessions --help`. */
 export const SESSIONS_HELP = `Usage: tessera sessions <list|show|delete|clear-user> [options]
 
