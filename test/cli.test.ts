@@ -236,13 +236,14 @@ describe("help", () => {
     const result = await tessera(["--help"]);
     expect(result.code).toBe(0);
     expect(result.stderr).toBe("");
-    expect(result.stdout.split("\n").slice(0, 7)).toEqual([
+    expect(result.stdout.split("\n").slice(0, 8)).toEqual([
       "Usage: tessera <command> [options]",
       "",
       "Commands:",
       "  migrate        Create or upgrade the session table (safe to run on every deploy).",
       "  clearsessions  Delete expired sessions (run it from cron, e.g. daily).",
       "  sql            Print the schema as SQL, for teams that keep their own migrations.",
+      '  sessions       List, show and delete sessions, or end a user\'s (see "tessera sessions --help").',
       "",
     ]);
     expect(result.stdout).toContain("  -c, --config <file>  ");

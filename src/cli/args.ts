@@ -58,6 +58,8 @@ e.g. TESSERA_DATABASE_URL=sqlite:sessions.sqlite3 or postgres://user:pass@host/a
 export function mainHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
   const lines = Object.entries(COMMANDS).map(([name, spec]) => `  ${name.padEnd(width)}  ${spec.summary}`);
+  // `sessions` has subcommands and its own options, so it parses itself (src/cli/sessions.ts).
+  lines.push(`  ${"sessions".padEnd(width)}  List, show and delete sessions, or end a user's (see "tessera sessions --help").`);
   return `Usage: tessera <command> [options]
 
 Commands:
