@@ -9,6 +9,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { createSessions, type Session, type Sessions } from "tessera";
+import { createAdmin, toNodeHandler } from "tessera/admin";
 import { databaseBackend } from "tessera/backends/db";
 import { sessionMiddleware } from "tessera/express";
 import { hashPassword, verifyPassword } from "./passwords.js";
@@ -34,10 +35,14 @@ const sessionOf = (req: Request): DemoSession => req.session as unknown as DemoS
 
 export const DEMO_USERNAME = "demo";
 export const DEMO_PASSWORD = "tessera-demo";
+/** A staff account: it may open the session admin at /admin/sessions. */
+export const STAFF_USERNAME = "staff";
+export const STAFF_PASSWORD = "tessera-staff";
 
 /** The demo's user store: username to scrypt hash (this one is the hash of "tessera-demo"). */
 const DEMO_USERS: Readonly<Record<string, string>> = {
   [DEMO_USERNAME]: "scrypt$16384$8$1$znUnft9POP-n2IuYCZP26Q$9Vmf2_I23gq12Q-y9-_en5QTwNHttXsKaDyhVA_4L94",
+  [STAFF_USERNAME]: "scrypt$16384$8$1$b350p68rdsYUGf0lMrP41Q$O6lDX9pcKWnuYgfsKPxQnWu6G4pcYN_JPxhczWUsmPM",
 };
 
 /**
@@ -65,6 +70,8 @@ export interface LoginDemoOptions {
   secret?: string;
   /** Username to scrypt hash (see `hashPassword`). @default the demo user */
   users?: Readonly<Record<string, string>>;
+  /** Usernames that may open the session admin (/admin/sessions). @default ["staff"] */
+  staff?: readonly string[];
 }
 
 /** Builds the demo app and the sessions it uses (close them when done). */
@@ -92,6 +99,15 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
   app.disable("x-powered-by");
   app.use(express.urlencoded({ extended: false, limit: "10kb" }));
   app.use(sessionMiddleware(sessions));
+
+  // The session admin, for staff only: anyone else gets a 404. It checks its own CSRF token, so
+  // it is mounted before the demo's CSRF check below.
+  const staff = new Set(options.staff ?? [STAFF_USERNAME]);
+  const admin = createAdmin({
+    sessions,
+    authorize: async (_request, { node }) => staff.has((await sessionOf(node as unknown as Request).get("username")) ?? ""),
+  });
+  app.use("/admin/sessions", toNodeHandler(admin));
 
   // Every POST must carry the session's CSRF token: another site can make a browser post here
   // with its cookie, but cannot read the token from our pages.
@@ -132,6 +148,7 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
       await session.cycleKey();
     }
     await session.set("username", username);
+    await session.setUser(username); // indexed, so the admin can list or end this user's sessions
     await session.set("csrfToken", newToken()); // a token seen before login stops working too
     res.redirect(303, "/dashboard");
   });

@@ -1,0 +1,135 @@
+/**
+ * The session admin in the login demo, in real headless Chromium: staff log in and manage the
+ * sessions of a visitor browsing in another browser context; the visitor's next request shows
+ * the effect. Non-staff get 404.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { hashKey } from "tessera";
+import { createApp, DEMO_PASSWORD, DEMO_USERNAME, STAFF_PASSWORD, STAFF_USERNAME } from "../../examples/login/app.js";
+
+// Every login runs scrypt, and Chromium shares two cores with other suites.
+vi.setConfig({ testTimeout: 90_000 });
+
+const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
+const ADMIN = "/admin/sessions";
+
+describe("login demo: the session admin", () => {
+  let browser: Browser;
+  let dir: string;
+  let server: Server | undefined;
+  let close: (() => Promise<void>) | undefined;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((c) => c.close()));
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await close?.();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function start() {
+    dir = mkdtempSync(join(tmpdir(), "tessera-demo-admin-"));
+    const clock = { now: T0 };
+    const { app, sessions } = createApp({ databaseUrl: `sqlite:${join(dir, "sessions.sqlite3")}`, clock: () => clock.now });
+    close = () => sessions.close();
+    server = app.listen(0, "127.0.0.1");
+    await new Promise<void>((resolve) => server?.once("listening", () => resolve()));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, clock, sessions };
+  }
+
+  async function loggedIn(url: string, username: string, password: string): Promise<Page> {
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${url}/login`);
+    await page.getByLabel("Username").fill(username);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.waitForURL(`${url}/dashboard`);
+    return page;
+  }
+
+  const sessionKeyOf = async (page: Page) => (await page.context().cookies()).find((c) => c.name === "sessionid")?.value as string;
+  const listedIds = (page: Page) => page.locator("tbody input[name=id]").evaluateAll((boxes) => boxes.map((b) => (b as unknown as { value: string }).value));
+
+  it("staff find a visitor's session by user, read it, and delete it; the visitor is logged out", async () => {
+    const { url, clock } = await start();
+    const visitor = await loggedIn(url, DEMO_USERNAME, DEMO_PASSWORD);
+    await visitor.goto(`${url}/cart`);
+    await visitor.locator("tr", { hasText: "Stoneware mug" }).getByRole("button", { name: "Add" }).click();
+    await visitor.waitForURL(`${url}/cart`);
+    const visitorId = hashKey(await sessionKeyOf(visitor));
+
+    // The visitor is not staff: the admin does not exist for them.
+    expect((await visitor.goto(`${url}${ADMIN}`))?.status()).toBe(404);
+
+    clock.now += 60_000; // the staff session is the newer one
+    const staff = await loggedIn(url, STAFF_USERNAME, STAFF_PASSWORD);
+    staff.on("dialog", (d) => void d.accept());
+    const list = await staff.goto(`${url}${ADMIN}`);
+    expect([list?.status(), list?.headers()["cache-control"]]).toEqual([200, "no-store"]);
+    expect(await listedIds(staff)).toEqual([hashKey(await sessionKeyOf(staff)), visitorId]);
+    const html = (await list?.text()) ?? "";
+    expect(html).not.toContain(await sessionKeyOf(visitor));
+    expect(html).not.toContain(await sessionKeyOf(staff));
+
+    await staff.getByLabel("User id").fill(DEMO_USERNAME);
+    await staff.getByRole("button", { name: "Filter" }).click();
+    expect(await listedIds(staff)).toEqual([visitorId]);
+    await staff.getByRole("link", { name: `${visitorId.slice(0, 12)}…` }).click();
+    const data = JSON.parse((await staff.locator("pre").textContent()) ?? "") as Record<string, unknown>;
+    expect([data["username"], data["cart"]]).toEqual([DEMO_USERNAME, { mug: 1 }]);
+
+    await staff.getByRole("button", { name: "Delete this session" }).click();
+    await staff.waitForURL(/notice=deleted/);
+    expect(await staff.getByRole("status").textContent()).toBe("Deleted 1 session.");
+
+    await visitor.goto(`${url}/dashboard`);
+    expect(visitor.url()).toBe(`${url}/login`);
+  });
+
+  it("staff end every session of a user and delete expired ones, from another browser", async () => {
+    const { url, clock } = await start();
+    const [laptop, phone] = [await loggedIn(url, DEMO_USERNAME, DEMO_PASSWORD), await loggedIn(url, DEMO_USERNAME, DEMO_PASSWORD)];
+    const staff = await loggedIn(url, STAFF_USERNAME, STAFF_PASSWORD);
+    staff.on("dialog", (d) => void d.accept());
+    await staff.goto(`${url}${ADMIN}/?user=${DEMO_USERNAME}`);
+    expect(await listedIds(staff)).toHaveLength(2);
+    await staff.getByRole("button", { name: `End all sessions of user ${DEMO_USERNAME}` }).click();
+    await staff.waitForURL(/notice=ended/);
+    expect(await staff.getByRole("status").textContent()).toBe(`Ended 2 sessions of user ${DEMO_USERNAME}.`);
+    for (const page of [laptop, phone]) {
+      await page.goto(`${url}/dashboard`);
+      expect(page.url()).toBe(`${url}/login`);
+    }
+
+    // A visitor who chose a five-minute session, ten minutes later: expired, and cleared by staff.
+    const brief = await loggedIn(url, DEMO_USERNAME, DEMO_PASSWORD);
+    await brief.goto(`${url}/session`);
+    await brief.getByLabel("Change the expiry").selectOption("5m");
+    await brief.getByRole("button", { name: "Apply" }).click();
+    await brief.waitForURL(`${url}/session`);
+    clock.now += 10 * 60_000;
+    await staff.goto(`${url}${ADMIN}/?state=expired`);
+    expect(await listedIds(staff)).toEqual([hashKey(await sessionKeyOf(brief))]);
+    await staff.getByRole("button", { name: "Delete all expired" }).click();
+    await staff.waitForURL(/notice=cleared/);
+    expect(await staff.getByRole("status").textContent()).toBe("Deleted 1 expired session.");
+    await staff.screenshot({ path: "/tmp/demo-admin.png", fullPage: true });
+  });
+});
