@@ -274,7 +274,8 @@ async function pageContext(session: DemoSession): Promise<PageContext> {
 
 function loginPage(context: PageContext, form: { notice: string; username: string }): string {
   return layout("Log in", context, `<h1>Log in</h1>
-<p class="note">Demo account: username <strong>${DEMO_USERNAME}</strong>, password <strong>${DEMO_PASSWORD}</strong>.</p>
+<p class="note">Demo account: username <strong>${DEMO_USERNAME}</strong>, password <strong>${DEMO_PASSWORD}</strong>.
+Staff (may open <a href="/admin/sessions">the session admin</a>): <strong>${STAFF_USERNAME}</strong> / <strong>${STAFF_PASSWORD}</strong>.</p>
 ${form.notice}
 <form method="post" action="/login">
   ${csrfField(context.csrfToken)}

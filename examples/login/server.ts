@@ -2,7 +2,7 @@
  * Runs the login demo on http://127.0.0.1:3000 (PORT overrides), storing sessions in
  * sessions.sqlite3 in the working directory. Start it with `npm start`.
  */
-import { createApp, DEMO_PASSWORD, DEMO_USERNAME } from "./app.js";
+import { createApp, DEMO_PASSWORD, DEMO_USERNAME, STAFF_PASSWORD, STAFF_USERNAME } from "./app.js";
 
 const port = Number(process.env["PORT"] ?? 3000);
 if (!Number.isInteger(port) || port < 0 || port > 65_535) {
@@ -19,7 +19,7 @@ const server = app.listen(port, "127.0.0.1", (error?: Error) => {
     void sessions.close();
     return;
   }
-  console.log(`Tessera login demo on http://127.0.0.1:${port} (log in as ${DEMO_USERNAME} / ${DEMO_PASSWORD}). Ctrl+C stops it.`);
+  console.log(`Tessera login demo on http://127.0.0.1:${port} (log in as ${DEMO_USERNAME} / ${DEMO_PASSWORD}; staff ${STAFF_USERNAME} / ${STAFF_PASSWORD} may open /admin/sessions). Ctrl+C stops it.`);
 });
 
 async function shutdown(): Promise<void> {
