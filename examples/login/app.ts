@@ -23,6 +23,8 @@ export interface DemoSessionData {
   csrfToken?: string;
   /** Product id to quantity. */
   cart?: Record<string, number>;
+  /** Where this login came from, shown on the "your sessions" page. */
+  signedInFrom?: { userAgent: string; ip: string };
 }
 
 /**
@@ -148,7 +150,8 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
       await session.cycleKey();
     }
     await session.set("username", username);
-    await session.setUser(username); // indexed, so the admin can list or end this user's sessions
+    await session.setUser(username); // indexed: "your sessions" and the admin list and end them
+    await session.set("signedInFrom", { userAgent: req.get("user-agent") ?? "unknown", ip: req.ip ?? "" });
     await session.set("csrfToken", newToken()); // a token seen before login stops working too
     res.redirect(303, "/dashboard");
   });
@@ -166,7 +169,48 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
     sendPage(res, 200, layout("Dashboard", context, `<h1>Welcome, ${escapeHtml(context.username)}</h1>
 <p class="lead">You are logged in. Your session lives in the database; your browser holds only its random key.</p>
 <p>Your cart has ${plural(context.cartCount, "item")}. <a href="/cart">Open the cart</a></p>
-<p>See when this session expires, or change it, on the <a href="/session">session page</a>.</p>`));
+<p>See when this session expires, or change it, on the <a href="/session">session page</a>.</p>
+<p>See where else you are signed in, and sign those out, on <a href="/account/sessions">your sessions</a>.</p>`));
+  });
+
+  // "Your sessions": the user index lists this user's sessions; each can be ended from here.
+  app.get("/account/sessions", async (req, res) => {
+    const session = sessionOf(req);
+    const context = await pageContext(session);
+    if (context.username === undefined) return res.redirect("/login");
+    const mine = await sessions.listForUser(context.username, { current: session });
+    const rows = mine.map((s) => {
+      const from = s.data["signedInFrom"] as DemoSessionData["signedInFrom"] | undefined;
+      const end = s.current
+        ? `<strong>This browser</strong>`
+        : `<form class="inline" method="post" action="/account/sessions/end">${csrfField(context.csrfToken)}<input type="hidden" name="id" value="${escapeHtml(s.id)}"><button class="small" type="submit">Sign out</button></form>`;
+      return `<tr><td>${escapeHtml(from?.userAgent ?? "unknown")}<br><small>${escapeHtml(from?.ip ?? "")}</small></td>
+<td><time datetime="${s.createdAt.toISOString()}">${s.createdAt.toUTCString()}</time></td>
+<td><time datetime="${s.updatedAt.toISOString()}">${s.updatedAt.toUTCString()}</time></td><td class="num">${end}</td></tr>`;
+    });
+    sendPage(res, 200, layout("Your sessions", context, `<h1>Your sessions</h1>
+<p class="lead">Everywhere you are signed in as ${escapeHtml(context.username)}, most recently active first.</p>
+<table>
+<tr><th>Device</th><th>Signed in</th><th>Last active</th><th></th></tr>
+${rows.join("\n")}
+</table>
+${mine.length > 1 ? `<form method="post" action="/account/sessions/end-others">${csrfField(context.csrfToken)}<button type="submit">Sign out everywhere else</button></form>` : ""}`));
+  });
+
+  app.post("/account/sessions/end", async (req, res) => {
+    const username = await sessionOf(req).get("username");
+    if (username === undefined) return res.redirect(303, "/login");
+    // Scoped to the user: an id posted by one user can never end another user's session.
+    await sessions.endSession(username, field(req, "id") ?? "");
+    res.redirect(303, "/account/sessions");
+  });
+
+  app.post("/account/sessions/end-others", async (req, res) => {
+    const session = sessionOf(req);
+    const username = await session.get("username");
+    if (username === undefined) return res.redirect(303, "/login");
+    await sessions.endAllForUser(username, { except: session });
+    res.redirect(303, "/account/sessions");
   });
 
   app.get("/cart", async (req, res) => {

@@ -52,8 +52,8 @@ describe("login demo: the session admin", () => {
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, clock, sessions };
   }
 
-  async function loggedIn(url: string, username: string, password: string): Promise<Page> {
-    const context = await browser.newContext();
+  async function loggedIn(url: string, username: string, password: string, userAgent?: string): Promise<Page> {
+    const context = await browser.newContext(userAgent === undefined ? {} : { userAgent });
     contexts.push(context);
     const page = await context.newPage();
     await page.goto(`${url}/login`);
@@ -101,6 +101,38 @@ describe("login demo: the session admin", () => {
 
     await visitor.goto(`${url}/dashboard`);
     expect(visitor.url()).toBe(`${url}/login`);
+  });
+
+  it("a user sees where they are signed in, and signs out one device or all the others", async () => {
+    const { url, clock } = await start();
+    const laptop = await loggedIn(url, DEMO_USERNAME, DEMO_PASSWORD, "Laptop Browser/1.0");
+    clock.now += 60_000;
+    const phone = await loggedIn(url, DEMO_USERNAME, DEMO_PASSWORD, "Phone Browser/2.0");
+    await phone.getByRole("link", { name: "your sessions" }).click();
+    expect(phone.url()).toBe(`${url}/account/sessions`);
+    const rows = phone.locator("table tr").filter({ has: phone.locator("td") });
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => (tr as unknown as { innerText: string }).innerText.split("\n")[0]))).toEqual(["Phone Browser/2.0", "Laptop Browser/1.0"]);
+    expect(await rows.nth(0).locator("td").last().textContent()).toBe("This browser");
+    expect(await rows.nth(0).locator("small").textContent()).toBe("127.0.0.1");
+
+    await rows.nth(1).getByRole("button", { name: "Sign out" }).click();
+    await phone.waitForURL(`${url}/account/sessions`);
+    expect(await rows.count()).toBe(1);
+    await laptop.goto(`${url}/dashboard`);
+    expect(laptop.url()).toBe(`${url}/login`);
+
+    // Signed in again on the laptop, then "everywhere else" from the phone.
+    const again = await loggedIn(url, DEMO_USERNAME, DEMO_PASSWORD, "Laptop Browser/1.0");
+    await phone.reload();
+    expect(await rows.count()).toBe(2);
+    await phone.getByRole("button", { name: "Sign out everywhere else" }).click();
+    await phone.waitForURL(`${url}/account/sessions`);
+    expect(await rows.count()).toBe(1);
+    expect(await phone.getByRole("button", { name: "Sign out everywhere else" }).count()).toBe(0);
+    await again.goto(`${url}/dashboard`);
+    expect(again.url()).toBe(`${url}/login`);
+    await phone.goto(`${url}/dashboard`);
+    expect(phone.url()).toBe(`${url}/dashboard`);
   });
 
   it("staff end every session of a user and delete expired ones, from another browser", async () => {
