@@ -106,7 +106,7 @@ button.primary{background:var(--accent);border-color:var(--accent);color:#fff}bu
 button.danger{color:var(--danger);border-color:#ffc9c9}button.danger:hover{background:#fff5f5}
 button.danger.solid{background:var(--danger);color:#fff;border-color:var(--danger)}
 table{width:100%;border-collapse:collapse;background:var(--card)}
-.table{border:1px solid var(--line);border-radius:var(--radius);overflow:hidden;margin-bottom:12px}
+.table{border:1px solid var(--line);border-radius:var(--radius);overflow-x:auto;margin-bottom:12px;background:var(--card)}
 th,td{padding:9px 12px;text-align:left;border-bottom:1px solid var(--line);white-space:nowrap}
 th{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);font-weight:600;background:#fafafb}
 tbody tr:last-child td{border-bottom:0}tbody tr:hover{background:#f8f9ff}
