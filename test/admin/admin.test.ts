@@ -6,7 +6,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { ConfigurationError, createSessions, hashKey, type Sessions } from "tessera";
 import { createAdmin, toNodeHandler } from "tessera/admin";
 import { memoryBackend } from "tessera/backends/memory";
@@ -15,6 +15,9 @@ import { signedCookieBackend } from "tessera/backends/signed-cookies";
 import { withSession, type RequestWithSession } from "tessera/node";
 import { sessionMiddleware } from "tessera/express";
 import express from "express";
+
+// Chromium shares two cores with the other suites in CI: room for a slow start.
+vi.setConfig({ testTimeout: 60_000 });
 
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
 const MINUTE = 60_000;
