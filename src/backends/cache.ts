@@ -13,6 +13,9 @@
  *   that token, so a concurrent write or delete in between makes the replace fail, not win.
  *   memjs 1.x has no CAS call, so these requests go through its public `perform()`.
  *
+ * On Redis Cluster (`redis+cluster://` or a `createCluster()` client), every command and script
+ * touches one key, and the user index is kept by ordering instead (see ./cache/redis-cluster.ts).
+ *
  * On Redis, each user's sessions are also indexed (a set of record ids per user id, kept by the
  * same scripts), so `listForUser` and `endAllForUser` work, and the admin listing reads the
  * records with SCAN (O(sessions) a page). memcached cannot list keys, so it has neither.
@@ -27,6 +30,7 @@ import { hashKey } from "../keys.js";
 import type { ServerBackend, SessionListPage, SessionListQuery, StoredSession } from "./base.js";
 import { memcachedStore, openMemcached, type MemjsLike } from "./cache/memcached.js";
 import { openRedis, redisStore, type RedisLike } from "./cache/redis.js";
+import { clusterRootUrls, openRedisCluster, redisClusterStore, type RedisClusterLike } from "./cache/redis-cluster.js";
 import { decodeRecord, encodeRecord, ttlSeconds, type Store } from "./cache/store.js";
 import { listFromRecords } from "./listing.js";
 import { memoryBackend } from "./memory.js";
@@ -35,13 +39,14 @@ import { memoryBackend } from "./memory.js";
 export interface CacheBackendOptions {
   /**
    * Where the cache is: `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS),
+   * `redis+cluster://[user:pass@]host:port[,host2:port…]` (a Redis Cluster, found from these seed nodes),
    * `memcached://[user:pass@]host:port[,host2:port]`, or `memory:` (this process only).
    * @example url: process.env.REDIS_URL
    */
   url?: string;
   /**
-   * An existing client instead of a URL: a node-redis client (`createClient()`) or a memjs
-   * `Client`. Tessera closes it only if it opened the connection itself.
+   * An existing client instead of a URL: a node-redis client (`createClient()`), a node-redis
+   * cluster client (`createCluster()`) or a memjs `Client`. Tessera closes it only if it opened the connection itself.
    */
   client?: unknown;
   /**
@@ -65,22 +70,26 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
   const client = options.client as Partial<RedisLike & MemjsLike> | undefined;
   let name: string;
   let store: Store;
-  if (typeof client === "object" && client !== null && "masters" in client) {
-    // The scripts touch keys they derive (a user's index), which a cluster may keep elsewhere.
-    throw new ConfigurationError("cacheBackend does not support Redis Cluster clients; pass a client of one Redis (or Valkey) server.");
-  }
-  if (client !== undefined && client !== null && typeof client.sendCommand === "function") {
+  if (typeof client === "object" && client !== null && "masters" in client && typeof client.sendCommand === "function") {
+    // A cluster keeps records and user indexes on different slots: see ./cache/redis-cluster.ts.
+    name = "redis-cluster";
+    store = redisClusterStore(async () => client as unknown as RedisClusterLike, prefix, timeout);
+  } else if (client !== undefined && client !== null && typeof client.sendCommand === "function") {
     name = "redis";
     store = redisStore(async () => client as RedisLike, prefix, timeout);
   } else if (client !== undefined && client !== null && typeof client.perform === "function" && Array.isArray(client.servers)) {
     name = "memcached";
     store = memcachedStore(async () => client as MemjsLike, false, prefix, timeout * 2 + 1000);
   } else if (client !== undefined) {
-    throw new ConfigurationError("cacheBackend client must be a node-redis client (createClient()) or a memjs Client; otherwise pass a url.");
+    throw new ConfigurationError("cacheBackend client must be a node-redis client (createClient() or createCluster()) or a memjs Client; otherwise pass a url.");
   } else {
     const url = options.url ?? "";
     if (url === "memory:") return memoryBackend(); // one process: the memory backend is this cache
-    if (/^rediss?:\/\//.test(url)) {
+    if (url.startsWith("redis+cluster://")) {
+      if (clusterRootUrls(url).length === 0) throw new ConfigurationError("cacheBackend needs at least one node in a redis+cluster:// url, e.g. redis+cluster://10.0.0.1:6379,10.0.0.2:6379.");
+      name = "redis-cluster";
+      store = redisClusterStore(() => openRedisCluster(url, timeout), prefix, timeout);
+    } else if (/^rediss?:\/\//.test(url)) {
       name = "redis";
       store = redisStore(() => openRedis(url, timeout), prefix, timeout);
     } else if (url.startsWith("memcached://")) {
@@ -88,7 +97,7 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
       store = memcachedStore(() => openMemcached(url.slice("memcached://".length).replace(/\/$/, ""), timeout), true, prefix, timeout * 2 + 1000);
     } else {
       const shown = JSON.stringify(url.replace(/\/\/[^@/]*@/, "//***@"));
-      throw new ConfigurationError(`cacheBackend needs a url of redis://host:port, rediss://…, memcached://host:port or memory: (got ${shown}).`);
+      throw new ConfigurationError(`cacheBackend needs a url of redis://host:port, rediss://…, memcached://host:port or memory:, or redis+cluster://host:port,host:port for a Redis Cluster (got ${shown}).`);
     }
   }
   return {

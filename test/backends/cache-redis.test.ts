@@ -85,7 +85,8 @@ describe("test servers", () => {
     }
   });
 
-  it("refuse a Redis Cluster client with a clear message", () => {
-    expect(() => cacheBackend({ client: { masters: [], sendCommand() {} } })).toThrow(/does not support Redis Cluster/);
+  it("take a Redis Cluster client as a cluster store (tested on a real cluster in test/scale/redis-cluster.test.ts)", () => {
+    expect(cacheBackend({ client: { masters: [], sendCommand() {} } }).name).toBe("redis-cluster");
+    expect(() => cacheBackend({ url: "redis+cluster://" })).toThrow(/at least one node in a redis\+cluster:\/\/ url/);
   });
 });

@@ -1,0 +1,135 @@
+/**
+ * cacheBackend on a real 3-primary Redis Cluster (test/servers/redis-cluster.ts): the backend
+ * conformance suite (user index and admin listing included) through a `redis+cluster://` URL,
+ * an existing `createCluster()` client, and a primary that crashes and comes back.
+ *
+ * The test cluster has no replicas, so nothing can take over a dead primary's slots: while it is
+ * down, sessions on its slots fail with a clear error (after the backend's timeout) and sessions
+ * on the other primaries keep working (`cluster-require-full-coverage no`); when it is back, its
+ * slots serve again, but it has lost its sessions (no persistence). With replicas, Redis promotes
+ * one after `cluster-node-timeout` and node-redis follows the new slot map (not tested here).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCluster } from "redis";
+import { createSessions, generateKey, hashKey } from "tessera";
+import { cacheBackend } from "tessera/backends/cache";
+import { runBackendSuite } from "tessera/testing";
+import { startRedisCluster, type RedisClusterServer } from "../servers/redis-cluster.js";
+
+let cluster: RedisClusterServer;
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+}, 60_000);
+afterAll(async () => {
+  await cluster?.stop();
+}, 30_000);
+
+let suiteRun = 0;
+runBackendSuite({
+  name: "cacheBackend on a 3-primary Redis Cluster (redis+cluster://)",
+  // A fresh prefix per test: an empty store as far as the backend can see (listings SCAN by prefix).
+  create: () => cacheBackend({ url: cluster.url, prefix: `suite${++suiteRun}:` }),
+  userIndex: true,
+  listing: true,
+  skip: [{ reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired", tests: ["clearExpired deletes exactly the expired records and counts them"] }],
+  describe,
+  it,
+});
+
+describe("cacheBackend on Redis Cluster", () => {
+  it("spreads records over the three primaries and indexes a user's sessions on another slot", async () => {
+    const backend = cacheBackend({ url: cluster.url, prefix: "spread:" });
+    try {
+      const now = Date.now();
+      const keys = Array.from({ length: 30 }, () => generateKey());
+      for (const key of keys) await backend.create(key, { data: "{}", expiresAt: now + 600_000, userId: "u1", now });
+      const nodes = new Set(keys.map((key) => cluster.nodeOf(`spread:${hashKey(key)}`)));
+      expect(nodes.size).toBe(3);
+      const listed = await backend.listByUser?.("u1", now);
+      expect(listed?.map((s) => s.id).sort()).toEqual(keys.map(hashKey).sort());
+      expect(await backend.deleteByUser?.("u1", hashKey(keys[0] as string))).toBe(29);
+      expect((await backend.listByUser?.("u1", now))?.map((s) => s.id)).toEqual([hashKey(keys[0] as string)]);
+    } finally {
+      await backend.close?.();
+    }
+  });
+
+  it("the user index tolerates what an interrupted write leaves: an entry with no record, an entry for a rebound record", async () => {
+    const backend = cacheBackend({ url: cluster.url, prefix: "partial:" });
+    const raw = createCluster({ rootNodes: [{ url: `redis://127.0.0.1:${cluster.ports[0]}` }] });
+    await raw.connect();
+    try {
+      const now = Date.now();
+      // A process died after indexing a new session but before writing its record.
+      const never = hashKey(generateKey());
+      await raw.zAdd("partial:users:u7", { score: Math.floor(now / 1000) + 600, value: never });
+      // A process died after rebinding a record to u8 but before removing it from u7's index.
+      const rebound = generateKey();
+      await backend.create(rebound, { data: "{}", expiresAt: now + 600_000, userId: "u8", now });
+      await raw.zAdd("partial:users:u7", { score: Math.floor(now / 1000) + 600, value: hashKey(rebound) });
+      const kept = generateKey();
+      await backend.create(kept, { data: "{}", expiresAt: now + 600_000, userId: "u7", now });
+
+      expect((await backend.listByUser?.("u7", now))?.map((s) => s.id)).toEqual([hashKey(kept)]);
+      expect(await backend.deleteByUser?.("u7", undefined)).toBe(1); // only u7's own session
+      expect(await backend.exists(rebound)).toBe(true);
+      expect(await backend.exists(kept)).toBe(false);
+      expect((await backend.listByUser?.("u8", now))?.map((s) => s.id)).toEqual([hashKey(rebound)]);
+    } finally {
+      await raw.close();
+      await backend.close?.();
+    }
+  });
+
+  it("takes an existing createCluster() client and leaves it open", async () => {
+    const client = createCluster({ rootNodes: cluster.ports.map((port) => ({ url: `redis://127.0.0.1:${port}` })) });
+    await client.connect();
+    try {
+      const sessions = createSessions({ backend: cacheBackend({ client, prefix: "given:" }) });
+      const session = sessions.open();
+      await session.set("where", "cluster");
+      await sessions.commit(session, 200);
+      expect(await sessions.open(session.sessionKey as string).get("where")).toBe("cluster");
+      await sessions.close();
+      expect(client.isOpen).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("a crashed primary (no replica): its sessions fail with a clear error, the others work, and it serves again once back", async () => {
+    const backend = cacheBackend({ url: cluster.url, prefix: "crash:", timeout: 500 });
+    try {
+      const now = Date.now();
+      const keys = Array.from({ length: 30 }, () => generateKey());
+      for (const key of keys) await backend.create(key, { data: `{"k":"${key}"}`, expiresAt: now + 600_000, userId: null, now });
+      const victim = 1;
+      const onVictim = keys.filter((key) => cluster.nodeOf(`crash:${hashKey(key)}`) === cluster.ports[victim]);
+      const elsewhere = keys.filter((key) => !onVictim.includes(key));
+      expect(onVictim.length).toBeGreaterThan(0);
+      expect(elsewhere.length).toBeGreaterThan(0);
+
+      await cluster.killNode(victim);
+      // The first command may meet the dropped connection, later ones the timeout while it reconnects.
+      for (const key of onVictim.slice(0, 3)) await expect(backend.load(key, now)).rejects.toThrow(/^the Redis Cluster node holding crash:[0-9a-f]{64} (is unreachable|did not answer within 500 ms)/);
+      for (const key of elsewhere) expect((await backend.load(key, now))?.data).toBe(`{"k":"${key}"}`);
+
+      await cluster.restartNode(victim);
+      // The slots serve again (the client reconnects by itself); the node came back empty.
+      const deadline = Date.now() + 20_000;
+      let back: unknown;
+      while (Date.now() < deadline) {
+        back = await backend.load(onVictim[0] as string, now).then((r) => r, (error: unknown) => error);
+        if (!(back instanceof Error)) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(back).toBeNull();
+      const fresh = generateKey();
+      await backend.create(fresh, { data: "{}", expiresAt: now + 600_000, userId: null, now });
+      expect(await backend.exists(fresh)).toBe(true);
+      for (const key of elsewhere) expect(await backend.exists(key)).toBe(true);
+    } finally {
+      await backend.close?.();
+    }
+  }, 60_000);
+});
