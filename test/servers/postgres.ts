@@ -18,6 +18,17 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+/** A test server that can also crash and come back, for fault tests. */
+export interface RestartableServer extends TestServer {
+  /**
+   * PostgreSQL's "immediate" shutdown (SIGQUIT to the postmaster): every process exits at once,
+   * with no checkpoint, as in a crash; the data directory stays for `restart()`.
+   */
+  crash(): Promise<void>;
+  /** Starts the server again on the same port and data directory (running crash recovery). */
+  restart(): Promise<void>;
+}
+
 /**
  * Where `initdb` and `postgres` are: $TESSERA_PG_BIN if set, else Debian's per-version directory
  * (they are not on PATH there), else PATH (Homebrew, Fedora…).
@@ -59,7 +70,7 @@ async function adminQuery(dir: string, port: number, sql: string): Promise<void>
 }
 
 /** Starts a fresh PostgreSQL server with a database named `database`. */
-export async function startPostgres(database = "tessera_test"): Promise<TestServer> {
+export async function startPostgres(database = "tessera_test"): Promise<RestartableServer> {
   const bin = findBinDir();
   const user = serverUser();
   const dir = mkdtempSync(join(tmpdir(), "tessera-pg-"));
@@ -74,11 +85,8 @@ export async function startPostgres(database = "tessera_test"): Promise<TestServ
     const data = join(dir, "data");
     runOrFail(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "--no-instructions", "-E", "UTF8", "--locale=C"], user);
 
-    // The port may be taken between freePort() and the bind: then try another one.
-    let port = 0;
-    for (let attempt = 1; ; attempt++) {
-      port = await freePort();
-      const log: string[] = [];
+    /** Starts postgres on `port` and waits until it answers; `log` says why if it does not. */
+    const launch = async (port: number, log: string[]): Promise<void> => {
       // Durability off: a test database is thrown away, and fsync dominates start-up and writes.
       const settings = ["fsync=off", "synchronous_commit=off", "full_page_writes=off", "listen_addresses=127.0.0.1", `port=${port}`, `unix_socket_directories=${dir}`, "max_connections=50", "shared_buffers=16MB"];
       child = spawn(join(bin, "postgres"), ["-D", data, ...settings.flatMap((s) => ["-c", s])], { ...user, stdio: ["ignore", "pipe", "pipe"] });
@@ -87,10 +95,18 @@ export async function startPostgres(database = "tessera_test"): Promise<TestServ
       started.stderr?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
       const exited = new Promise<never>((_, reject) => started.once("exit", (code) => reject(serverFailure("PostgreSQL", code, log))));
       exited.catch(() => {}); // only start-up cares; a stop() later must not be an unhandled rejection
+      // Probe through our own socket directory, so an answer can only come from this server
+      // (which binds TCP before it creates the socket).
+      await waitFor("PostgreSQL", exited, log, () => adminQuery(dir, port, "SELECT 1"));
+    };
+
+    // The port may be taken between freePort() and the bind: then try another one.
+    let port = 0;
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      const log: string[] = [];
       try {
-        // Probe through our own socket directory, so an answer can only come from this server
-        // (which binds TCP before it creates the socket).
-        await waitFor("PostgreSQL", exited, log, () => adminQuery(dir, port, "SELECT 1"));
+        await launch(port, log);
         break;
       } catch (error) {
         if (attempt >= 3 || !isPortClash(log)) throw error;
@@ -98,18 +114,32 @@ export async function startPostgres(database = "tessera_test"): Promise<TestServ
     }
     await adminQuery(dir, port, `CREATE DATABASE ${database}`);
 
-    const server = child as ChildProcess;
+    /** Waits until the current server process has exited, sending it `signal` first. */
+    const end = async (signal: NodeJS.Signals) => {
+      const server = child as ChildProcess;
+      const gone = new Promise((resolve) => server.once("exit", resolve));
+      if (server.exitCode === null && server.signalCode === null) {
+        server.kill(signal);
+        const timer = setTimeout(() => server.kill("SIGKILL"), 10_000);
+        await gone;
+        clearTimeout(timer);
+      }
+    };
     return {
       url: `postgres://postgres@127.0.0.1:${port}/${database}`,
+      crash: () => end("SIGQUIT"),
+      async restart() {
+        const log: string[] = [];
+        try {
+          await launch(port, log);
+        } catch (error) {
+          child?.kill("SIGKILL");
+          throw error;
+        }
+      },
       async stop() {
         // SIGINT is PostgreSQL's "fast" shutdown: it ends sessions and exits at once.
-        const gone = new Promise((resolve) => server.once("exit", resolve));
-        if (server.exitCode === null && server.signalCode === null) {
-          server.kill("SIGINT");
-          const timer = setTimeout(() => server.kill("SIGKILL"), 10_000);
-          await gone;
-          clearTimeout(timer);
-        }
+        await end("SIGINT");
         removeDir();
         disposeOnExit();
       },
