@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCluster } from "redis";
-import { createSessions, generateKey, hashKey } from "tessera";
+import { BackendError, createSessions, generateKey, hashKey } from "tessera";
 import { cacheBackend } from "tessera/backends/cache";
 import { runBackendSuite } from "tessera/testing";
 import { startRedisCluster, type RedisClusterServer } from "../servers/redis-cluster.js";
@@ -113,6 +113,12 @@ describe("cacheBackend on Redis Cluster", () => {
       // The first command may meet the dropped connection, later ones the timeout while it reconnects.
       for (const key of onVictim.slice(0, 3)) await expect(backend.load(key, now)).rejects.toThrow(/^the Redis Cluster node holding crash:[0-9a-f]{64} (is unreachable|did not answer within 500 ms)/);
       for (const key of elsewhere) expect((await backend.load(key, now))?.data).toBe(`{"k":"${key}"}`);
+      // Through the app: a BackendError (503 in the adapters) that names the store and the node.
+      const sessions = createSessions({ backend, clock: () => now, logger: { warn() {}, error() {} } });
+      const failure = await sessions.open(onVictim[0] as string).get("k").catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(BackendError);
+      expect((failure as BackendError).status).toBe(503);
+      expect((failure as Error).message).toMatch(/^\[tessera\] \[redis-cluster\] could not load the session: the Redis Cluster node holding crash:/);
 
       await cluster.restartNode(victim);
       // The slots serve again (the client reconnects by itself); the node came back empty.
