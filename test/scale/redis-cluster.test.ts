@@ -81,6 +81,45 @@ describe("cacheBackend on Redis Cluster", () => {
     }
   });
 
+  it("concurrent creates, rebindings and deletes from four clients: every user's listing is exactly its sessions", async () => {
+    // Four backends (four connections, as four app processes) writing at once.
+    const backends = Array.from({ length: 4 }, () => cacheBackend({ url: cluster.url, prefix: "race:" }));
+    try {
+      const now = Date.now();
+      const users = ["a", "b", "c"];
+      const owner = new Map<string, string | null>();
+      const keys = Array.from({ length: 40 }, () => generateKey());
+      const write = (userId: string | null) => ({ data: "{}", expiresAt: now + 600_000, userId, now });
+      await Promise.all(keys.map((key, i) => (backends[i % 4] as (typeof backends)[number]).create(key, write(users[i % 3] as string)).then(() => owner.set(key, users[i % 3] as string))));
+      for (let round = 1; round <= 3; round++) {
+        await Promise.all(
+          keys.map(async (key, i) => {
+            const backend = backends[(i + round) % 4] as (typeof backends)[number];
+            const record = await backend.load(key, now);
+            if (record === null) return;
+            if ((i + round) % 7 === 0) {
+              await backend.delete(key);
+              owner.delete(key);
+            } else {
+              const next = (i * round) % 4 === 3 ? null : (users[(i + round) % 3] as string);
+              await backend.update(key, write(next), record.version);
+              owner.set(key, next);
+            }
+          }),
+        );
+      }
+      for (const user of users) {
+        const expected = keys.filter((key) => owner.get(key) === user).map(hashKey).sort();
+        expect((await backends[0]?.listByUser?.(user, now))?.map((s) => s.id).sort(), user).toEqual(expected);
+      }
+      const ended = await backends[1]?.deleteByUser?.("a", undefined);
+      expect(ended).toBe(keys.filter((key) => owner.get(key) === "a").length);
+      for (const key of keys) expect(await backends[2]?.exists(key)).toBe(owner.has(key) && owner.get(key) !== "a");
+    } finally {
+      await Promise.all(backends.map((b) => b.close?.()));
+    }
+  });
+
   it("takes an existing createCluster() client and leaves it open", async () => {
     const client = createCluster({ rootNodes: cluster.ports.map((port) => ({ url: `redis://127.0.0.1:${port}` })) });
     await client.connect();
