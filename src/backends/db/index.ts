@@ -13,6 +13,7 @@ import { LEDGER_DDL, MIGRATIONS, MIGRATIONS_TABLE, SESSIONS_TABLE, type Dialect 
 import { isMysqlPool, mysqlDriver, openMysql } from "./mysql.js";
 import { isPgClient, openPostgres, postgresDriver, type PoolSettings } from "./postgres.js";
 import { openSqlite, sqliteDriver } from "./sqlite.js";
+import { djangoDatabaseBackend } from "../django-db.js";
 
 export { schemaSql, MIGRATIONS, SESSIONS_TABLE, type Dialect } from "./schema.js";
 export type { SqlDriver } from "./driver.js";
@@ -56,6 +57,15 @@ export interface DatabaseBackendOptions {
    * @default 1000
    */
   batchSize?: number;
+  /**
+   * `"django"` reads and writes Django's own `django_session` table instead of Tessera's, so a
+   * Django site on the same database shares sessions (keys stored raw, last writer wins; see
+   * docs/django.md).
+   * @default "tessera"
+   */
+  format?: "tessera" | "django";
+  /** With `format: "django"`: Django's `SECRET_KEY`, or `[SECRET_KEY, ...SECRET_KEY_FALLBACKS]`. */
+  secret?: string | readonly string[];
 }
 
 /** The one backend name per dialect, used in errors. */
@@ -66,6 +76,8 @@ export function databaseBackend(options: DatabaseBackendOptions): ServerBackend 
   const batchSize = options.batchSize ?? 1000;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigurationError("databaseBackend batchSize must be a positive whole number.");
   const { dialect, connect } = resolveConnection(options, poolSettings(options));
+  if (options.format === "django") return djangoDatabaseBackend({ secret: options.secret ?? [], batchSize, connection: { dialect, connect } });
+  if (options.format !== undefined && options.format !== "tessera") throw new ConfigurationError('databaseBackend format must be "tessera" or "django".');
 
   // Connect on first use, so creating the backend costs nothing and startup order does not matter.
   let driver: Promise<SqlDriver> | undefined;
