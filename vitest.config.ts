@@ -11,6 +11,7 @@ export default defineConfig({
       { find: /^tessera\/backends\/db$/, replacement: src("backends/db/index.ts") },
       { find: /^tessera\/backends\/(.+)$/, replacement: src("backends/$1.ts") },
       { find: /^tessera\/testing$/, replacement: src("testing/index.ts") },
+      { find: /^tessera\/django$/, replacement: src("django/index.ts") },
       { find: /^tessera\/admin$/, replacement: src("admin/index.ts") },
       { find: /^tessera\/(node|express|fastify|koa|hono|fetch)$/, replacement: src("adapters/$1.ts") },
     ],

@@ -8,7 +8,7 @@ import { createSessions, UpdateError } from "tessera";
 import { djangoCookieBackend } from "tessera/backends/django-cookies";
 import { djangoDatabaseBackend, pythonDatetimeText } from "tessera/backends/django-db";
 import { runBackendSuite } from "tessera/testing";
-import { loads, PythonFloat, dumps, SESSION_STORE_SALT, SIGNED_COOKIES_SALT } from "../../src/django/signing.js";
+import { loads, PythonFloat, dumps, SESSION_STORE_SALT, SIGNED_COOKIES_SALT } from "tessera/django";
 import { recordingLogger } from "../helpers.js";
 
 const SECRET = "django-insecure-0123456789abcdefghijklmnopqrstuvwxyz";

@@ -12,7 +12,7 @@ import { ConfigurationError, createSessions } from "tessera";
 import { databaseBackend } from "tessera/backends/db";
 import { signedCookieBackend } from "tessera/backends/signed-cookies";
 import { withSession } from "tessera/node";
-import { dumps, SIGNED_COOKIES_SALT } from "../../src/django/signing.js";
+import { dumps, SIGNED_COOKIES_SALT } from "tessera/django";
 
 const SECRET = "django-insecure-0123456789abcdefghijklmnopqrstuvwxyz";
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import { createSessions, type SessionBackend } from "tessera";
 import { withSession } from "tessera/node";
-import { djangoLogin } from "../../src/django/auth.js";
+import { djangoLogin } from "tessera/django";
 
 const PYTHON = "/usr/bin/python3";
 const SERVE = fileURLToPath(new URL("./project/serve.py", import.meta.url));

@@ -16,8 +16,7 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { djangoCookieBackend } from "tessera/backends/django-cookies";
 import { djangoDatabaseBackend } from "tessera/backends/django-db";
-import { verifyDjangoLogin } from "../../src/django/auth.js";
-import { loads, SESSION_STORE_SALT, SIGNED_COOKIES_SALT } from "../../src/django/signing.js";
+import { loads, SESSION_STORE_SALT, SIGNED_COOKIES_SALT, verifyDjangoLogin } from "tessera/django";
 import { Browser, cleanUp, NEW, OLD, q, requireDjango, SECRET, startDjango, startTessera } from "./harness.js";
 
 let djangoVersion = "";

@@ -24,7 +24,7 @@ import {
   SignatureExpired,
   signPayload,
   unsignPayload,
-} from "../../src/django/signing.js"; // no public subpath yet: see docs/django.md ("tessera/django" is proposed)
+} from "tessera/django";
 
 const SECRET = "django-insecure-test-secret";
 const NOW = 1_700_000_000_250; // time.time() = 1700000000.25
