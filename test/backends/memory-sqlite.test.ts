@@ -1,8 +1,10 @@
-import { describe, it } from "vitest";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { createSessions, hashKey } from "tessera";
 import { databaseBackend } from "tessera/backends/db";
 import { memoryBackend } from "tessera/backends/memory";
 import { runBackendSuite } from "tessera/testing";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -25,4 +27,28 @@ runBackendSuite({
   },
   describe,
   it,
+});
+
+describe("sqlite: hashed keys at rest", () => {
+  it("stores only the SHA-256 of the key: the raw key appears nowhere in the database file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-sqlite-hash-"));
+    try {
+      const file = join(dir, "sessions.sqlite3");
+      const sessions = createSessions({ backend: databaseBackend({ url: `sqlite:${file}` }) });
+      const session = sessions.open();
+      await session.set("user", "jane");
+      await session.save();
+      const key = session.sessionKey as string;
+      await sessions.close();
+      const db = new Database(file, { readonly: true });
+      const rows = db.prepare("SELECT key_hash FROM tessera_sessions").all() as { key_hash: string }[];
+      db.close();
+      expect(rows).toEqual([{ key_hash: hashKey(key) }]);
+      const bytes = [file, `${file}-wal`].filter(existsSync).map((f) => readFileSync(f).toString("latin1")).join("");
+      expect(bytes).toContain(hashKey(key));
+      expect(bytes).not.toContain(key);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
