@@ -18,7 +18,8 @@
  *
  * On Redis, each user's sessions are also indexed (a set of record ids per user id, kept by the
  * same scripts), so `listForUser` and `endAllForUser` work, and the admin listing reads the
- * records with SCAN (O(sessions) a page). memcached cannot list keys, so it has neither.
+ * records with SCAN (O(sessions) a page). memcached cannot list keys: it keeps the user index
+ * as one compare-and-swapped value per user (./cache/memcached.ts) and has no admin listing.
  *
  * A cache may evict a live session under memory pressure (the user is signed out): size the
  * cache for it, or use `cachedDatabaseBackend`. There is no `clearExpired` on the servers: the

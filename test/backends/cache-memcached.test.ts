@@ -49,7 +49,7 @@ async function metadump(text: TextClient): Promise<{ key: string; exp: number }[
 
 cacheServerTests({
   name: "memcached",
-  userIndex: false,
+  userIndex: true,
   listing: false,
   start: (port) => startMemcached(port === undefined ? {} : { port }),
   async inspect(server) {

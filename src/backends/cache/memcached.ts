@@ -3,6 +3,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
 import { ConfigurationError } from "../../errors.js";
 import { importPeer } from "../db/driver.js";
 import { decodeRecord, encodeRecord, withDeadline, type Store } from "./store.js";
@@ -21,6 +22,8 @@ interface MemjsResponse {
 }
 
 const OP = { get: 0x00, add: 0x02, replace: 0x03, delete: 0x04 } as const;
+/** A user index update loses a CAS race only to another write of the same user's index. */
+const INDEX_ATTEMPTS = 20;
 const STATUS = { ok: 0, notFound: 1, exists: 2 } as const;
 
 /** A memjs client for `servers` ("host:port[,host:port]"); it connects on first request. */
@@ -37,8 +40,14 @@ interface MemjsFactory {
 
 /**
  * The Store on a memjs client, speaking the binary protocol through `perform()` so CAS works.
- * `owned`: close the client on close(). `deadline`: the backstop for a request, in ms. memcached
- * cannot list keys, so there is no user index.
+ * `owned`: close the client on close(). `deadline`: the backstop for a request, in ms.
+ *
+ * memcached cannot list keys, so the user index is a value of its own per user (`users:` and the
+ * SHA-256 of the user id, which keeps the key within memcached's 250 bytes): the ids of the
+ * user's sessions, updated by compare-and-swap. An id is added BEFORE its record is bound to the
+ * user, so the index may hold stale ids (each record decides when read) but never misses one:
+ * "sign out everywhere" finds every session. Ids are pruned when the user's sessions are ended.
+ * There is no admin listing (no `scan`): memcached cannot enumerate its keys.
  */
 export function memcachedStore(open: () => Promise<MemjsLike>, owned: boolean, prefix: string, deadline: number): Store {
   let client: Promise<MemjsLike> | undefined;
@@ -70,13 +79,57 @@ export function memcachedStore(open: () => Promise<MemjsLike>, owned: boolean, p
     if (status > STATUS.exists) throw new Error(`memcached refused the request (status 0x${status.toString(16)}${status === 3 ? ": value too large" : ""})`);
     return response;
   };
+  const get = async (id: string) => {
+    const response = await request(OP.get, id);
+    return response.header.status === STATUS.ok ? response.val.toString("utf8") : null;
+  };
+  const indexId = (userId: string) => `users:${createHash("sha256").update(userId).digest("hex")}`;
+  /** Rewrites a user's id list with `change`, by compare-and-swap; a lost race retries. */
+  const changeIndex = async (userId: string, change: (ids: string[]) => string[], ttl: number) => {
+    const id = indexId(userId);
+    for (let attempt = 0; attempt < INDEX_ATTEMPTS; attempt++) {
+      const current = await request(OP.get, id);
+      const found = current.header.status === STATUS.ok;
+      const stored = found ? parseIndex(current.val.toString("utf8")) : { ids: [], until: 0 };
+      const ids = change(stored.ids);
+      // The index lives as long as the longest-lived session it has held.
+      const until = Math.max(stored.until, Math.floor(Date.now() / 1000) + ttl);
+      const value = JSON.stringify({ ids, until });
+      const life = Math.max(1, until - Math.floor(Date.now() / 1000));
+      const status = found ? (await request(OP.replace, id, value, life, current.header.cas)).header.status : (await request(OP.add, id, value, life)).header.status;
+      if (status === STATUS.ok) return;
+    }
+    throw new Error(`memcached: the user index kept changing under concurrent writes (${INDEX_ATTEMPTS} attempts)`);
+  };
+  const addToIndex = (userId: string | null, id: string, ttl: number) =>
+    userId === null ? Promise.resolve() : changeIndex(userId, (ids) => (ids.includes(id) ? ids : [...ids, id]), ttl);
+  const list = async (userId: string) => {
+    const stored = await get(indexId(userId));
+    const ids = stored === null ? [] : parseIndex(stored).ids;
+    return Promise.all(ids.map(async (id) => ({ id, value: await get(id) })));
+  };
   return {
-    async get(id) {
-      const response = await request(OP.get, id);
-      return response.header.status === STATUS.ok ? response.val.toString("utf8") : null;
+    get,
+    async add(id, value, ttl, userId) {
+      await addToIndex(userId, id, ttl);
+      return (await request(OP.add, id, value, ttl)).header.status === STATUS.ok;
     },
-    add: async (id, value, ttl) => (await request(OP.add, id, value, ttl)).header.status === STATUS.ok,
+    users: {
+      list,
+      async deleteAll(userId, exceptId) {
+        const ended = new Set<string>();
+        for (const { id, value } of await list(userId)) {
+          if (id === exceptId || value === null || decodeRecord(value)?.userId !== userId) continue;
+          await request(OP.delete, id);
+          ended.add(id);
+        }
+        // Prune what was ended; an id added meanwhile by a concurrent login stays.
+        await changeIndex(userId, (ids) => ids.filter((id) => !ended.has(id)), 1);
+        return ended.size;
+      },
+    },
     async swap(id, expected, write, ttl) {
+      await addToIndex(write.userId, id, ttl);
       const current = await request(OP.get, id);
       if (current.header.status === STATUS.notFound) return "missing";
       const record = decodeRecord(current.val.toString("utf8"));
@@ -94,4 +147,15 @@ export function memcachedStore(open: () => Promise<MemjsLike>, owned: boolean, p
       if (pending && owned) (await pending).close();
     },
   };
+}
+
+/** A stored user index; anything unreadable counts as empty (the records decide anyway). */
+function parseIndex(text: string): { ids: string[]; until: number } {
+  try {
+    const value = JSON.parse(text) as { ids?: unknown; until?: unknown };
+    const ids = Array.isArray(value.ids) ? value.ids.filter((id): id is string => typeof id === "string") : [];
+    return { ids, until: typeof value.until === "number" ? value.until : 0 };
+  } catch {
+    return { ids: [], until: 0 };
+  }
 }
