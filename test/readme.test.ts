@@ -23,18 +23,18 @@ it("the README's Express example serves Guest, keeps a cart, and sets the sessio
   const server = app.listen(0, "127.0.0.1");
   await new Promise((resolve) => server.once("listening", resolve));
   try {
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const guest = await fetch(url);
-  expect(await guest.text()).toBe("Guest");
-  expect(guest.headers.get("set-cookie")).toBeNull();
+    const guest = await fetch(url);
+    expect(await guest.text()).toBe("Guest");
+    expect(guest.headers.get("set-cookie")).toBeNull();
 
-  const first = await fetch(`${url}/cart/7`, { method: "POST" });
-  expect(await first.text()).toBe("1 items");
-  const cookie = first.headers.get("set-cookie") ?? "";
-  expect(cookie).toMatch(/^sessionid=[a-z0-9]{32}; Max-Age=1209600; Path=\/; Expires=.+; HttpOnly; Secure; SameSite=Lax$/);
-  const second = await fetch(`${url}/cart/8`, { method: "POST", headers: { cookie: cookie.split(";")[0] as string } });
-  expect(await second.text()).toBe("2 items");
+    const first = await fetch(`${url}/cart/7`, { method: "POST" });
+    expect(await first.text()).toBe("1 items");
+    const cookie = first.headers.get("set-cookie") ?? "";
+    expect(cookie).toMatch(/^sessionid=[a-z0-9]{32}; Max-Age=1209600; Path=\/; Expires=.+; HttpOnly; Secure; SameSite=Lax$/);
+    const second = await fetch(`${url}/cart/8`, { method: "POST", headers: { cookie: cookie.split(";")[0] as string } });
+    expect(await second.text()).toBe("2 items");
   } finally {
     await new Promise((resolve) => server.close(resolve));
     await sessions.close();
