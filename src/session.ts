@@ -51,6 +51,8 @@ const MAX_MERGE_ATTEMPTS = 100;
 /** Key collisions are all but impossible (165 random bits); retrying forever would hide a broken store. */
 const MAX_CREATE_ATTEMPTS = 100;
 const DELETED = Symbol("deleted");
+/** Per `createSessions` instance: the pending save of each session key (see `#oneAtATime`). */
+const SAVE_QUEUES = new WeakMap<ResolvedOptions, Map<string, Promise<void>>>();
 /**
  * @internal The commit rules ask a session through this whether sliding expiry wants it re-saved.
  * A symbol keeps it off the public `Session` surface.
@@ -85,6 +87,8 @@ export class Session<Data extends object = SessionData> {
   /** This request's own changes, re-applied over fresh data when a save meets a conflict. */
   #changes = new Map<string, unknown>();
   #cleared = false;
+  /** Whether this request has written the record (see `save`). */
+  #written = false;
   /** Whether this request bound the session to a user (so a merge keeps this request's choice). */
   #userChanged = false;
 
@@ -283,6 +287,9 @@ export class Session<Data extends object = SessionData> {
       return;
     }
     if (this.#key === null) return this.create();
+    // Already written by this request (cycleKey's create, an explicit save) and unchanged since:
+    // a second write would store the same thing.
+    if (!mustCreate && this.#written && this.#changes.size === 0 && !this.#cleared && !this.#userChanged) return;
     const data = mustCreate ? (this.#cache ?? new Map<string, unknown>()) : await this.#data();
     // Loading may have found the record gone (expired, deleted): then this is a new session.
     if (this.#key === null) return this.create();
@@ -296,8 +303,9 @@ export class Session<Data extends object = SessionData> {
       this.#createdAt = write.now;
       this.#storedExpiresAt = write.expiresAt;
     } else {
-      await this.#update(backend, key, data);
+      await this.#oneAtATime(key, () => this.#update(backend, key, data));
     }
+    this.#written = true;
     this.#changes.clear();
     this.#cleared = false;
     this.#userChanged = false;
@@ -521,6 +529,27 @@ export class Session<Data extends object = SessionData> {
       this.#version = fresh.version;
       this.#createdAt = fresh.createdAt;
       if (!this.#userChanged) this.#userId = fresh.userId;
+    }
+  }
+
+  /**
+   * Runs the saves of one session key from this process one at a time. Concurrent requests of
+   * one visitor then meet at most one version conflict each (reload, merge, write) instead of
+   * all retrying against each other; other processes are still handled by the versioned write.
+   */
+  async #oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {
+    let queues = SAVE_QUEUES.get(this.#options);
+    if (queues === undefined) SAVE_QUEUES.set(this.#options, (queues = new Map()));
+    const run = (queues.get(key) ?? Promise.resolve()).then(work);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    queues.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (queues.get(key) === tail) queues.delete(key);
     }
   }
 

@@ -442,3 +442,38 @@ describe("user index errors", () => {
     expect(await after.get("b")).toBe(2);
   });
 });
+
+describe("store writes per request", () => {
+  it("cycleKey on login writes the new record once: the commit does not write it again", async () => {
+    const { backend, sessions, stored } = setup();
+    const key = await stored({ cart: [1] });
+    const before = { ...backend.calls };
+    const login = sessions.open(key);
+    await login.cycleKey();
+    await sessions.commit(login, 200);
+    expect((backend.calls["create"] ?? 0) - (before["create"] ?? 0)).toBe(1);
+    expect((backend.calls["update"] ?? 0) - (before["update"] ?? 0)).toBe(0);
+    const later = sessions.open(login.sessionKey as string);
+    await later.cycleKey();
+    await later.set("user", "jane"); // changed after the cycle: that change is written
+    await sessions.commit(later, 200);
+    expect((backend.calls["update"] ?? 0) - (before["update"] ?? 0)).toBe(1);
+    expect(await sessions.open(later.sessionKey as string).get("user")).toBe("jane");
+  });
+
+  it("concurrent saves of one session in one process meet at most one conflict each", async () => {
+    const { backend, sessions, stored } = setup();
+    const key = await stored({ start: true });
+    const writers = Array.from({ length: 20 }, () => sessions.open(key));
+    await Promise.all(writers.map((s) => s.get("start"))); // all load version 1
+    const updatesBefore = backend.calls["update"] ?? 0;
+    await Promise.all(writers.map(async (s, i) => {
+      await s.set(`k${i}`, i);
+      await s.save();
+    }));
+    // The first writes at once; each later one conflicts once, reloads and writes: 1 + 2 * 19.
+    expect((backend.calls["update"] ?? 0) - updatesBefore).toBe(39);
+    const final = await sessions.open(key).load();
+    for (let i = 0; i < 20; i++) expect(final[`k${i}`]).toBe(i);
+  });
+});
