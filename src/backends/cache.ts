@@ -15,6 +15,8 @@
  *
  * On Redis Cluster (`redis+cluster://` or a `createCluster()` client), every command and script
  * touches one key, and the user index is kept by ordering instead (see ./cache/redis-cluster.ts).
+ * On Redis Sentinel (`redis+sentinel://` or a `createSentinel()` client), every command goes to
+ * the current primary through node-redis's sentinel client, with the standalone Redis store.
  *
  * On Redis, each user's sessions are also indexed (a set of record ids per user id, kept by the
  * same scripts), so `listForUser` and `endAllForUser` work, and the admin listing reads the
@@ -32,6 +34,7 @@ import type { ServerBackend, SessionListPage, SessionListQuery, StoredSession } 
 import { memcachedStore, openMemcached, type MemjsLike } from "./cache/memcached.js";
 import { openRedis, redisStore, type RedisLike } from "./cache/redis.js";
 import { clusterRootUrls, openRedisCluster, redisClusterStore, type RedisClusterLike } from "./cache/redis-cluster.js";
+import { isSentinelClient, openRedisSentinel, parseSentinelUrl, sentinelAsClient, type RedisSentinelLike } from "./cache/redis-sentinel.js";
 import { decodeRecord, encodeRecord, ttlSeconds, type Store } from "./cache/store.js";
 import { listFromRecords } from "./listing.js";
 import { memoryBackend } from "./memory.js";
@@ -41,13 +44,15 @@ export interface CacheBackendOptions {
   /**
    * Where the cache is: `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS),
    * `redis+cluster://[user:pass@]host:port[,host2:port…]` (a Redis Cluster, found from these seed nodes),
+   * `redis+sentinel://[user:pass@]host:port[,host2:port…]/<masterName>` (a primary with replicas,
+   * found through these sentinels; the credentials are the Redis servers'),
    * `memcached://[user:pass@]host:port[,host2:port]`, or `memory:` (this process only).
    * @example url: process.env.REDIS_URL
    */
   url?: string;
   /**
    * An existing client instead of a URL: a node-redis client (`createClient()`), a node-redis
-   * cluster client (`createCluster()`) or a memjs `Client`. Tessera closes it only if it opened the connection itself.
+   * cluster client (`createCluster()`), a node-redis sentinel client (`createSentinel()`) or a memjs `Client`. Tessera closes it only if it opened the connection itself.
    */
   client?: unknown;
   /**
@@ -75,6 +80,10 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
     // A cluster keeps records and user indexes on different slots: see ./cache/redis-cluster.ts.
     name = "redis-cluster";
     store = redisClusterStore(async () => client as unknown as RedisClusterLike, prefix, timeout);
+  } else if (typeof client === "object" && client !== null && isSentinelClient(client)) {
+    name = "redis-sentinel";
+    const adapted = sentinelAsClient(client as unknown as RedisSentinelLike);
+    store = redisStore(async () => adapted, prefix, timeout);
   } else if (client !== undefined && client !== null && typeof client.sendCommand === "function") {
     name = "redis";
     store = redisStore(async () => client as RedisLike, prefix, timeout);
@@ -82,7 +91,7 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
     name = "memcached";
     store = memcachedStore(async () => client as MemjsLike, false, prefix, timeout * 2 + 1000);
   } else if (client !== undefined) {
-    throw new ConfigurationError("cacheBackend client must be a node-redis client (createClient() or createCluster()) or a memjs Client; otherwise pass a url.");
+    throw new ConfigurationError("cacheBackend client must be a node-redis client (createClient(), createCluster() or createSentinel()) or a memjs Client; otherwise pass a url.");
   } else {
     const url = options.url ?? "";
     if (url === "memory:") return memoryBackend(); // one process: the memory backend is this cache
@@ -90,6 +99,11 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
       if (clusterRootUrls(url).length === 0) throw new ConfigurationError("cacheBackend needs at least one node in a redis+cluster:// url, e.g. redis+cluster://10.0.0.1:6379,10.0.0.2:6379.");
       name = "redis-cluster";
       store = redisClusterStore(() => openRedisCluster(url, timeout), prefix, timeout);
+    } else if (url.startsWith("redis+sentinel://")) {
+      const parsed = parseSentinelUrl(url);
+      if (parsed.nodes.length === 0 || parsed.name === "") throw new ConfigurationError("cacheBackend needs sentinels and the primary's name in a redis+sentinel:// url, e.g. redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster.");
+      name = "redis-sentinel";
+      store = redisStore(() => openRedisSentinel(url, timeout), prefix, timeout);
     } else if (/^rediss?:\/\//.test(url)) {
       name = "redis";
       store = redisStore(() => openRedis(url, timeout), prefix, timeout);
@@ -98,7 +112,7 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
       store = memcachedStore(() => openMemcached(url.slice("memcached://".length).replace(/\/$/, ""), timeout), true, prefix, timeout * 2 + 1000);
     } else {
       const shown = JSON.stringify(url.replace(/\/\/[^@/]*@/, "//***@"));
-      throw new ConfigurationError(`cacheBackend needs a url of redis://host:port, rediss://…, memcached://host:port or memory:, or redis+cluster://host:port,host:port for a Redis Cluster (got ${shown}).`);
+      throw new ConfigurationError(`cacheBackend needs a url of redis://host:port, rediss://…, memcached://host:port or memory:, redis+cluster://host:port,host:port for a Redis Cluster, or redis+sentinel://host:port,host:port/name for Sentinel (got ${shown}).`);
     }
   }
   return {
