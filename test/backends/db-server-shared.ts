@@ -3,6 +3,7 @@
  * behave the same on every server, so the same assertions run against each.
  */
 import { createHash } from "node:crypto";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { BackendError, createSessions, CreateError, generateKey, UpdateError, VersionConflictError, type ServerBackend, type SessionWrite } from "tessera";
 import { databaseBackend, MIGRATIONS } from "tessera/backends/db";
@@ -13,6 +14,8 @@ import type { TestServer } from "../servers/postgres.js";
 export interface SqlServerHarness {
   /** "postgres" or "mysql": the backend's name and dialect. */
   readonly dialect: "postgres" | "mysql";
+  /** What the driver says when a server accepts TCP but never answers within connectTimeoutMs. */
+  readonly connectTimeoutMessage: RegExp;
   start(): Promise<TestServer>;
   /** Runs one statement with `?` placeholders on the database at `url`, outside Tessera. */
   query(url: string, sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
@@ -242,6 +245,40 @@ export function runSqlServerTests(harness: SqlServerHarness): () => string {
       );
       expect(() => databaseBackend({ client: { query() {} }, dialect: "oracle" as "mysql" })).toThrow('databaseBackend dialect must be "sqlite", "postgres" or "mysql".');
       expect(() => databaseBackend({ url: "mssql://localhost/app" })).toThrow(/does not know the URL scheme of "mssql:\/\/localhost\/app"/);
+    });
+
+    it(`a server that refuses connections is a BackendError naming ${harness.dialect}`, async () => {
+      const dead = new URL(url);
+      dead.port = "1"; // nothing listens on port 1
+      const sessions = createSessions({ backend: databaseBackend({ url: dead.toString(), connectTimeoutMs: 2000 }), logger: quiet });
+      const error = await sessions.open(generateKey()).get("x").catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BackendError);
+      expect((error as BackendError).backend).toBe(harness.dialect);
+      expect((error as BackendError).message).toMatch(new RegExp(`^\\[tessera\\] \\[${harness.dialect}\\] could not load the session: .*ECONNREFUSED`));
+      await sessions.close();
+    });
+
+    it("connectTimeoutMs bounds the wait for a server that accepts TCP but never answers", async () => {
+      // A real socket that stays silent, as a hung server or a black-holing firewall would.
+      const sockets: Socket[] = [];
+      const silent = createServer((socket) => void sockets.push(socket));
+      await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+      const hung = new URL(url);
+      hung.port = String((silent.address() as AddressInfo).port);
+      const db = databaseBackend({ url: hung.toString(), connectTimeoutMs: 500 });
+      try {
+        const started = Date.now();
+        const error = await db.load(generateKey(), T0).catch((e: unknown) => e);
+        const waited = Date.now() - started;
+        expect(error).toBeInstanceOf(Error);
+        expect((error as Error).message).toMatch(harness.connectTimeoutMessage);
+        expect(waited).toBeGreaterThanOrEqual(450);
+        expect(waited).toBeLessThan(3_000);
+      } finally {
+        await db.close?.();
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => silent.close(resolve));
+      }
     });
   });
 
