@@ -109,4 +109,19 @@ describe("databaseBackend on postgres: connections", () => {
       await db.close?.();
     }
   });
+  it("an exhausted pool is a BackendError that says so and how to fix it", async () => {
+    const pool = new pg.Pool({ connectionString: url(), max: 1, connectionTimeoutMillis: 300 });
+    const held = await pool.connect(); // the pool's only connection, busy elsewhere in the app
+    try {
+      const sessions = createSessions({ backend: databaseBackend({ client: pool }), logger: { warn() {}, error() {} } });
+      const error = await sessions.open(generateKey()).get("x").catch((e: unknown) => e);
+      expect((error as Error).message).toBe(
+        "[tessera] [postgres] could not load the session: the connection pool is exhausted: all 1 connections stayed busy for 300 ms. Raise poolSize, or look for requests or app code holding connections.",
+      );
+      expect((error as { status?: number }).status).toBe(503);
+    } finally {
+      held.release();
+      await pool.end();
+    }
+  });
 });

@@ -64,9 +64,16 @@ export function postgresDriver(client: PgClient, owned: boolean): SqlDriver {
     }
     return text;
   };
+  const query = async (target: PgClient, sql: string, params: readonly unknown[]) => {
+    try {
+      return await target.query<Row>(toNumbered(sql), [...params]);
+    } catch (error) {
+      throw explainExhaustedPool(error, target);
+    }
+  };
   const on = (target: PgClient) => ({
-    all: async (sql: string, params: readonly unknown[]) => (await target.query<Row>(toNumbered(sql), [...params])).rows,
-    run: async (sql: string, params: readonly unknown[]) => (await target.query(toNumbered(sql), [...params])).rowCount ?? 0,
+    all: async (sql: string, params: readonly unknown[]) => (await query(target, sql, params)).rows,
+    run: async (sql: string, params: readonly unknown[]) => (await query(target, sql, params)).rowCount ?? 0,
   });
   const direct = on(client);
   return {
@@ -95,4 +102,17 @@ export function postgresDriver(client: PgClient, owned: boolean): SqlDriver {
       if (owned) await (client as pg.Pool).end();
     },
   };
+}
+
+/**
+ * pg-pool's message when every connection stayed busy for connectionTimeoutMillis; it names
+ * neither the cause nor the fix, so say both.
+ */
+function explainExhaustedPool(error: unknown, target: PgClient): unknown {
+  if (!(error instanceof Error) || error.message !== "timeout exceeded when trying to connect") return error;
+  const options = (target as { options?: { max?: number; connectionTimeoutMillis?: number } }).options;
+  return new Error(
+    `the connection pool is exhausted: all ${options?.max ?? "its"} connections stayed busy for ${options?.connectionTimeoutMillis ?? "the connect timeout in"} ms. Raise poolSize, or look for requests or app code holding connections.`,
+    { cause: error },
+  );
 }
