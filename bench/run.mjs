@@ -12,6 +12,7 @@ import { tmpdir, cpus } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
+import { sh, children, startRedis, startPostgres } from "./stores.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const QUICK = process.env.QUICK === "1";
@@ -26,8 +27,6 @@ const ONLY = process.env.ONLY ? process.env.ONLY.split(",") : null;
 const ROUTES = ["untouched", "read", "write", "write-many", "login"]; // login last: it fills the stores
 const SESSIONS = Number(process.env.SESSIONS ?? 50);
 const scriptDir = mkdtempSync(join(tmpdir(), "bench-wrk-"));
-const REDIS_PORT = 6399;
-const PG_PORT = 5499;
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout.toString().trim() || 100);
 
 // [framework, variant, store needed, label]; the first of each framework is its baseline.
@@ -79,65 +78,6 @@ const TARGETS = {
   "fastify/tessera:redis": 0.35,
 };
 
-const children = new Set();
-function cleanup() {
-  for (const c of children) {
-    try { c.kill("SIGTERM"); } catch {}
-  }
-}
-process.on("exit", cleanup);
-process.on("SIGINT", () => { cleanup(); process.exit(130); });
-
-function sh(cmd, args) {
-  return execFileSync(cmd, args, { encoding: "utf8" }).trim();
-}
-async function portOpen(port) {
-  const net = await import("node:net");
-  return new Promise((resolve) => {
-    const s = net.connect(port, "127.0.0.1");
-    s.once("connect", () => { s.destroy(); resolve(true); });
-    s.once("error", () => resolve(false));
-  });
-}
-async function waitPort(port, what, tries = 100) {
-  for (let i = 0; i < tries; i++) {
-    if (await portOpen(port)) return;
-    await sleep(100);
-  }
-  throw new Error(`${what} did not open port ${port}`);
-}
-
-// ---- the stores ---------------------------------------------------------------------------
-async function startRedis() {
-  const dir = mkdtempSync(join(tmpdir(), "bench-redis-"));
-  const p = spawn("redis-server", ["--port", String(REDIS_PORT), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });
-  children.add(p);
-  await waitPort(REDIS_PORT, "redis-server");
-  return async () => { p.kill("SIGTERM"); children.delete(p); await sleep(200); rmSync(dir, { recursive: true, force: true }); };
-}
-async function startPostgres() {
-  const bin = sh("bash", ["-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1"]);
-  const dir = mkdtempSync(join(tmpdir(), "bench-pg-"));
-  chmodSync(dir, 0o777);
-  const data = join(dir, "data");
-  sh("chown", ["postgres", dir]);
-  execFileSync("runuser", ["-u", "postgres", "--", `${bin}/initdb`, "-D", data, "--auth=trust", "-U", "postgres"], { stdio: "ignore" });
-  const p = spawn("runuser", ["-u", "postgres", "--", `${bin}/postgres`, "-D", data, "-p", String(PG_PORT), "-k", dir, "-c", "listen_addresses=127.0.0.1"], { stdio: "ignore" });
-  children.add(p);
-  await waitPort(PG_PORT, "postgres", 200);
-  for (let i = 0; i < 50; i++) {
-    const r = spawnSync("runuser", ["-u", "postgres", "--", `${bin}/createdb`, "-h", "127.0.0.1", "-p", String(PG_PORT), "bench"]);
-    if (r.status === 0) break;
-    await sleep(200);
-  }
-  // Tessera's PostgreSQL table comes from its migrations (as `tessera migrate` would run them).
-  return async () => {
-    p.kill("SIGTERM");
-    children.delete(p);
-    for (let i = 0; i < 50 && p.exitCode === null; i++) await sleep(100);
-    rmSync(dir, { recursive: true, force: true });
-  };
-}
 
 // ---- one server ---------------------------------------------------------------------------
 function cpuTicks(pid) {

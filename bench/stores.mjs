@@ -1,0 +1,73 @@
+// The stores the benchmarks need, started on loopback for the run and removed afterwards:
+// redis-server (no persistence) and a throwaway PostgreSQL cluster (initdb as the postgres user).
+// Shared by run.mjs and scale/run.mjs.
+import { spawn, execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, chmodSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export const REDIS_PORT = 6399;
+export const PG_PORT = 5499;
+
+/** Child processes to kill if the run dies. */
+export const children = new Set();
+function cleanup() {
+  for (const c of children) {
+    try { c.kill("SIGTERM"); } catch {}
+  }
+}
+process.on("exit", cleanup);
+process.on("SIGINT", () => { cleanup(); process.exit(130); });
+
+export function sh(cmd, args) {
+  return execFileSync(cmd, args, { encoding: "utf8" }).trim();
+}
+async function portOpen(port) {
+  const net = await import("node:net");
+  return new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    s.once("connect", () => { s.destroy(); resolve(true); });
+    s.once("error", () => resolve(false));
+  });
+}
+export async function waitPort(port, what, tries = 100) {
+  for (let i = 0; i < tries; i++) {
+    if (await portOpen(port)) return;
+    await sleep(100);
+  }
+  throw new Error(`${what} did not open port ${port}`);
+}
+
+// ---- the stores ---------------------------------------------------------------------------
+export async function startRedis() {
+  const dir = mkdtempSync(join(tmpdir(), "bench-redis-"));
+  const p = spawn("redis-server", ["--port", String(REDIS_PORT), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });
+  children.add(p);
+  await waitPort(REDIS_PORT, "redis-server");
+  return async () => { p.kill("SIGTERM"); children.delete(p); await sleep(200); rmSync(dir, { recursive: true, force: true }); };
+}
+export async function startPostgres() {
+  const bin = sh("bash", ["-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1"]);
+  const dir = mkdtempSync(join(tmpdir(), "bench-pg-"));
+  chmodSync(dir, 0o777);
+  const data = join(dir, "data");
+  sh("chown", ["postgres", dir]);
+  execFileSync("runuser", ["-u", "postgres", "--", `${bin}/initdb`, "-D", data, "--auth=trust", "-U", "postgres"], { stdio: "ignore" });
+  const p = spawn("runuser", ["-u", "postgres", "--", `${bin}/postgres`, "-D", data, "-p", String(PG_PORT), "-k", dir, "-c", "listen_addresses=127.0.0.1"], { stdio: "ignore" });
+  children.add(p);
+  await waitPort(PG_PORT, "postgres", 200);
+  for (let i = 0; i < 50; i++) {
+    const r = spawnSync("runuser", ["-u", "postgres", "--", `${bin}/createdb`, "-h", "127.0.0.1", "-p", String(PG_PORT), "bench"]);
+    if (r.status === 0) break;
+    await sleep(200);
+  }
+  // Tessera's PostgreSQL table comes from its migrations (as `tessera migrate` would run them).
+  return async () => {
+    p.kill("SIGTERM");
+    children.delete(p);
+    for (let i = 0; i < 50 && p.exitCode === null; i++) await sleep(100);
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
+
