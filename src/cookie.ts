@@ -4,7 +4,7 @@
  * core's.
  * @module
  */
-import { parse, serialize } from "cookie";
+import { parse, serialize, type SerializeOptions } from "cookie";
 import type { ResolvedOptions } from "./options.js";
 
 /** Browsers keep at most 4096 bytes of name, value and attributes per cookie (RFC 6265 section 6.1). */
@@ -32,19 +32,53 @@ export function readCookie(header: string | readonly string[] | undefined, name:
   return value;
 }
 
-/** `Set-Cookie` for a live session: Django's attributes for the options given, nothing more. */
+/**
+ * `Set-Cookie` for a live session: Django's attributes for the options given, nothing more.
+ * The same string `serialize` builds (attribute order included), assembled from parts the
+ * `cookie` package serialized once per options: this runs on every saving response, and
+ * validating the same attributes each time cost more than the rest of the commit.
+ */
 export function sessionCookie(options: ResolvedOptions, value: string, maxAge: number | undefined): string {
-  const { cookie } = options;
-  return serialize(cookie.name, value, {
-    // Keys and signed values are already cookie-safe; percent-encoding would break Django interop.
-    encode: (v) => v,
-    ...(maxAge === undefined ? {} : { maxAge, expires: new Date(options.clock() + maxAge * 1000) }),
-    ...(cookie.domain === undefined ? {} : { domain: cookie.domain }),
-    path: cookie.path,
-    secure: cookie.secure,
-    httpOnly: cookie.httpOnly,
-    ...(cookie.sameSite === false ? {} : { sameSite: cookie.sameSite }),
-  });
+  const parts = cookieParts(options);
+  // Keys and signed values are cookie-safe by construction (and left unencoded for Django interop).
+  if (maxAge === undefined) return `${parts.name}=${value}${parts.location}${parts.flags}`;
+  return `${parts.name}=${value}; Max-Age=${maxAge}${parts.location}; Expires=${httpDate(options.clock() + maxAge * 1000)}${parts.flags}`;
+}
+
+/** The fixed parts of a session's `Set-Cookie`: `; Domain=…; Path=…` and `; HttpOnly; Secure; SameSite=…`. */
+interface CookieParts {
+  readonly name: string;
+  readonly location: string;
+  readonly flags: string;
+}
+const PARTS = new WeakMap<ResolvedOptions, CookieParts>();
+
+function cookieParts(options: ResolvedOptions): CookieParts {
+  let parts = PARTS.get(options);
+  if (parts === undefined) {
+    const { cookie } = options;
+    // `serialize` validates each attribute and writes it its way; only the value part is dropped.
+    const attributes = (attrs: SerializeOptions) => serialize(cookie.name, "", attrs).slice(cookie.name.length + 1);
+    parts = {
+      name: cookie.name,
+      location: attributes({ ...(cookie.domain === undefined ? {} : { domain: cookie.domain }), path: cookie.path }),
+      flags: attributes({ secure: cookie.secure, httpOnly: cookie.httpOnly, ...(cookie.sameSite === false ? {} : { sameSite: cookie.sameSite }) }),
+    };
+    PARTS.set(options, parts);
+  }
+  return parts;
+}
+
+/** `Date#toUTCString` of `millis`, which only changes once a second: the last one is kept. */
+let lastSecond = Number.NaN;
+let lastHttpDate = "";
+function httpDate(millis: number): string {
+  const second = Math.floor(millis / 1000);
+  if (second !== lastSecond) {
+    lastHttpDate = new Date(second * 1000).toUTCString();
+    lastSecond = second;
+  }
+  return lastHttpDate;
 }
 
 /**

@@ -2,6 +2,7 @@
  * Session keys: generation, validation and the hash stored at rest.
  * @module
  */
+import * as crypto from "node:crypto";
 import { createHash, randomInt, timingSafeEqual } from "node:crypto";
 
 /** Django's VALID_KEY_CHARS: lower case only, because some file systems ignore case. */
@@ -31,8 +32,10 @@ export function isValidKey(value: string | null | undefined): value is string {
  * passwords) because the key itself carries ~165 bits of randomness.
  */
 export function hashKey(key: string): string {
-  return createHash("sha256").update(key).digest("hex");
+  return oneShotHash ? oneShotHash("sha256", key, "hex") : createHash("sha256").update(key).digest("hex");
 }
+/** `crypto.hash` (Node 20.12+), a third of the cost of a Hash object; absent on older Node 20s. */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash;
 
 /** Compares two strings in time independent of where they differ (for signatures and tokens). */
 export function constantTimeEqual(a: string, b: string): boolean {

@@ -49,6 +49,12 @@ export interface Sessions<Data extends object = SessionData> {
    */
   commit(session: Session<Data>, status: number): Promise<CommitResult>;
   /**
+   * `commit` without waiting, for adapters: the result when committing needs no I/O (the
+   * session was not modified, so nothing is saved), or `undefined` when it does: then await
+   * `commit`. Untouched and read-only requests then go out without an extra tick.
+   */
+  tryCommitSync(session: Session<Data>, status: number): CommitResult | undefined;
+  /**
    * The live sessions of an app user (bound with `session.setUser`), most recently active first.
    * Pass the request's session as `current` to have it flagged.
    */
@@ -91,6 +97,10 @@ export function createSessions<Data extends object = SessionData>(options?: Sess
     open,
     openFromHeader: (header) => open(readCookie(header, resolved.cookie.name)),
     commit: (session, status) => commit(resolved, session, status),
+    tryCommitSync: (session, status) => {
+      const planned = plan(resolved, session, status);
+      return typeof planned === "object" ? planned : undefined;
+    },
     listForUser: async (userId, listOptions) => {
       const records = await userIndex(backend, "listByUser").listByUser(String(userId), resolved.clock());
       const currentId = idOf(listOptions?.current);
@@ -134,22 +144,38 @@ function idOf(session: { readonly sessionKey: string | null } | undefined): stri
   return key ? hashKey(key) : undefined;
 }
 
-/** Django's SessionMiddleware.process_response, step by step. */
-async function commit<Data extends object>(options: ResolvedOptions, session: Session<Data>, status: number): Promise<CommitResult> {
-  // Captured before anything below touches the session, as Django does.
+// The answers that need no Set-Cookie, allocated once: most requests end with one of them.
+const NOTHING: CommitResult = Object.freeze({ setCookie: undefined, varyCookie: false });
+const VARY_ONLY: CommitResult = Object.freeze({ setCookie: undefined, varyCookie: true });
+
+/**
+ * Django's SessionMiddleware.process_response up to the save: the headers to add when no save
+ * is needed, else "save" (the request changed the session) or "touch" (sliding expiry is due).
+ * Never does I/O, so adapters can answer most requests without waiting.
+ */
+function plan<Data extends object>(options: ResolvedOptions, session: Session<Data>, status: number): CommitResult | "save" | "touch" {
+  // Read before anything touches the session, as Django does.
   const { accessed, modified } = session;
   const empty = session.isEmpty();
   if (session.hadCookie && empty) return { setCookie: deletionCookie(options), varyCookie: true };
+  if (empty || status >= 500) return accessed ? VARY_ONLY : NOTHING;
+  if (modified || options.saveEveryRequest) return "save";
   // Sliding expiry (idleTimeout): an unchanged session that was used is re-saved now and then.
-  const touch = !(modified || options.saveEveryRequest) && !empty && status < 500 && session[touchDue]();
-  if (!(modified || options.saveEveryRequest || touch) || empty || status >= 500) return { setCookie: undefined, varyCookie: accessed };
+  if (session[touchDue]()) return "touch";
+  return accessed ? VARY_ONLY : NOTHING;
+}
 
+/** Django's SessionMiddleware.process_response: `plan`, then the save and its cookie. */
+async function commit<Data extends object>(options: ResolvedOptions, session: Session<Data>, status: number): Promise<CommitResult> {
+  const planned = plan(options, session, status);
+  if (typeof planned === "object") return planned;
+  const { accessed } = session;
   const maxAge = (await session.getExpireAtBrowserClose()) ? undefined : await session.getExpiryAge();
   try {
     await session.save();
   } catch (error) {
     // A touch carries no change of this request's, so a session deleted meanwhile just stays deleted.
-    if (error instanceof UpdateError && touch) return { setCookie: undefined, varyCookie: accessed };
+    if (error instanceof UpdateError && planned === "touch") return accessed ? VARY_ONLY : NOTHING;
     if (error instanceof UpdateError) throw new SessionInterruptedError({ cause: error });
     throw error;
   }

@@ -560,31 +560,35 @@ export class Session<Data extends object = SessionData> {
 
   /**
    * Runs a backend call under `backendTimeoutMs`, turning a driver's failure or a call that
-   * never answers into a BackendError (503) that names the store.
+   * never answers into a BackendError (503) that names the store. One promise and one timer
+   * per call: this is on every load and save.
    */
-  async #backendCall<T>(action: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await this.#withinTimeout(action, Promise.resolve().then(call));
-    } catch (error) {
-      if (error instanceof SessionError) throw error;
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new BackendError(this.#options.backend.name, `could not ${action} the session: ${reason}`, error);
-    }
-  }
-
-  /** `pending`, or a BackendError once `backendTimeoutMs` passes without an answer. */
-  #withinTimeout<T>(action: string, pending: Promise<T>): Promise<T> {
+  #backendCall<T>(action: string, call: () => Promise<T>): Promise<T> {
     const limit = this.#options.backendTimeoutMs;
-    if (limit === Number.POSITIVE_INFINITY) return pending;
-    // The call cannot be cancelled; if it fails after the deadline, nobody is left to hear it.
-    pending.catch(() => {});
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        reject(new BackendError(this.#options.backend.name, `could not ${action} the session: no answer within ${limit} ms (backendTimeoutMs). The store may be down or overloaded.`));
-      }, limit);
+    const backend = this.#options.backend.name;
+    return new Promise<T>((resolve, reject) => {
+      const fail = (error: unknown) => {
+        clearTimeout(timer);
+        if (error instanceof SessionError) return reject(error);
+        const reason = error instanceof Error ? error.message : String(error);
+        reject(new BackendError(backend, `could not ${action} the session: ${reason}`, error));
+      };
+      // The call cannot be cancelled; if it settles after the deadline, nobody is left to hear it.
+      const timer =
+        limit === Number.POSITIVE_INFINITY
+          ? undefined
+          : setTimeout(() => reject(new BackendError(backend, `could not ${action} the session: no answer within ${limit} ms (backendTimeoutMs). The store may be down or overloaded.`)), limit);
+      let pending: Promise<T>;
+      try {
+        pending = Promise.resolve(call()); // the same promise when the backend returns a native one
+      } catch (error) {
+        return fail(error);
+      }
+      pending.then((value) => {
+        clearTimeout(timer);
+        resolve(value);
+      }, fail);
     });
-    return Promise.race([pending, deadline]).finally(() => clearTimeout(timer));
   }
 }
 

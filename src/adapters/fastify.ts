@@ -10,7 +10,7 @@ import { Readable } from "node:stream";
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import fastifyPlugin from "fastify-plugin";
 import { varyWithCookie } from "../cookie.js";
-import type { Sessions } from "../manager.js";
+import type { CommitResult, Sessions } from "../manager.js";
 import type { RequestSessionData, Session } from "../session.js";
 
 declare module "fastify" {
@@ -40,28 +40,41 @@ const committed = new WeakSet<object>();
 const plugin: FastifyPluginAsync<FastifySessionsOptions> = async (fastify, { sessions }) => {
   fastify.decorateRequest("session", null as unknown as Session<RequestSessionData>);
 
-  fastify.addHook("onRequest", async (request) => {
+  // Callback hooks, not async ones: Fastify runs them without a promise per request.
+  fastify.addHook("onRequest", (request, _reply, done) => {
     request.session = sessions.openFromHeader(request.headers.cookie);
+    done();
   });
 
-  fastify.addHook("onSend", async (request, reply, payload) => {
+  fastify.addHook("onSend", (request, reply, payload, done) => {
     // No session when the reply was sent before our onRequest ran (an earlier hook, a bad URL).
-    if ((request.session as Session<RequestSessionData> | null) === null || committed.has(request)) return payload;
+    if ((request.session as Session<RequestSessionData> | null) === null || committed.has(request)) return done(null, payload);
     committed.add(request);
-    try {
-      const { setCookie, varyCookie } = await sessions.commit(request.session, reply.statusCode);
-      if (varyCookie) reply.header("Vary", varyWithCookie(reply.getHeader("vary")));
-      // Fastify appends every Set-Cookie value instead of replacing the earlier ones.
-      if (setCookie !== undefined) reply.header("Set-Cookie", setCookie);
-    } catch (error) {
-      discardPreparedResponse(reply, error);
-      // The error response replaces a streamed payload, which would otherwise stay open (a file handle...).
-      if (payload instanceof Readable) payload.destroy();
-      throw error;
+    const ready = sessions.tryCommitSync(request.session, reply.statusCode);
+    if (ready !== undefined) {
+      addCommitHeaders(reply, ready);
+      return done(null, payload);
     }
-    return payload;
+    sessions.commit(request.session, reply.statusCode).then(
+      (result) => {
+        addCommitHeaders(reply, result);
+        done(null, payload);
+      },
+      (error: unknown) => {
+        discardPreparedResponse(reply, error);
+        // The error response replaces a streamed payload, which would otherwise stay open (a file handle...).
+        if (payload instanceof Readable) payload.destroy();
+        done(error as Error);
+      },
+    );
   });
 };
+
+function addCommitHeaders(reply: FastifyReply, { setCookie, varyCookie }: CommitResult): void {
+  if (varyCookie) reply.header("Vary", varyWithCookie(reply.getHeader("vary")));
+  // Fastify appends every Set-Cookie value instead of replacing the earlier ones.
+  if (setCookie !== undefined) reply.header("Set-Cookie", setCookie);
+}
 
 /**
  * Nothing the handler prepared (a redirect's Location and 302, its headers) may leak into the

@@ -74,7 +74,7 @@ async function commitOn<Data extends object>(
 ): Promise<Response> {
   let result: CommitResult;
   try {
-    result = await sessions.commit(session, response.status);
+    result = sessions.tryCommitSync(session, response.status) ?? (await sessions.commit(session, response.status));
   } catch (error) {
     await response.body?.cancel().catch(() => {});
     return onError(error);

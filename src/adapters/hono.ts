@@ -55,7 +55,7 @@ export function sessionMiddleware<Data extends object = RequestSessionData>(
     await next();
     let result: CommitResult;
     try {
-      result = await sessions.commit(session, c.res.status);
+      result = sessions.tryCommitSync(session, c.res.status) ?? (await sessions.commit(session, c.res.status));
     } catch (error) {
       // Nothing the handler prepared (a redirect's Location...) may leak into the error answer.
       for (const name of new Set(c.res.headers.keys())) c.header(name, undefined);

@@ -50,7 +50,7 @@ export function sessionMiddleware<Data extends object = RequestSessionData>(
       throw error;
     }
     // `ctx.status` is what Koa sends: 404 if nothing set a body, 204 for an explicit null body.
-    const { setCookie, varyCookie } = await sessions.commit(session, ctx.status);
+    const { setCookie, varyCookie } = sessions.tryCommitSync(session, ctx.status) ?? (await sessions.commit(session, ctx.status));
     if (varyCookie) ctx.set("Vary", varyWithCookie(ctx.response.get("Vary") || undefined));
     if (setCookie !== undefined) ctx.append("Set-Cookie", setCookie);
   };

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { varyWithCookie } from "../cookie.js";
-import type { Sessions } from "../manager.js";
+import type { CommitResult, Sessions } from "../manager.js";
 import type { Logger } from "../options.js";
 import type { RequestSessionData, Session } from "../session.js";
 
@@ -41,12 +41,16 @@ export function withSession<Data extends object = RequestSessionData>(
   return (req, res) => {
     const request = req as RequestWithSession<Data>;
     request.session = attachSession(sessions, req, res, (error) => onError(error, req, res));
-    Promise.resolve()
-      .then(() => handler(request, res))
-      .catch((error: unknown) => {
-        if (res.headersSent) res.destroy(error instanceof Error ? error : undefined);
-        else onError(error, req, res);
-      });
+    const fail = (error: unknown) => {
+      if (res.headersSent) res.destroy(error instanceof Error ? error : undefined);
+      else onError(error, req, res);
+    };
+    try {
+      const result = handler(request, res);
+      if (result instanceof Promise) result.catch(fail);
+    } catch (error) {
+      fail(error);
+    }
   };
 }
 
@@ -62,78 +66,119 @@ export function attachSession<Data extends object>(
   onCommitError: (error: unknown) => void,
 ): Session<Data> {
   const session = sessions.openFromHeader(req.headers.cookie);
-  holdHeadersUntil(res, async () => {
-    const { setCookie, varyCookie } = await sessions.commit(session, res.statusCode);
-    if (varyCookie) res.setHeader("Vary", varyWithCookie(res.getHeader("Vary")));
-    if (setCookie !== undefined) res.appendHeader("Set-Cookie", setCookie);
-  }, onCommitError);
+  (res as HeldResponse)[HOLD] = {
+    sessions,
+    session,
+    onError: onCommitError,
+    phase: WAITING,
+    held: [],
+    writeHead: res.writeHead,
+    write: res.write,
+    end: res.end,
+    flushHeaders: res.flushHeaders,
+  } satisfies Hold;
+  // Shared functions rather than per-request closures: they find their state under HOLD.
+  res.writeHead = heldWriteHead as ServerResponse["writeHead"];
+  res.write = heldWrite as ServerResponse["write"];
+  res.end = heldEnd as ServerResponse["end"];
+  res.flushHeaders = heldFlushHeaders as ServerResponse["flushHeaders"];
   return session;
 }
 
 /** The calls that send headers, which the commit must precede. */
-const HEADER_SENDING = ["writeHead", "write", "end", "flushHeaders"] as const;
-type HeaderSending = (typeof HEADER_SENDING)[number];
-type Call = (...args: unknown[]) => unknown;
-type Held = { method: HeaderSending; args: unknown[] };
+type HeaderSending = "writeHead" | "write" | "end" | "flushHeaders";
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- node's overloads, replayed with their own arguments
+type Call = (...args: any[]) => unknown;
+
+const WAITING = 0; // no header-sending call yet
+const COMMITTING = 1; // the commit is saving; calls are held in order
+const DONE = 2; // committed: calls go straight to the methods we replaced
+
+/** One response's interception state. */
+interface Hold extends Record<HeaderSending, Call> {
+  // The data type plays no part in committing.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly sessions: Sessions<any>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly session: Session<any>;
+  readonly onError: (error: unknown) => void;
+  phase: typeof WAITING | typeof COMMITTING | typeof DONE;
+  /** The calls made while the commit runs, replayed once it is done. */
+  readonly held: { method: HeaderSending; args: unknown[] }[];
+}
+const HOLD = Symbol("tessera.hold");
+type HeldResponse = ServerResponse & { [HOLD]: Hold };
+
+function heldWriteHead(this: HeldResponse, ...args: unknown[]): unknown {
+  return intercept(this, "writeHead", args);
+}
+function heldWrite(this: HeldResponse, ...args: unknown[]): unknown {
+  return intercept(this, "write", args);
+}
+function heldEnd(this: HeldResponse, ...args: unknown[]): unknown {
+  return intercept(this, "end", args);
+}
+function heldFlushHeaders(this: HeldResponse): void {
+  intercept(this, "flushHeaders", []);
+}
 
 /**
- * Intercepts the calls that would send headers; on the first one, runs `commit`, then replays
- * the held calls in order. Afterwards the interception steps aside: it is removed where it is
- * still the response's own method, and passes calls straight through where a middleware
- * mounted later (compression...) wrapped it and still calls it.
+ * The first call that would send headers commits the session. When the commit needs no I/O
+ * (the session was not changed) its headers are added and the call goes straight on; otherwise
+ * this call and every later one are held until the save is done, then replayed in order.
+ * Afterwards calls pass through, also when a middleware mounted later (compression...) wrapped
+ * the method and still calls ours.
  */
-function holdHeadersUntil(res: ServerResponse, commit: () => Promise<void>, onError: (error: unknown) => void): void {
-  const methods = res as unknown as Record<HeaderSending, Call>;
-  const original = {} as Record<HeaderSending, Call>;
-  const holds = {} as Record<HeaderSending, Call>;
-  const held: Held[] = [];
-  let phase: "waiting" | "committing" | "done" = "waiting";
-
-  const passThrough = (method: HeaderSending, args: unknown[]) => original[method].apply(res, args);
-  const stepAside = () => {
-    phase = "done";
-    for (const method of HEADER_SENDING) if (methods[method] === holds[method]) methods[method] = original[method];
-    delete (res as { headersSent?: boolean }).headersSent;
-  };
-  const hold = (method: HeaderSending) =>
-    function (this: ServerResponse, ...args: unknown[]): unknown {
-      if (phase === "done") return passThrough(method, args);
-      if (method === "writeHead") args = absorbWriteHead(res, args);
-      held.push({ method, args });
-      if (phase === "waiting") {
-        phase = "committing";
-        // The handler has started its response: to error paths (ours, Express's, Fastify's) the
-        // headers count as sent, so a failure from here on aborts the response instead of
-        // queueing a second one behind it.
-        Object.defineProperty(res, "headersSent", { configurable: true, get: () => true });
-        commit().then(
-          () => {
-            stepAside();
-            if (res.destroyed) return;
-            try {
-              for (const call of held) passThrough(call.method, call.args);
-            } catch (error) {
-              // What would have thrown in the handler (e.g. a second writeHead) has no caller left.
-              res.destroy(error instanceof Error ? error : undefined);
-            }
-          },
-          (error: unknown) => {
-            stepAside();
-            // Nothing the handler prepared (a redirect's Location, its status) may leak into the error response.
-            for (const name of res.getHeaderNames()) res.removeHeader(name);
-            res.statusCode = 500;
-            onError(error);
-          },
-        );
-      }
-      // Report success while held: the bytes are buffered until the commit finishes.
-      return method === "write" ? true : method === "flushHeaders" ? undefined : res;
-    };
-  for (const method of HEADER_SENDING) {
-    original[method] = methods[method];
-    holds[method] = hold(method);
-    methods[method] = holds[method];
+function intercept(res: HeldResponse, method: HeaderSending, args: unknown[]): unknown {
+  const hold = res[HOLD];
+  if (hold.phase === DONE) return hold[method].apply(res, args);
+  if (method === "writeHead") args = absorbWriteHead(res, args);
+  if (hold.phase === WAITING) {
+    const ready = hold.sessions.tryCommitSync(hold.session, res.statusCode);
+    if (ready !== undefined) {
+      hold.phase = DONE;
+      addCommitHeaders(res, ready);
+      return hold[method].apply(res, args);
+    }
+    hold.phase = COMMITTING;
+    // The handler has started its response: to error paths (ours, Express's, Fastify's) the
+    // headers count as sent, so a failure from here on aborts the response instead of
+    // queueing a second one behind it.
+    Object.defineProperty(res, "headersSent", { configurable: true, get: () => true });
+    hold.sessions.commit(hold.session, res.statusCode).then(
+      (result) => {
+        stepAside(res, hold);
+        if (res.destroyed) return;
+        try {
+          addCommitHeaders(res, result);
+          for (const call of hold.held) hold[call.method].apply(res, call.args);
+        } catch (error) {
+          // What would have thrown in the handler (e.g. a second writeHead) has no caller left.
+          res.destroy(error instanceof Error ? error : undefined);
+        }
+      },
+      (error: unknown) => {
+        stepAside(res, hold);
+        // Nothing the handler prepared (a redirect's Location, its status) may leak into the error response.
+        for (const name of res.getHeaderNames()) res.removeHeader(name);
+        res.statusCode = 500;
+        hold.onError(error);
+      },
+    );
   }
+  hold.held.push({ method, args });
+  // Report success while held: the bytes are buffered until the commit finishes.
+  return method === "write" ? true : method === "flushHeaders" ? undefined : res;
+}
+
+function stepAside(res: HeldResponse, hold: Hold): void {
+  hold.phase = DONE;
+  delete (res as { headersSent?: boolean }).headersSent;
+}
+
+function addCommitHeaders(res: ServerResponse, { setCookie, varyCookie }: CommitResult): void {
+  if (varyCookie) res.setHeader("Vary", varyWithCookie(res.getHeader("Vary")));
+  if (setCookie !== undefined) res.appendHeader("Set-Cookie", setCookie);
 }
 
 /**
