@@ -22,44 +22,49 @@ async function query(url: string, sql: string, params: readonly unknown[] = []):
 
 const url = runSqlServerTests({
   dialect: "postgres",
+  schemeAlias: "postgresql",
   connectTimeoutMessage: /^Connection terminated due to connection timeout$/,
+  connectionCountSql: "SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE application_name = 'tessera'",
   start: () => startPostgres(),
   query,
-  async createDatabase(serverUrl, name) {
-    await query(serverUrl, `CREATE DATABASE ${name}`);
-    const fresh = new URL(serverUrl);
-    fresh.pathname = `/${name}`;
-    return fresh.toString();
+  existingPool: {
+    name: "pg Pool",
+    open(serverUrl, size) {
+      const pool = new pg.Pool({ connectionString: serverUrl, max: size });
+      return {
+        client: pool,
+        dataOf: async (key) => (await pool.query("SELECT data FROM tessera_sessions WHERE key_hash = encode(sha256($1::bytea), 'hex')", [key])).rows,
+        expectOpenAndIdle() {
+          expect(pool.ended).toBe(false);
+          expect(pool.idleCount).toBe(pool.totalCount); // no client was left checked out
+        },
+        end: () => pool.end(),
+      };
+    },
+  },
+  statementTimeout: {
+    verb: "cancel",
+    ms: 300,
+    async lock(serverUrl) {
+      const locker = new pg.Client({ connectionString: serverUrl });
+      await locker.connect();
+      await locker.query("BEGIN");
+      await locker.query("LOCK TABLE tessera_sessions IN ACCESS EXCLUSIVE MODE");
+      return {
+        async release() {
+          await locker.query("ROLLBACK");
+          await locker.end();
+        },
+      };
+    },
+    blocked: (db, key) => db.load(key, T0),
+    expectTimeout(error) {
+      expect((error as { code?: string }).code).toBe("57014"); // query_canceled
+    },
   },
 });
 
 describe("databaseBackend on postgres: connections", () => {
-  it("accepts postgresql:// as well as postgres://", async () => {
-    const db = databaseBackend({ url: url().replace(/^postgres:/, "postgresql:") });
-    const key = generateKey();
-    await db.create(key, write('{"scheme":"postgresql"}'));
-    expect((await db.load(key, T0))?.data).toBe('{"scheme":"postgresql"}');
-    await db.close?.();
-  });
-
-  it("uses an existing pg Pool and leaves it open on close()", async () => {
-    const pool = new pg.Pool({ connectionString: url(), max: 2 });
-    try {
-      const db = databaseBackend({ client: pool });
-      expect(db.dialect).toBe("postgres");
-      const key = generateKey();
-      await db.create(key, write('{"via":"pool"}'));
-      await db.migrate?.(); // the transaction runs on one of the pool's clients and gives it back
-      await db.close?.();
-      expect(pool.ended).toBe(false);
-      const rows = await pool.query("SELECT data FROM tessera_sessions WHERE key_hash = encode(sha256($1::bytea), 'hex')", [key]);
-      expect(rows.rows).toEqual([{ data: '{"via":"pool"}' }]);
-      expect(pool.idleCount).toBe(pool.totalCount); // no client was left checked out
-    } finally {
-      await pool.end();
-    }
-  });
-
   it("uses an existing connected pg Client (dialect given or detected) and leaves it open", async () => {
     const client = new pg.Client({ connectionString: url() });
     await client.connect();
@@ -79,36 +84,6 @@ describe("databaseBackend on postgres: connections", () => {
     }
   });
 
-  it("statementTimeoutMs makes the server cancel a statement stuck behind a lock", async () => {
-    const locker = new pg.Client({ connectionString: url() });
-    await locker.connect();
-    const db = databaseBackend({ url: url(), statementTimeoutMs: 300 });
-    try {
-      const key = generateKey();
-      await db.create(key, write("{}"));
-      await locker.query("BEGIN");
-      await locker.query("LOCK TABLE tessera_sessions IN ACCESS EXCLUSIVE MODE");
-      const started = Date.now();
-      const error = await db.load(key, T0).catch((e: unknown) => e);
-      expect((error as { code?: string }).code).toBe("57014"); // query_canceled
-      expect(Date.now() - started).toBeLessThan(5_000);
-    } finally {
-      await locker.query("ROLLBACK");
-      await locker.end();
-      await db.close?.();
-    }
-  });
-
-  it("poolSize caps the connections a URL-opened pool makes", async () => {
-    const db = databaseBackend({ url: url(), poolSize: 2 });
-    try {
-      await Promise.all(Array.from({ length: 20 }, () => db.load(generateKey(), T0)));
-      const rows = await query(url(), "SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE application_name = 'tessera'");
-      expect(rows).toEqual([{ n: 2 }]);
-    } finally {
-      await db.close?.();
-    }
-  });
   it("an exhausted pool is a BackendError that says so and how to fix it", async () => {
     const pool = new pg.Pool({ connectionString: url(), max: 1, connectionTimeoutMillis: 300 });
     const held = await pool.connect(); // the pool's only connection, busy elsewhere in the app

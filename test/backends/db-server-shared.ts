@@ -16,11 +16,43 @@ export interface SqlServerHarness {
   readonly dialect: "postgres" | "mysql";
   /** What the driver says when a server accepts TCP but never answers within connectTimeoutMs. */
   readonly connectTimeoutMessage: RegExp;
+  /** The other URL scheme the backend accepts for this server ("mariadb", "postgresql"). */
+  readonly schemeAlias: string;
+  /** A query that counts the connections Tessera holds open on the database, as a column `n`. */
+  readonly connectionCountSql: string;
   start(): Promise<TestServer>;
   /** Runs one statement with `?` placeholders on the database at `url`, outside Tessera. */
   query(url: string, sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
-  /** Creates an empty database on the server behind `url` and returns its URL. */
-  createDatabase(url: string, name: string): Promise<string>;
+  /** The driver's own pool, opened by the app and handed to `databaseBackend({ client })`. */
+  readonly existingPool: {
+    /** What the test title calls it, e.g. "pg Pool". */
+    readonly name: string;
+    /** Opens a pool of `size` connections on `url`. */
+    open(url: string, size: number): ExistingPool;
+  };
+  /** How the server ends a statement that waited longer than `statementTimeoutMs`. */
+  readonly statementTimeout: {
+    /** What the test title says the server does to the statement: "stop" or "cancel". */
+    readonly verb: string;
+    readonly ms: number;
+    /** Opens a connection outside Tessera and takes a lock on tessera_sessions that `blocked` waits on. */
+    lock(url: string): Promise<{ release(): Promise<void> }>;
+    /** The backend call that waits on the lock. */
+    blocked(db: ServerBackend, key: string): Promise<unknown>;
+    /** Asserts that `error` is the server's own statement timeout. */
+    expectTimeout(error: unknown): void;
+  };
+}
+
+/** A driver pool the app opened itself (see {@link SqlServerHarness.existingPool}). */
+export interface ExistingPool {
+  /** What `databaseBackend({ client })` is given. */
+  readonly client: unknown;
+  /** The rows of `SELECT data FROM tessera_sessions` for `key`, read through the pool itself. */
+  dataOf(key: string): Promise<unknown>;
+  /** Asserts what more the driver can say about the pool being open and idle (optional). */
+  expectOpenAndIdle?(): void;
+  end(): Promise<void>;
 }
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -45,7 +77,14 @@ export function runSqlServerTests(harness: SqlServerHarness): () => string {
   };
   const rows = (sql: string, params?: readonly unknown[]) => harness.query(url, sql, params);
   let databases = 0;
-  const freshDatabase = () => harness.createDatabase(url, `tessera_fresh_${++databases}`);
+  /** An empty database on the same server; its URL. */
+  const freshDatabase = async () => {
+    const name = `tessera_fresh_${++databases}`;
+    await rows(`CREATE DATABASE ${name}`);
+    const fresh = new URL(url);
+    fresh.pathname = `/${name}`;
+    return fresh.toString();
+  };
 
   // A server that cannot start fails every test with its reason (vitest would list them as skipped
   // if beforeAll threw): CI must never pass without having run against the real server.
@@ -279,6 +318,54 @@ export function runSqlServerTests(harness: SqlServerHarness): () => string {
         for (const socket of sockets) socket.destroy();
         await new Promise((resolve) => silent.close(resolve));
       }
+    });
+  });
+
+  describe(`databaseBackend on ${harness.dialect}: connections`, () => {
+    it(`accepts ${harness.schemeAlias}:// as well as ${harness.dialect}://`, async () => {
+      const db = backend({ url: url.replace(new RegExp(`^${harness.dialect}:`), `${harness.schemeAlias}:`) });
+      const key = generateKey();
+      await db.create(key, write(`{"scheme":"${harness.schemeAlias}"}`));
+      expect((await db.load(key, T0))?.data).toBe(`{"scheme":"${harness.schemeAlias}"}`);
+    });
+
+    it(`uses an existing ${harness.existingPool.name} and leaves it open on close()`, async () => {
+      const pool = harness.existingPool.open(url, 2);
+      try {
+        const db = databaseBackend({ client: pool.client });
+        expect(db.dialect).toBe(harness.dialect);
+        const key = generateKey();
+        await db.create(key, write('{"via":"pool"}'));
+        await db.migrate?.(); // the transaction runs on one of the pool's connections and gives it back
+        await db.close?.();
+        expect(await pool.dataOf(key)).toEqual([{ data: '{"via":"pool"}' }]);
+        pool.expectOpenAndIdle?.();
+      } finally {
+        await pool.end();
+      }
+    });
+
+    it(`statementTimeoutMs makes the server ${harness.statementTimeout.verb} a statement stuck behind a lock`, async () => {
+      const timeout = harness.statementTimeout;
+      const db = backend({ url, statementTimeoutMs: timeout.ms });
+      let locker: { release(): Promise<void> } | undefined;
+      try {
+        const key = generateKey();
+        await db.create(key, write("{}"));
+        locker = await timeout.lock(url);
+        const started = Date.now();
+        const error = await timeout.blocked(db, key).catch((e: unknown) => e);
+        timeout.expectTimeout(error);
+        expect(Date.now() - started).toBeLessThan(5_000);
+      } finally {
+        await locker?.release();
+      }
+    });
+
+    it("poolSize caps the connections a URL-opened pool makes", async () => {
+      const db = backend({ url, poolSize: 2 });
+      await Promise.all(Array.from({ length: 20 }, () => db.load(generateKey(), T0)));
+      expect(await rows(harness.connectionCountSql)).toEqual([{ n: 2 }]);
     });
   });
 
