@@ -202,6 +202,73 @@ async function readSession(base: string, cookie: string): Promise<Record<string,
   return JSON.parse(reply.body) as Record<string, unknown>;
 }
 
+/** Where {@link loadThroughOutage} left the load, for each test's own checks of the data. */
+interface OutageRun {
+  readonly url: string;
+  readonly load: Load;
+  /** A position taken just before the outage began, and one just after the store came back. */
+  readonly beforeOutage: number;
+  readonly restartedAt: number;
+  /** Client 0's cookie while the store was down. */
+  readonly someCookie: string;
+}
+
+/**
+ * The load through one outage of the store behind `sessions`: once every client has 3 writes
+ * acknowledged, `outage.start()` (a "kill", a "crash"); once 40 requests started after it have
+ * answered 503, a read and an untouched route while it is down; then, with the load paused,
+ * `restart()`, and the load runs on until 100 writes are acknowledged after the restart. Checks
+ * what every outage must give: only 200 "saved" or a clear 503, a 503 for every request while
+ * the store was down, recovery without a new app, and a logged BackendError of `backend` per 503.
+ */
+async function loadThroughOutage(options: {
+  readonly sessions: Sessions;
+  readonly failures: readonly unknown[];
+  readonly backend: string;
+  readonly outage: { readonly word: string; start(): Promise<unknown> };
+  restart(): Promise<unknown>;
+}): Promise<OutageRun> {
+  const { outage } = options;
+  const server = await listen(app(options.sessions));
+  cleanups.push(() => server.close());
+  const load = new Load(server.url);
+  cleanups.push(() => load.stop());
+
+  load.start();
+  await load.until("3 acknowledged writes per client", () => load.cookies.every((_, c) => acked(load.outcomes).filter((o) => o.client === c).length >= 3));
+  const beforeOutage = load.mark();
+  await outage.start();
+  const down = load.mark();
+  await load.until(`40 requests started after the ${outage.word} answered 503`, () => load.between(down).filter((o) => o.status === 503).length >= 40);
+
+  // While the store is down: a request that needs the session is a 503, one that does not is a 200.
+  const someCookie = load.cookies[0] as string;
+  const read = await request(server.url, "/read", someCookie);
+  expect([read.status, read.body, read.headers["set-cookie"]]).toEqual([503, "Service Unavailable", undefined]);
+  const untouched = await request(server.url, "/health", someCookie);
+  expect([untouched.status, untouched.body]).toEqual([200, "ok"]);
+
+  await load.pause();
+  await options.restart();
+  const restartedAt = load.mark();
+  load.resume();
+  await load.until("100 writes acknowledged after the restart", () => acked(load.between(restartedAt)).length >= 100);
+  await load.stop();
+
+  expectOnlySavedOr503(load);
+  expect(load.outcomes.filter((o) => o.end < beforeOutage).every((o) => o.status === 200)).toBe(true);
+  // Every request that started after the outage began and ended before the restart failed clearly.
+  const whileDown = load.between(down, restartedAt);
+  expect(whileDown.length).toBeGreaterThanOrEqual(40);
+  expect(whileDown.filter((o) => o.status !== 503)).toEqual([]);
+  // Recovery without restarting the app: once the backend has reconnected (its first 200),
+  // every later request succeeds.
+  const firstOk = Math.min(...acked(load.between(restartedAt)).map((o) => o.end));
+  expect(load.between(firstOk).filter((o) => o.status !== 200)).toEqual([]);
+  expectBackendErrors(options.failures, options.backend, load.outcomes.filter((o) => o.status === 503).length + 1); // + the /read above
+  return { url: server.url, load, beforeOutage, restartedAt, someCookie };
+}
+
 describe("faults during a load of requests", () => {
   it("Redis killed (SIGKILL) and restarted on its port: 503 while down, the same app serves again, every write acknowledged after the restart is kept", async () => {
     const redis = await startRedis();
@@ -210,43 +277,13 @@ describe("faults during a load of requests", () => {
     const logger = failureLogger();
     const sessions = createSessions({ backend: cacheBackend({ url: redis.url, timeout: 500 }), cookie: { secure: false }, logger });
     cleanups.push(() => sessions.close());
-    const server = await listen(app(sessions));
-    cleanups.push(() => server.close());
-    const load = new Load(server.url);
-    cleanups.push(() => load.stop());
-
-    load.start();
-    await load.until("3 acknowledged writes per client", () => load.cookies.every((_, c) => acked(load.outcomes).filter((o) => o.client === c).length >= 3));
-    const beforeKill = load.mark();
-    await redis.kill();
-    const killed = load.mark();
-    await load.until("40 requests started after the kill answered 503", () => load.between(killed).filter((o) => o.status === 503).length >= 40);
-
-    // While Redis is down: a request that needs the session is a 503, one that does not is a 200.
-    const someCookie = load.cookies[0] as string;
-    const read = await request(server.url, "/read", someCookie);
-    expect([read.status, read.body, read.headers["set-cookie"]]).toEqual([503, "Service Unavailable", undefined]);
-    const untouched = await request(server.url, "/health", someCookie);
-    expect([untouched.status, untouched.body]).toEqual([200, "ok"]);
-
-    await load.pause();
-    restarted = await startRedis({ port: redis.port });
-    const restartedAt = load.mark();
-    load.resume();
-    await load.until("100 writes acknowledged after the restart", () => acked(load.between(restartedAt)).length >= 100);
-    await load.stop();
-
-    expectOnlySavedOr503(load);
-    expect(load.outcomes.filter((o) => o.end < beforeKill).every((o) => o.status === 200)).toBe(true);
-    // Every request that started after the kill and ended before the restart failed clearly.
-    const down = load.between(killed, restartedAt);
-    expect(down.length).toBeGreaterThanOrEqual(40);
-    expect(down.filter((o) => o.status !== 503)).toEqual([]);
-    // Recovery without restarting the app: once the backend has reconnected (its first 200),
-    // every later request succeeds.
-    const firstOk = Math.min(...acked(load.between(restartedAt)).map((o) => o.end));
-    expect(load.between(firstOk).filter((o) => o.status !== 200)).toEqual([]);
-    expectBackendErrors(logger.failures, "redis", load.outcomes.filter((o) => o.status === 503).length + 1); // + the /read above
+    const { url, load, beforeOutage, restartedAt, someCookie } = await loadThroughOutage({
+      sessions,
+      failures: logger.failures,
+      backend: "redis",
+      outage: { word: "kill", start: () => redis.kill() },
+      restart: async () => (restarted = await startRedis({ port: redis.port })),
+    });
 
     // The helper runs Redis without persistence (no RDB, no AOF), so a killed Redis comes back
     // empty: data acknowledged before the crash existed only in the dead process's memory, and
@@ -254,15 +291,15 @@ describe("faults during a load of requests", () => {
     // unknown sessions (empty, and a new key on the next save) and lose nothing acknowledged
     // since: so each client got exactly one new session after the restart, holding exactly the
     // writes acknowledged under it.
-    const preCrashKeys = new Set(load.outcomes.filter((o) => o.end < beforeKill).map((o) => o.cookieAfter));
-    expect(await readSession(server.url, someCookie)).toEqual({});
+    const preCrashKeys = new Set(load.outcomes.filter((o) => o.end < beforeOutage).map((o) => o.cookieAfter));
+    expect(await readSession(url, someCookie)).toEqual({});
     const afterRestart = acked(load.between(restartedAt));
     const newKeys = new Set(afterRestart.map((o) => o.cookieAfter as string));
     expect(newKeys.size).toBe(CLIENTS);
     for (const key of newKeys) {
       expect(preCrashKeys.has(key)).toBe(false);
       const expected = Object.fromEntries(acked(load.outcomes).filter((o) => o.cookieAfter === key).map((o) => [o.write, o.value]));
-      expect(await readSession(server.url, key)).toEqual(expected);
+      expect(await readSession(url, key)).toEqual(expected);
     }
   }, 60_000);
 
@@ -288,39 +325,13 @@ describe("faults during a load of requests", () => {
     const sessions = createSessions({ backend, cookie: { secure: false }, logger });
     cleanups.push(() => sessions.close());
     await sessions.migrate();
-    const server = await listen(app(sessions));
-    cleanups.push(() => server.close());
-    const load = new Load(server.url);
-    cleanups.push(() => load.stop());
-
-    load.start();
-    await load.until("3 acknowledged writes per client", () => load.cookies.every((_, c) => acked(load.outcomes).filter((o) => o.client === c).length >= 3));
-    const beforeCrash = load.mark();
-    await postgres.crash();
-    const crashed = load.mark();
-    await load.until("40 requests started after the crash answered 503", () => load.between(crashed).filter((o) => o.status === 503).length >= 40);
-
-    const someCookie = load.cookies[0] as string;
-    const read = await request(server.url, "/read", someCookie);
-    expect([read.status, read.body, read.headers["set-cookie"]]).toEqual([503, "Service Unavailable", undefined]);
-    const untouched = await request(server.url, "/health", someCookie);
-    expect([untouched.status, untouched.body]).toEqual([200, "ok"]);
-
-    await load.pause();
-    await postgres.restart();
-    const restartedAt = load.mark();
-    load.resume();
-    await load.until("100 writes acknowledged after the restart", () => acked(load.between(restartedAt)).length >= 100);
-    await load.stop();
-
-    expectOnlySavedOr503(load);
-    expect(load.outcomes.filter((o) => o.end < beforeCrash).every((o) => o.status === 200)).toBe(true);
-    const down = load.between(crashed, restartedAt);
-    expect(down.length).toBeGreaterThanOrEqual(40);
-    expect(down.filter((o) => o.status !== 503)).toEqual([]);
-    const firstOk = Math.min(...acked(load.between(restartedAt)).map((o) => o.end));
-    expect(load.between(firstOk).filter((o) => o.status !== 200)).toEqual([]);
-    expectBackendErrors(logger.failures, "postgres", load.outcomes.filter((o) => o.status === 503).length + 1);
+    const { url, load } = await loadThroughOutage({
+      sessions,
+      failures: logger.failures,
+      backend: "postgres",
+      outage: { word: "crash", start: () => postgres.crash() },
+      restart: () => postgres.restart(),
+    });
 
     // Durable: each client kept the one session it had before the crash (a lost row would have
     // made the next write start a new session with a new cookie), and that session holds every
@@ -330,7 +341,7 @@ describe("faults during a load of requests", () => {
       const mine = load.outcomes.filter((o) => o.client === c);
       const keys = new Set(mine.filter((o) => o.status === 200).map((o) => o.cookieAfter));
       expect(keys.size, `client ${c} kept one session`).toBe(1);
-      const stored = await readSession(server.url, load.cookies[c] as string);
+      const stored = await readSession(url, load.cookies[c] as string);
       for (const o of mine) {
         if (o.status === 200) expect(stored[o.write], `client ${c}'s acknowledged ${o.write}`).toBe(o.value);
         else if (o.write in stored) expect(stored[o.write]).toBe(o.value);
