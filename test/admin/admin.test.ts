@@ -5,8 +5,8 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import type { Page } from "playwright-core";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ConfigurationError, createSessions, hashKey, type Sessions } from "tessera";
 import { createAdmin, toNodeHandler } from "tessera/admin";
 import { memoryBackend } from "tessera/backends/memory";
@@ -15,6 +15,7 @@ import { signedCookieBackend } from "tessera/backends/signed-cookies";
 import { withSession, type RequestWithSession } from "tessera/node";
 import { sessionMiddleware } from "tessera/express";
 import express from "express";
+import { listedIds, useChromium } from "../browser.js";
 
 // Chromium shares two cores with the other suites in CI: room for a slow start.
 vi.setConfig({ testTimeout: 60_000 });
@@ -133,32 +134,14 @@ afterEach(async () => {
 });
 
 describe("admin in headless Chromium", () => {
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((c) => c.close()));
-  });
+  const browser = useChromium();
 
   /** A browser tab signed in as staff (the staff session's cookie), optionally without JavaScript. */
   async function staffPage(app: App, javaScriptEnabled = true): Promise<Page> {
     const context = await browser.newContext({ javaScriptEnabled, timezoneId: "Asia/Tokyo", locale: "en-US" });
-    contexts.push(context);
     await context.addCookies([{ name: "sessionid", value: app.staffKey, url: app.url }]);
     return context.newPage();
   }
-
-  /** The full ids of the listed rows, in order (from the checkboxes). */
-  const listedIds = (page: Page) => page.locator("tbody input[name=id]").evaluateAll((boxes) => boxes.map((b) => (b as unknown as { value: string }).value));
 
   it("lists sessions newest first over keyset pages, and never shows a session key", async () => {
     const app = await startApp();
@@ -303,7 +286,6 @@ describe("admin in headless Chromium", () => {
   it("ends a user's sessions while that user browses in another context; their next request is signed out", async () => {
     const app = await startApp();
     const owner = await browser.newContext();
-    contexts.push(owner);
     const alice = app.seeded[6] as Seeded;
     await owner.addCookies([{ name: "sessionid", value: alice.key, url: app.url }]);
     const ownerPage = await owner.newPage();
@@ -340,7 +322,6 @@ describe("admin in headless Chromium", () => {
   it("answers 404 to visitors who are not staff, in the browser as over HTTP", async () => {
     const app = await startApp();
     const context = await browser.newContext();
-    contexts.push(context);
     await context.addCookies([{ name: "sessionid", value: app.visitorKey, url: app.url }]);
     const page = await context.newPage();
     const response = await page.goto(`${app.url}${BASE}`);

@@ -8,9 +8,10 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import type { Page } from "playwright-core";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { hashKey } from "tessera";
+import { listedIds, useChromium } from "../browser.js";
 import { createApp, DEMO_PASSWORD, DEMO_USERNAME, STAFF_PASSWORD, STAFF_USERNAME } from "../../examples/login/app.js";
 
 // Every login runs scrypt, and Chromium shares two cores with other suites.
@@ -20,27 +21,17 @@ const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 const ADMIN = "/admin/sessions";
 
 describe("login demo: the session admin", () => {
-  let browser: Browser;
   let dir: string;
   let server: Server | undefined;
   let close: (() => Promise<void>) | undefined;
-  const contexts: BrowserContext[] = [];
 
-  beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
   afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((c) => c.close()));
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     await close?.();
     rmSync(dir, { recursive: true, force: true });
   });
+  // Registered second, so its afterEach closes the browser contexts before the one above runs.
+  const browser = useChromium();
 
   async function start() {
     dir = mkdtempSync(join(tmpdir(), "tessera-demo-admin-"));
@@ -54,7 +45,6 @@ describe("login demo: the session admin", () => {
 
   async function loggedIn(url: string, username: string, password: string, userAgent?: string): Promise<Page> {
     const context = await browser.newContext(userAgent === undefined ? {} : { userAgent });
-    contexts.push(context);
     const page = await context.newPage();
     await page.goto(`${url}/login`);
     await page.getByLabel("Username").fill(username);
@@ -65,7 +55,6 @@ describe("login demo: the session admin", () => {
   }
 
   const sessionKeyOf = async (page: Page) => (await page.context().cookies()).find((c) => c.name === "sessionid")?.value as string;
-  const listedIds = (page: Page) => page.locator("tbody input[name=id]").evaluateAll((boxes) => boxes.map((b) => (b as unknown as { value: string }).value));
 
   it("staff find a visitor's session by user, read it, and delete it; the visitor is logged out", async () => {
     const { url, clock } = await start();
