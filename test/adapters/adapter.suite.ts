@@ -22,7 +22,7 @@
  * });
  * ```
  *
- * Every test uses a fixed clock and a memory backend wrapped in a counting proxy, so the exact
+ * Every test uses a fixed clock and a memory backend wrapped in `countingBackend`, so the exact
  * store I/O of each request is asserted (an untouched request does none at all). Expected
  * `Set-Cookie` headers are asserted byte for byte, and compared attribute by attribute with the
  * headers Django was observed to send (reference/django-semantics.md section 3.1).
@@ -32,8 +32,9 @@ import { request as httpRequest, type IncomingHttpHeaders, type Server } from "n
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { createSessions, type ServerBackend, type Session, type Sessions, type SessionsOptions } from "tessera";
+import { createSessions, type Session, type Sessions, type SessionsOptions } from "tessera";
 import { memoryBackend } from "tessera/backends/memory";
+import { countingBackend } from "../helpers.js";
 
 // ---- the plugging contract ----
 
@@ -146,47 +147,6 @@ function expectSameAsDjango(ours: string | undefined, django: string, key?: stri
 function expectVaryCookie(vary: string | undefined, present: boolean): void {
   const cookieFields = (vary ?? "").split(",").map((f) => f.trim()).filter((f) => f.toLowerCase() === "cookie");
   expect(cookieFields, `Vary: ${String(vary)}`).toEqual(present ? ["Cookie"] : []);
-}
-
-/** One store call, as the counting proxy saw it. */
-interface StoreCall {
-  readonly method: string;
-  readonly key: unknown;
-}
-
-/** A memory backend behind a proxy that logs every call, and can be made to fail like a store that is down. */
-interface CountingStore {
-  /** What the sessions use. */
-  readonly backend: ServerBackend;
-  /** The memory backend itself, for the test's own look-ups (not logged). */
-  readonly inner: ServerBackend;
-  readonly calls: StoreCall[];
-  /** The logged method names, in order. */
-  methods(): string[];
-  /** While true, every call rejects (a store outage). */
-  failing: boolean;
-}
-
-function countingStore(): CountingStore {
-  const inner = memoryBackend();
-  const store: CountingStore = {
-    inner,
-    calls: [],
-    failing: false,
-    methods: () => store.calls.map((c) => c.method),
-    backend: new Proxy(inner, {
-      get(target, property, receiver) {
-        const value: unknown = Reflect.get(target, property, receiver);
-        if (typeof value !== "function") return value;
-        return async (...args: unknown[]) => {
-          store.calls.push({ method: String(property), key: args[0] });
-          if (store.failing) throw new Error("connect ECONNREFUSED 127.0.0.1:6379 (simulated outage)");
-          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        };
-      },
-    }),
-  };
-  return store;
 }
 
 /** A promise with its resolver outside, to line up two requests. */
@@ -378,8 +338,8 @@ export function runAdapterSuite(adapter: AdapterSuiteOptions): void {
 
   /** Starts the adapter for one test: a counting store, a fixed clock, the routes. */
   async function setup(options: Omit<SessionsOptions, "backend" | "clock" | "logger"> = {}) {
-    const store = countingStore();
-    const sessions = createSessions({ ...options, backend: store.backend, clock: () => NOW, logger: quietLogger });
+    const store = countingBackend(memoryBackend());
+    const sessions = createSessions({ ...options, backend: store, clock: () => NOW, logger: quietLogger });
     const state: RouteState = {
       interruptReached: deferred(),
       interruptGate: deferred(),
@@ -406,7 +366,7 @@ export function runAdapterSuite(adapter: AdapterSuiteOptions): void {
         const session = sessions.open();
         await session.update(data);
         await session.save();
-        store.calls.length = 0;
+        store.reset();
         return session.sessionKey ?? "";
       },
       /** The stored data for `key`, or null when there is no live record. */
@@ -465,7 +425,7 @@ export function runAdapterSuite(adapter: AdapterSuiteOptions): void {
         expect(answer.setCookies).toEqual([]);
         expectVaryCookie(answer.vary, false);
       }
-      expect(t.store.calls).toEqual([]);
+      expect(t.store.log).toEqual([]);
     });
 
     scenario("flush: the record is deleted and Django's deletion cookie sent, with Vary: Cookie", async () => {
@@ -501,7 +461,7 @@ export function runAdapterSuite(adapter: AdapterSuiteOptions): void {
       expectVaryCookie(answer.vary, true);
       expect(await t.stored(oldKey)).toBeNull();
       expect(await t.stored(newKey)).toEqual({ count: 5, user: "alice" });
-      expect(t.store.calls.filter((c) => c.method === "delete")).toEqual([{ method: "delete", key: oldKey }]);
+      expect(t.store.log.filter((c) => c.method === "delete")).toEqual([{ method: "delete", key: oldKey }]);
     });
 
     scenario("setExpiry(0): a browser-session cookie, without Max-Age or Expires", async () => {
@@ -529,11 +489,11 @@ export function runAdapterSuite(adapter: AdapterSuiteOptions): void {
       expectVaryCookie(answer.vary, false);
       expect(t.store.methods()).toEqual(["load", "update"]);
       // No cookie and nothing touched: the session is empty, so nothing is saved or sent.
-      t.store.calls.length = 0;
+      t.store.reset();
       const fresh = await t.get("/untouched");
       expect(fresh.setCookies).toEqual([]);
       expectVaryCookie(fresh.vary, false);
-      expect(t.store.calls).toEqual([]);
+      expect(t.store.log).toEqual([]);
     });
 
     scenario("a 5xx response: no save and no cookie, but Vary: Cookie; a 499 still saves", async () => {
@@ -542,7 +502,7 @@ export function runAdapterSuite(adapter: AdapterSuiteOptions): void {
       expect(failed.status).toBe(500);
       expect(failed.setCookies).toEqual([]);
       expectVaryCookie(failed.vary, true);
-      expect(t.store.calls).toEqual([]);
+      expect(t.store.log).toEqual([]);
 
       const clientError = await t.get("/status-499");
       expect(clientError.status).toBe(499);
@@ -556,7 +516,7 @@ export function runAdapterSuite(adapter: AdapterSuiteOptions): void {
       expect(answer.status).toBe(500);
       expect(answer.setCookies).toEqual([]);
       expectVaryCookie(answer.vary, true);
-      expect(t.store.calls).toEqual([]);
+      expect(t.store.log).toEqual([]);
     });
 
     scenario("redirect after a write: the 302 carries the cookie and the write is stored", async () => {
@@ -617,7 +577,7 @@ export function runAdapterSuite(adapter: AdapterSuiteOptions): void {
       const untouched = await t.get("/untouched", cookie);
       expect(untouched.setCookies).toEqual([]);
       expectVaryCookie(untouched.vary, false);
-      expect(t.store.calls).toEqual([]);
+      expect(t.store.log).toEqual([]);
 
       const read = await t.get("/read", cookie);
       expect(read.body).toBe("null");
@@ -642,7 +602,7 @@ export function runAdapterSuite(adapter: AdapterSuiteOptions): void {
       expect(answer.setCookies).toEqual([DELETION]);
       expectSameAsDjango(answer.setCookies[0], DJANGO.deletion);
       expectVaryCookie(answer.vary, true);
-      expect(t.store.calls).toEqual([]);
+      expect(t.store.log).toEqual([]);
     });
 
     scenario("a value outside the key alphabet never reaches the store and is deleted like a short one", async () => {
@@ -654,7 +614,7 @@ export function runAdapterSuite(adapter: AdapterSuiteOptions): void {
         expect(answer.body).toBe("null");
         expect(answer.setCookies).toEqual([DELETION]);
       }
-      expect(t.store.calls).toEqual([]);
+      expect(t.store.log).toEqual([]);
     });
 
     scenario("interrupted session: deleted by another request mid-flight, answered 400 and not resurrected", async () => {
@@ -691,7 +651,7 @@ export function runAdapterSuite(adapter: AdapterSuiteOptions): void {
       const untouched = await t.get("/untouched", `sessionid=${key}`);
       expect(untouched.status).toBe(200);
       expect(untouched.body).toBe("ok");
-      expect(t.store.calls).toEqual([]);
+      expect(t.store.log).toEqual([]);
 
       // The load fails inside the route...
       const read = await t.get("/read", `sessionid=${key}`);
@@ -733,7 +693,7 @@ export function runAdapterSuite(adapter: AdapterSuiteOptions): void {
         expect(answer.status, cookie.slice(0, 60)).toBe(200);
         expect(answer.body, cookie.slice(0, 60)).toBe("null");
       }
-      expect(t.store.calls).toEqual([]);
+      expect(t.store.log).toEqual([]);
       for (const cookie of [`sessionid="${key}"`, `sessionid=${key.replace(/^./, (c) => `%${c.charCodeAt(0).toString(16)}`)}`, `a=1;sessionid=${key};b=2`]) {
         const answer = await t.get("/read", cookie);
         expect(answer.body, cookie).toBe("5");
