@@ -1,5 +1,6 @@
 // The stores the benchmarks need, started on loopback for the run and removed afterwards:
-// redis-server (no persistence) and a throwaway PostgreSQL cluster (initdb as the postgres user).
+// redis-server (no persistence) and a throwaway PostgreSQL cluster (initdb as the postgres user,
+// with pg_stat_statements loaded and created in the `bench` database when asked for).
 // Shared by run.mjs and scale/run.mjs.
 import { spawn, execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, chmodSync, rmSync } from "node:fs";
@@ -39,22 +40,31 @@ export async function waitPort(port, what, tries = 100) {
   throw new Error(`${what} did not open port ${port}`);
 }
 
+/** A store's port must be free: otherwise waitPort would happily find someone else's server. */
+async function assertPortFree(port, what) {
+  if (await portOpen(port)) throw new Error(`port ${port} is already in use (another ${what}, e.g. a concurrent bench or scale run?)`);
+}
+
 // ---- the stores ---------------------------------------------------------------------------
 export async function startRedis() {
+  await assertPortFree(REDIS_PORT, "redis-server");
   const dir = mkdtempSync(join(tmpdir(), "bench-redis-"));
   const p = spawn("redis-server", ["--port", String(REDIS_PORT), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });
   children.add(p);
   await waitPort(REDIS_PORT, "redis-server");
   return async () => { p.kill("SIGTERM"); children.delete(p); await sleep(200); rmSync(dir, { recursive: true, force: true }); };
 }
-export async function startPostgres() {
+/** statStatements: load pg_stat_statements (run.mjs counts statements per server with it). */
+export async function startPostgres({ statStatements = false } = {}) {
+  await assertPortFree(PG_PORT, "PostgreSQL");
   const bin = sh("bash", ["-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1"]);
   const dir = mkdtempSync(join(tmpdir(), "bench-pg-"));
   chmodSync(dir, 0o777);
   const data = join(dir, "data");
   sh("chown", ["postgres", dir]);
   execFileSync("runuser", ["-u", "postgres", "--", `${bin}/initdb`, "-D", data, "--auth=trust", "-U", "postgres"], { stdio: "ignore" });
-  const p = spawn("runuser", ["-u", "postgres", "--", `${bin}/postgres`, "-D", data, "-p", String(PG_PORT), "-k", dir, "-c", "listen_addresses=127.0.0.1"], { stdio: "ignore" });
+  const p = spawn("runuser", ["-u", "postgres", "--", `${bin}/postgres`, "-D", data, "-p", String(PG_PORT), "-k", dir, "-c", "listen_addresses=127.0.0.1",
+    ...(statStatements ? ["-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=top", "-c", "pg_stat_statements.track_utility=on"] : [])], { stdio: "ignore" });
   children.add(p);
   await waitPort(PG_PORT, "postgres", 200);
   for (let i = 0; i < 50; i++) {
@@ -62,6 +72,7 @@ export async function startPostgres() {
     if (r.status === 0) break;
     await sleep(200);
   }
+  if (statStatements) execFileSync("runuser", ["-u", "postgres", "--", `${bin}/psql`, "-h", "127.0.0.1", "-p", String(PG_PORT), "-d", "bench", "-qAtc", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"], { stdio: "ignore" });
   // Tessera's PostgreSQL table comes from its migrations (as `tessera migrate` would run them).
   return async () => {
     p.kill("SIGTERM");
