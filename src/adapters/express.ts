@@ -4,10 +4,11 @@
  * Commit errors (interrupted session: status 400; store outage: 503) go to `next(err)`.
  * @module
  */
+import { IncomingMessage } from "node:http";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Sessions } from "../manager.js";
 import type { RequestSessionData, Session } from "../session.js";
-import { attachSession } from "./node.js";
+import { attachSessionShared } from "./node.js";
 
 declare global {
   // Express's documented way to type request properties added by middleware.
@@ -23,7 +24,32 @@ declare global {
 /** Express middleware that sets `req.session` and saves it when the response is sent. */
 export function sessionMiddleware<Data extends object = RequestSessionData>(sessions: Sessions<Data>): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    (req as unknown as { session: Session<Data> }).session = attachSession(sessions, req, res, (error) => next(error));
+    setSession(req, attachSessionShared(sessions, req, res, (error) => next(error)));
     next();
   };
+}
+
+// `req.session` without adding a property to `req` (see attachSessionShared for why): a getter
+// on Express's shared request prototype reads it from this map.
+const SESSIONS = new WeakMap<IncomingMessage, unknown>();
+const sessionAccessor: PropertyDescriptor = {
+  configurable: true,
+  get(this: IncomingMessage) {
+    return SESSIONS.get(this);
+  },
+  // Another middleware assigning req.session gets an ordinary property, as before.
+  set(this: IncomingMessage, value: unknown) {
+    Object.defineProperty(this, "session", { value, writable: true, configurable: true, enumerable: true });
+  },
+};
+
+function setSession(req: IncomingMessage, session: unknown): void {
+  SESSIONS.set(req, session);
+  if ((req as { session?: unknown }).session === session) return;
+  // First request (or an own `session` in the way): put the getter on the prototype just above
+  // http.IncomingMessage's, where every Express request of every app finds it.
+  let base: object | null = Object.getPrototypeOf(req) as object | null;
+  while (base !== null && Object.getPrototypeOf(base) !== IncomingMessage.prototype) base = Object.getPrototypeOf(base) as object | null;
+  if (base !== null && !Object.hasOwn(base, "session")) Object.defineProperty(base, "session", sessionAccessor);
+  if ((req as { session?: unknown }).session !== session) (req as { session?: unknown }).session = session;
 }

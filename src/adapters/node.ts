@@ -4,7 +4,7 @@
  * or a streamed response never outruns its session.
  * @module
  */
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { varyWithCookie } from "../cookie.js";
 import type { CommitResult, Sessions } from "../manager.js";
 import type { Logger } from "../options.js";
@@ -66,22 +66,43 @@ export function attachSession<Data extends object>(
   onCommitError: (error: unknown) => void,
 ): Session<Data> {
   const session = sessions.openFromHeader(req.headers.cookie);
-  (res as HeldResponse)[HOLD] = {
-    sessions,
-    session,
-    onError: onCommitError,
-    phase: WAITING,
-    held: [],
-    writeHead: res.writeHead,
-    write: res.write,
-    end: res.end,
-    flushHeaders: res.flushHeaders,
-  } satisfies Hold;
-  // Shared functions rather than per-request closures: they find their state under HOLD.
-  res.writeHead = heldWriteHead as ServerResponse["writeHead"];
-  res.write = heldWrite as ServerResponse["write"];
-  res.end = heldEnd as ServerResponse["end"];
-  res.flushHeaders = heldFlushHeaders as ServerResponse["flushHeaders"];
+  const hold = newHold(sessions, session, onCommitError, { writeHead: res.writeHead, write: res.write, end: res.end, flushHeaders: res.flushHeaders }, true);
+  // Per-response wrappers: they also nest, should two session middlewares share a response.
+  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    return intercept(this, hold, "writeHead", args);
+  } as ServerResponse["writeHead"];
+  res.write = function (this: ServerResponse, ...args: unknown[]) {
+    return intercept(this, hold, "write", args);
+  } as ServerResponse["write"];
+  res.end = function (this: ServerResponse, ...args: unknown[]) {
+    return intercept(this, hold, "end", args);
+  } as ServerResponse["end"];
+  res.flushHeaders = function (this: ServerResponse) {
+    intercept(this, hold, "flushHeaders", []);
+  };
+  return session;
+}
+
+/**
+ * `attachSession` for responses whose prototype was swapped in by the framework, as Express
+ * does for every request (`Object.setPrototypeOf(res, app.response)`). V8 gives such an object a
+ * new hidden class for every property added to it afterwards, which costs about 10 µs each and
+ * leaves the framework's own code megamorphic. So nothing is added to `res`: the header-sending
+ * methods are intercepted once on the framework's shared response prototype (the one just
+ * above `http.ServerResponse.prototype`), find this response's state in a WeakMap, and pass
+ * straight through for responses without a session. Falls back to `attachSession` where that
+ * cannot work (the methods are overridden on the way, or a session is already held on `res`).
+ * @internal
+ */
+export function attachSessionShared<Data extends object>(
+  sessions: Sessions<Data>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  onCommitError: (error: unknown) => void,
+): Session<Data> {
+  if (HOLDS.has(res) || !interceptsOnPrototype(res)) return attachSession(sessions, req, res, onCommitError);
+  const session = sessions.openFromHeader(req.headers.cookie);
+  HOLDS.set(res, newHold(sessions, session, onCommitError, originalsOf(res), false));
   return session;
 }
 
@@ -89,37 +110,31 @@ export function attachSession<Data extends object>(
 type HeaderSending = "writeHead" | "write" | "end" | "flushHeaders";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- node's overloads, replayed with their own arguments
 type Call = (...args: any[]) => unknown;
+type Originals = Readonly<Record<HeaderSending, Call>>;
 
 const WAITING = 0; // no header-sending call yet
 const COMMITTING = 1; // the commit is saving; calls are held in order
-const DONE = 2; // committed: calls go straight to the methods we replaced
+const DONE = 2; // committed: calls go straight to the original methods
 
 /** One response's interception state. */
-interface Hold extends Record<HeaderSending, Call> {
+interface Hold {
   // The data type plays no part in committing.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly sessions: Sessions<any>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly session: Session<any>;
   readonly onError: (error: unknown) => void;
+  /** The methods the interception stands in front of. */
+  readonly original: Originals;
+  /** Whether `headersSent` must be overridden on the response itself while committing. */
+  readonly ownHeadersSent: boolean;
   phase: typeof WAITING | typeof COMMITTING | typeof DONE;
   /** The calls made while the commit runs, replayed once it is done. */
-  readonly held: { method: HeaderSending; args: unknown[] }[];
+  held: { method: HeaderSending; args: unknown[] }[] | undefined;
 }
-const HOLD = Symbol("tessera.hold");
-type HeldResponse = ServerResponse & { [HOLD]: Hold };
 
-function heldWriteHead(this: HeldResponse, ...args: unknown[]): unknown {
-  return intercept(this, "writeHead", args);
-}
-function heldWrite(this: HeldResponse, ...args: unknown[]): unknown {
-  return intercept(this, "write", args);
-}
-function heldEnd(this: HeldResponse, ...args: unknown[]): unknown {
-  return intercept(this, "end", args);
-}
-function heldFlushHeaders(this: HeldResponse): void {
-  intercept(this, "flushHeaders", []);
+function newHold<Data extends object>(sessions: Sessions<Data>, session: Session<Data>, onError: (error: unknown) => void, original: Originals, ownHeadersSent: boolean): Hold {
+  return { sessions, session, onError, original, ownHeadersSent, phase: WAITING, held: undefined };
 }
 
 /**
@@ -129,29 +144,29 @@ function heldFlushHeaders(this: HeldResponse): void {
  * Afterwards calls pass through, also when a middleware mounted later (compression...) wrapped
  * the method and still calls ours.
  */
-function intercept(res: HeldResponse, method: HeaderSending, args: unknown[]): unknown {
-  const hold = res[HOLD];
-  if (hold.phase === DONE) return hold[method].apply(res, args);
+function intercept(res: ServerResponse, hold: Hold, method: HeaderSending, args: unknown[]): unknown {
+  if (hold.phase === DONE) return hold.original[method].apply(res, args);
   if (method === "writeHead") args = absorbWriteHead(res, args);
   if (hold.phase === WAITING) {
     const ready = hold.sessions.tryCommitSync(hold.session, res.statusCode);
     if (ready !== undefined) {
       hold.phase = DONE;
       addCommitHeaders(res, ready);
-      return hold[method].apply(res, args);
+      return hold.original[method].apply(res, args);
     }
     hold.phase = COMMITTING;
+    hold.held = [];
     // The handler has started its response: to error paths (ours, Express's, Fastify's) the
     // headers count as sent, so a failure from here on aborts the response instead of
-    // queueing a second one behind it.
-    Object.defineProperty(res, "headersSent", { configurable: true, get: () => true });
+    // queueing a second one behind it. (On a shared prototype the getter there says so.)
+    if (hold.ownHeadersSent) Object.defineProperty(res, "headersSent", { configurable: true, get: () => true });
     hold.sessions.commit(hold.session, res.statusCode).then(
       (result) => {
         stepAside(res, hold);
         if (res.destroyed) return;
         try {
           addCommitHeaders(res, result);
-          for (const call of hold.held) hold[call.method].apply(res, call.args);
+          for (const call of hold.held ?? []) hold.original[call.method].apply(res, call.args);
         } catch (error) {
           // What would have thrown in the handler (e.g. a second writeHead) has no caller left.
           res.destroy(error instanceof Error ? error : undefined);
@@ -166,19 +181,84 @@ function intercept(res: HeldResponse, method: HeaderSending, args: unknown[]): u
       },
     );
   }
-  hold.held.push({ method, args });
+  hold.held?.push({ method, args });
   // Report success while held: the bytes are buffered until the commit finishes.
   return method === "write" ? true : method === "flushHeaders" ? undefined : res;
 }
 
-function stepAside(res: HeldResponse, hold: Hold): void {
+function stepAside(res: ServerResponse, hold: Hold): void {
   hold.phase = DONE;
-  delete (res as { headersSent?: boolean }).headersSent;
+  if (hold.ownHeadersSent) delete (res as { headersSent?: boolean }).headersSent;
 }
 
 function addCommitHeaders(res: ServerResponse, { setCookie, varyCookie }: CommitResult): void {
   if (varyCookie) res.setHeader("Vary", varyWithCookie(res.getHeader("Vary")));
   if (setCookie !== undefined) res.appendHeader("Set-Cookie", setCookie);
+}
+
+// ---- the shared-prototype interception (attachSessionShared) ----
+
+const HOLDS = new WeakMap<ServerResponse, Hold>();
+/** The methods each patched prototype had before, found by the interceptors through `this`. */
+const ORIGINALS = Symbol("tessera.originals");
+type PatchedPrototype = { [ORIGINALS]: Originals };
+
+function sharedIntercept(res: ServerResponse, method: HeaderSending, args: unknown[]): unknown {
+  const hold = HOLDS.get(res);
+  if (hold === undefined) return originalsOf(res)[method].apply(res, args);
+  return intercept(res, hold, method, args);
+}
+const SHARED: Originals = {
+  writeHead: function (this: ServerResponse, ...args: unknown[]) {
+    return sharedIntercept(this, "writeHead", args);
+  },
+  write: function (this: ServerResponse, ...args: unknown[]) {
+    return sharedIntercept(this, "write", args);
+  },
+  end: function (this: ServerResponse, ...args: unknown[]) {
+    return sharedIntercept(this, "end", args);
+  },
+  flushHeaders: function (this: ServerResponse) {
+    sharedIntercept(this, "flushHeaders", []);
+  },
+};
+
+function originalsOf(res: ServerResponse): Originals {
+  return (res as unknown as PatchedPrototype)[ORIGINALS];
+}
+
+/**
+ * Patches (once) the framework's response prototype just above `http.ServerResponse.prototype`
+ * in `res`'s chain, and says whether `res`'s header-sending methods now reach the interceptors.
+ */
+function interceptsOnPrototype(res: ServerResponse): boolean {
+  if (res.writeHead === SHARED.writeHead && res.write === SHARED.write && res.end === SHARED.end && res.flushHeaders === SHARED.flushHeaders) return true;
+  let base: object | null = Object.getPrototypeOf(res) as object | null;
+  while (base !== null && Object.getPrototypeOf(base) !== ServerResponse.prototype) base = Object.getPrototypeOf(base) as object | null;
+  if (base === null || Object.hasOwn(base, ORIGINALS)) return false; // plain node:http, or overridden on the way
+  const proto = base as Record<HeaderSending, Call>;
+  const originals: Originals = { writeHead: proto.writeHead, write: proto.write, end: proto.end, flushHeaders: proto.flushHeaders };
+  const inheritedHeadersSent = headersSentGetter(base);
+  Object.defineProperty(base, ORIGINALS, { value: originals });
+  for (const method of ["writeHead", "write", "end", "flushHeaders"] as const) {
+    Object.defineProperty(base, method, { value: SHARED[method], writable: true, configurable: true });
+  }
+  // While a commit is saving, the response counts as sent (see `intercept`).
+  Object.defineProperty(base, "headersSent", {
+    configurable: true,
+    get(this: ServerResponse) {
+      return HOLDS.get(this)?.phase === COMMITTING || inheritedHeadersSent.call(this);
+    },
+  });
+  return res.writeHead === SHARED.writeHead && res.write === SHARED.write && res.end === SHARED.end && res.flushHeaders === SHARED.flushHeaders;
+}
+
+function headersSentGetter(from: object): (this: ServerResponse) => boolean {
+  for (let proto: object | null = from; proto !== null; proto = Object.getPrototypeOf(proto) as object | null) {
+    const getter = Object.getOwnPropertyDescriptor(proto, "headersSent")?.get;
+    if (getter) return getter as (this: ServerResponse) => boolean;
+  }
+  throw new Error("[tessera] http.ServerResponse has no headersSent getter");
 }
 
 /**

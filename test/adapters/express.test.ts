@@ -145,4 +145,85 @@ describe("express specifics", () => {
     const dashboard = await fetch(`${url}/dashboard`, { headers: { cookie: `sessionid=${key}` } });
     expect(await dashboard.text()).toBe("hello alice");
   });
+
+  // The adapter intercepts on Express's shared response prototype instead of adding properties
+  // to each response (see attachSessionShared); these are the cases that must still hold.
+  describe("interception on the shared prototype", () => {
+    function cookieOf(response: globalThis.Response, name = "sessionid"): string {
+      const cookie = response.headers.getSetCookie().find((c) => c.startsWith(`${name}=`)) ?? "";
+      return /^[^=]+=([a-z0-9]{32});/.exec(cookie)?.[1] ?? "";
+    }
+
+    it("a handler in a mounted sub-app saves the session (the sub-app swaps the prototype)", async () => {
+      const { backend, app } = setup();
+      const admin = express();
+      admin.get("/write", async (req, res) => {
+        await req.session.set("where", "sub-app");
+        res.send("ok");
+      });
+      app.use("/admin", admin);
+      const url = await listen(app);
+      const response = await fetch(`${url}/admin/write`);
+      expect(await response.text()).toBe("ok");
+      const key = cookieOf(response);
+      expect(JSON.parse((await backend.load(key, NOW))?.data ?? "null")).toEqual({ where: "sub-app" });
+    });
+
+    it("a middleware before it that wraps res.end still sees the committed response", async () => {
+      const backend = memoryBackend();
+      const sessions = createSessions({ backend, clock: () => NOW });
+      const app = express();
+      const seen: string[] = [];
+      app.use((_req, res, next) => {
+        const end = res.end;
+        res.end = function (this: Response, ...args: unknown[]) {
+          seen.push(String(res.getHeader("Set-Cookie") ?? "none"));
+          return (end as (...a: unknown[]) => Response).apply(this, args);
+        } as typeof res.end;
+        next();
+      });
+      app.use(sessionMiddleware(sessions));
+      app.get("/", async (req, res) => {
+        await req.session.set("n", 1);
+        res.send("ok");
+      });
+      const url = await listen(app);
+      const response = await fetch(url);
+      const key = cookieOf(response);
+      expect(JSON.parse((await backend.load(key, NOW))?.data ?? "null")).toEqual({ n: 1 });
+      expect(seen).toEqual([expect.stringMatching(new RegExp(`^sessionid=${key};`))]);
+    });
+
+    it("two session middlewares on one request each set their cookie; an app without one is untouched", async () => {
+      const first = createSessions({ backend: memoryBackend(), clock: () => NOW });
+      const second = createSessions({ backend: memoryBackend(), clock: () => NOW, cookie: { name: "other" } });
+      const app = express();
+      app.use(sessionMiddleware(first));
+      app.use((req, res, next) => {
+        const outer = req.session;
+        sessionMiddleware(second)(req, res, (error?: unknown) => {
+          (req as unknown as { other: unknown }).other = req.session;
+          req.session = outer;
+          next(error);
+        });
+      });
+      app.get("/", async (req, res) => {
+        await req.session.set("a", 1);
+        await (req as unknown as { other: typeof req.session }).other.set("b", 2);
+        res.send("ok");
+      });
+      const plain = express();
+      plain.get("/", (_req, res) => res.send("plain"));
+      const url = await listen(app);
+      const plainUrl = await listen(plain);
+
+      const response = await fetch(url);
+      expect(cookieOf(response, "sessionid")).not.toBe("");
+      expect(cookieOf(response, "other")).not.toBe("");
+      const untouched = await fetch(plainUrl);
+      expect(await untouched.text()).toBe("plain");
+      expect(untouched.headers.getSetCookie()).toEqual([]);
+      expect(untouched.headers.get("vary")).toBeNull();
+    });
+  });
 });
