@@ -51,8 +51,19 @@ const MAX_MERGE_ATTEMPTS = 100;
 /** Key collisions are all but impossible (165 random bits); retrying forever would hide a broken store. */
 const MAX_CREATE_ATTEMPTS = 100;
 const DELETED = Symbol("deleted");
-/** Per `createSessions` instance: the pending save of each session key (see `#oneAtATime`). */
-const SAVE_QUEUES = new WeakMap<ResolvedOptions, Map<string, Promise<void>>>();
+/**
+ * The saves of one session key in this process (see `#saveInTurn`): at most one write in
+ * flight; the saves that arrive meanwhile wait and then go out together as one write.
+ */
+interface KeyWriter {
+  busy: boolean;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the data type plays no part in writing
+  waiting: { session: Session<any>; done: (error?: unknown) => void }[];
+  /** What this process last wrote for the key: the freshest state to build the next write on. */
+  latest: { version: number; data: Map<string, unknown>; userId: string | null; createdAt: number | undefined } | undefined;
+}
+/** Per `createSessions` instance: the writer of each session key with saves in progress. */
+const WRITERS = new WeakMap<ResolvedOptions, Map<string, KeyWriter>>();
 /**
  * @internal The commit rules ask a session through this whether sliding expiry wants it re-saved.
  * A symbol keeps it off the public `Session` surface.
@@ -303,7 +314,7 @@ export class Session<Data extends object = SessionData> {
       this.#createdAt = write.now;
       this.#storedExpiresAt = write.expiresAt;
     } else {
-      await this.#oneAtATime(key, () => this.#update(backend, key, data));
+      await this.#saveInTurn(key);
     }
     this.#written = true;
     this.#changes.clear();
@@ -501,55 +512,88 @@ export class Session<Data extends object = SessionData> {
     return next - this.#storedExpiresAt >= interval * 1000;
   }
 
-  /** A versioned update; on a conflict, reload and re-apply this request's own changes. */
-  async #update(backend: ServerBackend, key: string, data: Map<string, unknown>): Promise<void> {
-    let current = data;
-    for (let attempt = 1; ; attempt++) {
-      const version = this.#version ?? 0;
-      try {
-        const write = this.#snapshot(current);
-        await this.#backendCall("save", () => backend.update(key, write, version));
-        this.#version = version + 1;
-        this.#storedExpiresAt = write.expiresAt;
-        this.#cache = current;
-        return;
-      } catch (error) {
-        if (error instanceof UpdateError) throw error;
-        if (!(error instanceof VersionConflictError) || attempt >= MAX_MERGE_ATTEMPTS) throw error;
-      }
-      // Many writers on one session retry in lockstep; a little random backoff spreads them out.
-      if (attempt > 2) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, attempt * 5)));
-      const fresh = await this.#backendCall("load", () => backend.load(key, this.#options.clock()));
-      if (fresh === null) throw new UpdateError();
-      current = this.#cleared ? new Map() : (decodeData(fresh.data) ?? new Map());
-      for (const [changedKey, value] of this.#changes) {
-        if (value === DELETED) current.delete(changedKey);
-        else current.set(changedKey, value);
-      }
-      this.#version = fresh.version;
-      this.#createdAt = fresh.createdAt;
-      if (!this.#userChanged) this.#userId = fresh.userId;
-    }
+  /**
+   * A versioned update, in turn with this process's other saves of the same key. Concurrent
+   * requests of one visitor would otherwise each meet a version conflict (reload, merge, write
+   * again); here the saves that queue behind a write in flight are merged, in arrival order,
+   * onto what that write stored, and go out as one write. Other processes are still handled by
+   * the version check: a conflict reloads and re-applies every queued save's own changes.
+   */
+  #saveInTurn(key: string): Promise<void> {
+    let writers = WRITERS.get(this.#options);
+    if (writers === undefined) WRITERS.set(this.#options, (writers = new Map()));
+    let writer = writers.get(key);
+    if (writer === undefined) writers.set(key, (writer = { busy: false, waiting: [], latest: undefined }));
+    const queue = writer;
+    return new Promise<void>((resolve, reject) => {
+      queue.waiting.push({ session: this, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      if (!queue.busy) void Session.#drain(writers, key, queue);
+    });
   }
 
-  /**
-   * Runs the saves of one session key from this process one at a time. Concurrent requests of
-   * one visitor then meet at most one version conflict each (reload, merge, write) instead of
-   * all retrying against each other; other processes are still handled by the versioned write.
-   */
-  async #oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {
-    let queues = SAVE_QUEUES.get(this.#options);
-    if (queues === undefined) SAVE_QUEUES.set(this.#options, (queues = new Map()));
-    const run = (queues.get(key) ?? Promise.resolve()).then(work);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    queues.set(key, tail);
-    try {
-      return await run;
-    } finally {
-      if (queues.get(key) === tail) queues.delete(key);
+  static async #drain(writers: Map<string, KeyWriter>, key: string, writer: KeyWriter): Promise<void> {
+    writer.busy = true;
+    while (writer.waiting.length > 0) {
+      const batch = writer.waiting.splice(0);
+      let failure: unknown;
+      try {
+        await Session.#writeBatch(writer, key, batch.map((entry) => entry.session));
+      } catch (error) {
+        failure = error ?? new Error("save failed");
+      }
+      for (const entry of batch) entry.done(failure);
+    }
+    writer.busy = false;
+    writers.delete(key);
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  static async #writeBatch(writer: KeyWriter, key: string, batch: Session<any>[]): Promise<void> {
+    const last = batch[batch.length - 1] as Session<object>;
+    const backend = last.#options.backend as ServerBackend;
+    // Start from the freshest state this process knows: its own last write, or else the most
+    // recently loaded of the queued sessions (each has its own changes applied already).
+    const newest = batch.reduce((a, b) => ((b.#version ?? 0) > (a.#version ?? 0) ? b : a));
+    const latest = writer.latest;
+    let base =
+      latest !== undefined && latest.version >= (newest.#version ?? 0)
+        ? { version: latest.version, data: latest.data, userId: latest.userId, createdAt: latest.createdAt }
+        : { version: newest.#version ?? 0, data: newest.#cache ?? new Map<string, unknown>(), userId: newest.#userId, createdAt: newest.#createdAt };
+    for (let attempt = 1; ; attempt++) {
+      // Each queued save's own changes, in arrival order, over the base.
+      let data = new Map(base.data);
+      let userId = base.userId;
+      for (const session of batch) {
+        if (session.#cleared) data = new Map();
+        for (const [changedKey, value] of session.#changes) {
+          if (value === DELETED) data.delete(changedKey);
+          else data.set(changedKey, value);
+        }
+        if (session.#userChanged) userId = session.#userId;
+      }
+      last.#userId = userId;
+      last.#createdAt = base.createdAt;
+      const write = last.#snapshot(data);
+      try {
+        await last.#backendCall("save", () => backend.update(key, write, base.version));
+        const version = base.version + 1;
+        for (const session of batch) {
+          session.#version = version;
+          session.#storedExpiresAt = write.expiresAt;
+          session.#userId = userId;
+          session.#createdAt = base.createdAt;
+          session.#cache = session === last ? data : new Map(data);
+        }
+        writer.latest = { version, data, userId, createdAt: base.createdAt };
+        return;
+      } catch (error) {
+        if (!(error instanceof VersionConflictError) || attempt >= MAX_MERGE_ATTEMPTS) throw error;
+      }
+      // Another process wrote meanwhile. Many writers retry in lockstep; a little random backoff spreads them out.
+      if (attempt > 2) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, attempt * 5)));
+      const fresh = await last.#backendCall("load", () => backend.load(key, last.#options.clock()));
+      if (fresh === null) throw new UpdateError();
+      base = { version: fresh.version, data: decodeData(fresh.data) ?? new Map(), userId: fresh.userId, createdAt: fresh.createdAt };
     }
   }
 
