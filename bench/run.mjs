@@ -678,13 +678,19 @@ async function runScale() {
   return { status: ok ? "ok" : "failed", exit: code, seconds, markdown: markdown.trimEnd() + "\n", json };
 }
 
+/** The hand-written reading of the profiles (bench/FINDINGS.md), kept across reruns. */
+function findings() {
+  const file = join(here, "FINDINGS.md");
+  return existsSync(file) ? `\n${readFileSync(file, "utf8").trimEnd()}\n` : "";
+}
+
 // ---- main ---------------------------------------------------------------------------------
 if (process.env.REPORT_FROM) {
   // Re-render the report and the chart from a results JSON without measuring anything.
   const { meta, all, scale } = JSON.parse(readFileSync(process.env.REPORT_FROM, "utf8"));
   const scaleMd = scale?.markdown ?? "## Scale\n\nNot part of the results file.\n";
   writeFileSync(SVG, chartSvg(all, meta));
-  writeFileSync(OUT, report(all, meta) + "\n" + scaleMd);
+  writeFileSync(OUT, report(all, meta) + "\n" + scaleMd + findings());
   console.log(`wrote ${OUT} and ${SVG} from ${process.env.REPORT_FROM}`);
   process.exit(0);
 }
@@ -740,7 +746,7 @@ const write = (scale) => {
   mkdirSync(join(here, "results"), { recursive: true });
   writeFileSync(resultsFile, JSON.stringify({ meta, settings: { DURATION, WARMUP, REPS, CONNECTIONS, QUICK, SESSIONS, STORE_COUNTERS }, all, scale: scale && { status: scale.status, exit: scale.exit, seconds: scale.seconds, markdown: scale.markdown, results: scale.json } }, null, 2));
   writeFileSync(SVG, chartSvg(all, meta));
-  writeFileSync(OUT, report(all, meta) + "\n" + (scale ? scale.markdown : "## Scale\n\nRunning...\n"));
+  writeFileSync(OUT, report(all, meta) + "\n" + (scale ? scale.markdown : "## Scale\n\nRunning...\n") + findings());
 };
 write(null); // the framework results are on disk before the scale run starts
 console.log(`wrote ${OUT}, ${SVG} and ${resultsFile} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
