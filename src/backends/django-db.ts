@@ -25,7 +25,7 @@
 import { BackendError, ConfigurationError, CreateError, UpdateError } from "../errors.js";
 import { parsePythonJson, pythonJson, SESSION_STORE_SALT, signPayload, unsignPayload } from "../django/signing.js";
 import type { ServerBackend, SessionWrite, StoredSession } from "./base.js";
-import type { Row, SqlDriver } from "./db/driver.js";
+import { defaultBatchSize, deleteInBatches, type Row, type SqlDriver } from "./db/driver.js";
 import type { Dialect } from "./db/schema.js";
 import { openSqlite, sqliteDriver } from "./db/sqlite.js";
 
@@ -50,7 +50,7 @@ export interface DjangoDatabaseBackendOptions {
   connection?: { readonly dialect: Dialect; readonly connect: () => Promise<SqlDriver> };
   /**
    * Rows `clearExpired` deletes per statement, so a large backlog never holds a long lock.
-   * @default 1000
+   * @default 200 on SQLite, 1000 elsewhere
    */
   batchSize?: number;
   /**
@@ -121,7 +121,7 @@ const DIALECTS: Record<Dialect, DialectSql> = {
  */
 export function djangoDatabaseBackend(options: DjangoDatabaseBackendOptions): ServerBackend & { readonly dialect: Dialect } {
   const secrets = resolveSecrets(options.secret);
-  const batchSize = positive("batchSize", options.batchSize, 1000, 1);
+  const batchSize = options.batchSize === undefined ? undefined : positive("batchSize", options.batchSize, 1000, 1);
   const floatMemory = positive("floatMemory", options.floatMemory, 10_000, 0);
   const { dialect, connect } = resolveConnection(options);
   const sql = DIALECTS[dialect];
@@ -210,19 +210,8 @@ export function djangoDatabaseBackend(options: DjangoDatabaseBackendOptions): Se
       }),
     exists: (key) => use(async (d) => (await d.all(`SELECT 1 AS found FROM ${T} WHERE session_key = ?`, [key])).length > 0),
     clearExpired: (now) =>
-      use(async (d) => {
-        // Django deletes `expire_date < now` (while a load keeps `> now`); batches keep locks short.
-        const statement =
-          dialect === "mysql"
-            ? `DELETE FROM ${T} WHERE expire_date < ? LIMIT ${batchSize}`
-            : `DELETE FROM ${T} WHERE session_key IN (SELECT session_key FROM ${T} WHERE expire_date < ? LIMIT ${batchSize})`;
-        let total = 0;
-        for (;;) {
-          const deleted = await d.run(statement, [sql.toParam(now)]);
-          total += deleted;
-          if (deleted < batchSize) return total;
-        }
-      }),
+      // Django deletes `expire_date < now` (while a load keeps `> now`).
+      use((d) => deleteInBatches(d, T, "session_key", "expire_date < ?", sql.toParam(now), batchSize ?? defaultBatchSize(dialect))),
     async migrate() {
       // Creates Django's table only where it is missing, and records nothing in Django's
       // django_migrations: see docs/django.md for running Django's migrate afterwards.

@@ -52,3 +52,23 @@ describe("sqlite: hashed keys at rest", () => {
     }
   });
 });
+
+describe("sqlite: clearExpired in the app's own process", () => {
+  it("deletes in batches and lets the app run between them (the driver itself is synchronous)", async () => {
+    const backend = databaseBackend({ url: "sqlite::memory:", batchSize: 10 });
+    const now = Date.now();
+    for (let i = 0; i < 35; i++) {
+      await backend.create(`expired${String(i).padStart(4, "0")}`, { data: "{}", expiresAt: now - 1000, userId: null, now: now - 5000 });
+    }
+    await backend.create("stillalive000", { data: "{}", expiresAt: now + 60_000, userId: null, now });
+    const order: string[] = [];
+    setImmediate(() => order.push("app"));
+    const cleared = await backend.clearExpired?.(now);
+    order.push("cleared");
+    expect(cleared).toBe(35);
+    // Without a pause between batches the app's callback could only run after the whole clear.
+    expect(order).toEqual(["app", "cleared"]);
+    expect(await backend.exists("stillalive000")).toBe(true);
+    await backend.close?.();
+  });
+});

@@ -42,3 +42,29 @@ export async function importPeer<T>(name: string, feature: string, packageName =
     throw error;
   }
 }
+
+/** Rows a batched delete removes per statement when the app sets no `batchSize`. */
+export function defaultBatchSize(dialect: SqlDriver["dialect"]): number {
+  // SQLite deletes in the app's own thread, so each batch is a stall: keep them small.
+  return dialect === "sqlite" ? 200 : 1000;
+}
+
+/**
+ * Deletes what `criterion` selects (`column < ?`) from `table`, `batchSize` rows per statement,
+ * letting the app serve requests between batches, and returns how many rows went. Small batches
+ * keep locks short; the pause matters most on SQLite, whose driver blocks the event loop.
+ */
+export async function deleteInBatches(d: SqlDriver, table: string, keyColumn: string, criterion: string, param: unknown, batchSize: number): Promise<number> {
+  const statement =
+    d.dialect === "mysql"
+      ? `DELETE FROM ${table} WHERE ${criterion} LIMIT ${batchSize}`
+      : `DELETE FROM ${table} WHERE ${keyColumn} IN (SELECT ${keyColumn} FROM ${table} WHERE ${criterion} LIMIT ${batchSize})`;
+  let total = 0;
+  for (;;) {
+    const deleted = await d.run(statement, [param]);
+    total += deleted;
+    if (deleted < batchSize) return total;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+

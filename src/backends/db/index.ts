@@ -8,7 +8,7 @@ import { BackendError, ConfigurationError, CreateError, UpdateError, VersionConf
 import { hashKey } from "../../keys.js";
 import type { ServerBackend, SessionListQuery, SessionWrite, StoredSession } from "../base.js";
 import { decodeCursor, page } from "../listing.js";
-import type { Row, SqlDriver } from "./driver.js";
+import { defaultBatchSize, deleteInBatches, type Row, type SqlDriver } from "./driver.js";
 import { LEDGER_DDL, MIGRATIONS, MIGRATIONS_TABLE, SESSIONS_TABLE, type Dialect } from "./schema.js";
 import { isMysqlPool, mysqlDriver, openMysql } from "./mysql.js";
 import { isPgClient, openPostgres, postgresDriver, type PoolSettings } from "./postgres.js";
@@ -53,8 +53,9 @@ export interface DatabaseBackendOptions {
    */
   statementTimeoutMs?: number;
   /**
-   * Rows `clearExpired` deletes per statement, so a huge backlog never holds a long lock.
-   * @default 1000
+   * Rows `clearExpired` deletes per statement, so a huge backlog never holds a long lock (and,
+   * on SQLite, never blocks the app for long: it yields between batches).
+   * @default 200 on SQLite, 1000 elsewhere
    */
   batchSize?: number;
   /**
@@ -73,10 +74,10 @@ const NAMES: Record<Dialect, string> = { sqlite: "sqlite", postgres: "postgres",
 
 /** Sessions in a SQL database. SQLite migrates itself on first use; others run `tessera migrate`. */
 export function databaseBackend(options: DatabaseBackendOptions): ServerBackend & { readonly dialect: Dialect } {
-  const batchSize = options.batchSize ?? 1000;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigurationError("databaseBackend batchSize must be a positive whole number.");
+  const batchSize = options.batchSize;
+  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) throw new ConfigurationError("databaseBackend batchSize must be a positive whole number.");
   const { dialect, connect } = resolveConnection(options, poolSettings(options));
-  if (options.format === "django") return djangoDatabaseBackend({ secret: options.secret ?? [], batchSize, connection: { dialect, connect } });
+  if (options.format === "django") return djangoDatabaseBackend({ secret: options.secret ?? [], ...(batchSize === undefined ? {} : { batchSize }), connection: { dialect, connect } });
   if (options.format !== undefined && options.format !== "tessera") throw new ConfigurationError('databaseBackend format must be "tessera" or "django".');
 
   // Connect on first use, so creating the backend costs nothing and startup order does not matter.
@@ -161,19 +162,8 @@ export function databaseBackend(options: DatabaseBackendOptions): ServerBackend 
         return page(rows.map((row) => ({ ...toStored(row), id: String(row["key_hash"]) })), limit);
       }),
     clearExpired: (now) =>
-      use(async (d) => {
-        // Django deletes `expire_date < now` (while load keeps `> now`); small batches keep locks short.
-        const statement =
-          d.dialect === "mysql"
-            ? `DELETE FROM ${SESSIONS_TABLE} WHERE expires_at < ? LIMIT ${batchSize}`
-            : `DELETE FROM ${SESSIONS_TABLE} WHERE key_hash IN (SELECT key_hash FROM ${SESSIONS_TABLE} WHERE expires_at < ? LIMIT ${batchSize})`;
-        let total = 0;
-        for (;;) {
-          const deleted = await d.run(statement, [ms(now)]);
-          total += deleted;
-          if (deleted < batchSize) return total;
-        }
-      }),
+      // Django deletes `expire_date < now` (while load keeps `> now`).
+      use((d) => deleteInBatches(d, SESSIONS_TABLE, "key_hash", "expires_at < ?", ms(now), batchSize ?? defaultBatchSize(d.dialect))),
     async migrate() {
       await migrate(await db());
     },
