@@ -54,6 +54,7 @@ const DAY = 86_400_000;
 const AGE = 14 * DAY; // Tessera's default cookie age: a session expires 14 days after its last save
 const NOW = Date.now();
 
+const defaultBatch = (backend) => (/sqlite/i.test(backend) ? 200 : 1000);
 const log = (message) => process.stderr.write(`[scale ${((performance.now()) / 1000).toFixed(1)}s] ${message}\n`);
 
 // ---- keys, rows and statistics -------------------------------------------------------------
@@ -206,8 +207,8 @@ function clearRow(backend, { deleted, seconds, loopBlockMs, reader, liveAfter, e
     seconds: round(seconds, 2),
     clearMs: round(seconds * 1000, 1),
     rowsPerSecond: Math.round(deleted / seconds),
-    batchSize: 1000, // databaseBackend's default batchSize (src/backends/db/index.ts)
-    batches: Math.floor(deleted / 1000) + 1, // full batches, then the short one that ends the loop
+    batchSize: defaultBatch(backend), // databaseBackend's default batchSize (src/backends/db/driver.ts)
+    batches: Math.floor(deleted / defaultBatch(backend)) + 1, // full batches, then the short one that ends the loop
     ...readerStats(reader.starts, reader.durations, reader.t0, reader.t1),
     loopBlockMs: round(loopBlockMs, 1),
     targetMs: STALL_TARGET_MS,
@@ -546,7 +547,7 @@ function markdown(results) {
   if (results.clear.length) {
     out.push(`### clearExpired over ${size(EXPIRED)} expired rows`, "");
     out.push(
-      `Method: a store of ${size(EXPIRED)} expired and ${size(SMALL)} live sessions, then \`await sessions.clearExpired()\` (databaseBackend's default batches of 1000 rows) timed; the count returned, the ${size(SMALL)} surviving live rows and that they still load are checked. Meanwhile readers load random live sessions, pausing ~1 ms between loads, through their own Tessera instance (SQLite: a worker thread on its own connection; PostgreSQL: ${PG_READERS} loops on their own pool) and a 1 ms timer measures the longest event-loop block in the process running clearExpired; target < ${STALL_TARGET_MS} ms for both. "Before" is the longest reader load in the ${BASELINE_MS / 1000} s before the clear, for scale.`,
+      `Method: a store of ${size(EXPIRED)} expired and ${size(SMALL)} live sessions, then \`await sessions.clearExpired()\` (databaseBackend's default batches: 200 rows on SQLite, 1000 on PostgreSQL) timed; the count returned, the ${size(SMALL)} surviving live rows and that they still load are checked. Meanwhile readers load random live sessions, pausing ~1 ms between loads, through their own Tessera instance (SQLite: a worker thread on its own connection; PostgreSQL: ${PG_READERS} loops on their own pool) and a 1 ms timer measures the longest event-loop block in the process running clearExpired; target < ${STALL_TARGET_MS} ms for both. "Before" is the longest reader load in the ${BASELINE_MS / 1000} s before the clear, for scale.`,
       "",
     );
     out.push(`| Backend | Rows deleted | Live rows kept | Time (s) | Rows/s | Mean ms per batch | Reader loads during | Reader p99 (ms) | Longest reader load (ms) | Before (ms) | Longest event-loop block (ms) |`);
