@@ -55,7 +55,7 @@ export async function startRedis() {
   return async () => { p.kill("SIGTERM"); children.delete(p); await sleep(200); rmSync(dir, { recursive: true, force: true }); };
 }
 /** statStatements: load pg_stat_statements (run.mjs counts statements per server with it). */
-export async function startPostgres({ statStatements = false } = {}) {
+export async function startPostgres({ statStatements = false, settings = {} } = {}) {
   await assertPortFree(PG_PORT, "PostgreSQL");
   const bin = sh("bash", ["-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1"]);
   const dir = mkdtempSync(join(tmpdir(), "bench-pg-"));
@@ -64,6 +64,7 @@ export async function startPostgres({ statStatements = false } = {}) {
   sh("chown", ["postgres", dir]);
   execFileSync("runuser", ["-u", "postgres", "--", `${bin}/initdb`, "-D", data, "--auth=trust", "-U", "postgres"], { stdio: "ignore" });
   const p = spawn("runuser", ["-u", "postgres", "--", `${bin}/postgres`, "-D", data, "-p", String(PG_PORT), "-k", dir, "-c", "listen_addresses=127.0.0.1",
+    ...Object.entries(settings).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
     ...(statStatements ? ["-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=top", "-c", "pg_stat_statements.track_utility=on"] : [])], { stdio: "ignore" });
   children.add(p);
   await waitPort(PG_PORT, "postgres", 200);

@@ -54,6 +54,7 @@ const DAY = 86_400_000;
 const AGE = 14 * DAY; // Tessera's default cookie age: a session expires 14 days after its last save
 const NOW = Date.now();
 
+const PG_SHARED_BUFFERS = process.env.SCALE_PG_SHARED_BUFFERS ?? "1GB";
 const defaultBatch = (backend) => (/sqlite/i.test(backend) ? 200 : 1000);
 const log = (message) => process.stderr.write(`[scale ${((performance.now()) / 1000).toFixed(1)}s] ${message}\n`);
 
@@ -291,7 +292,9 @@ async function openPostgres(stores) {
     const before = new Set(children);
     try {
       log("PostgreSQL: starting a throwaway server");
-      stopPostgres = await startPostgres();
+      // Sized as a production server would be for a table this big (the default 128 MB is for a
+      // laptop); the report names the setting.
+      stopPostgres = await startPostgres({ settings: { shared_buffers: PG_SHARED_BUFFERS } });
     } catch (error) {
       for (const child of children) {
         if (!before.has(child)) {
