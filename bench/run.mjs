@@ -7,7 +7,7 @@
 // stopped, runs the scale benchmark (bench/scale/run.mjs) and appends its section. Writes
 // docs/benchmarks.md, the chart docs/benchmarks.svg (next to OUT) and bench/results/*.json.
 //
-// Env: DURATION (s per run, 2), WARMUP (s, 1), REPS (3), CONNECTIONS (50), ONLY (comma-separated
+// Env: DURATION (s per run, 1), WARMUP (s, 1), REPS (6), CONNECTIONS (50), ONLY (comma-separated
 // substrings of server ids), SERVER_WARMUP (s, 2), SESSIONS (cookies /write-many rotates, 50),
 // SKIP_REDIS=1, SKIP_PG=1, QUICK=1,
 // OUT (markdown path; the chart goes to benchmarks.svg in the same directory),
@@ -27,10 +27,12 @@ import { sh, children, startRedis, startPostgres, REDIS_PORT, PG_PORT } from "./
 
 const here = dirname(fileURLToPath(import.meta.url));
 const QUICK = process.env.QUICK === "1";
-const DURATION = Number(process.env.DURATION ?? (QUICK ? 1 : 2));
+const DURATION = Number(process.env.DURATION ?? 1);
 const WARMUP = Number(process.env.WARMUP ?? 1);
 const SERVER_WARMUP = Number(process.env.SERVER_WARMUP ?? (QUICK ? 1 : 2));
-const REPS = Number(process.env.REPS ?? (QUICK ? 1 : 3));
+// Many short runs: on a shared 2-core VM a disturbance spoils a run, and the median of six
+// survives two spoiled ones where the median of three 2 s runs did not.
+const REPS = Number(process.env.REPS ?? (QUICK ? 1 : 6));
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
 const OUT = process.env.OUT ?? join(here, "..", "docs", "benchmarks.md");
 const SVG = join(dirname(OUT), "benchmarks.svg"); // the chart lives next to the report it is embedded in
@@ -383,7 +385,8 @@ async function benchFramework(list, firstPort) {
         state.set(s, { t0: cpuTicks(s.pid), runs: [] });
       }
       for (let i = 0; i < REPS; i++) {
-        for (const s of servers) {
+        // Each repetition starts with the next server, so no server is always first after a pause.
+        for (const s of [...servers.slice(i % servers.length), ...servers.slice(0, i % servers.length)]) {
           const c = route === "login" ? null : s.cookie;
           const st = state.get(s);
           // Store-side counters bracket exactly this wrk run of this server.
@@ -489,7 +492,7 @@ function report(all, meta) {
   L();
   L(`- ${meta.nproc} cores (\`nproc\`), ${meta.cpu}; Node ${process.version}; ${meta.os}.`);
   L(`- Load: \`wrk -t1 -c${CONNECTIONS}\` pinned with \`taskset -c 0\`; each server a separate Node process pinned with \`taskset -c 1\`. Redis and PostgreSQL run unpinned on the same machine.`);
-  L(`- All servers of one framework run side by side (each its own process, all on core 1; idle ones cost nothing) and are loaded one at a time. Per route: ${WARMUP} s warm-up per server, then ${REPS} run(s) of ${DURATION} s per server, interleaved across the servers (A B C, A B C, ...) so that load from other processes hits them alike; the tables show the median req/s and median p99. CPU per request is the server process's utime+stime over the measured runs divided by the requests served; peak RSS is the server's VmHWM at the end.`);
+  L(`- All servers of one framework run side by side (each its own process, all on core 1; idle ones cost nothing) and are loaded one at a time. Per route: ${WARMUP} s warm-up per server, then ${REPS} run(s) of ${DURATION} s per server, interleaved across the servers, each repetition starting one server later (A B C, B C A, C A B, ...), so that load from other processes hits them alike and no server is always first; the tables show the median req/s and median p99. CPU per request is the server process's utime+stime over the measured runs divided by the requests served; peak RSS is the server's VmHWM at the end.`);
   L(`- \`/untouched\`, \`/read\` and \`/write\` carry the cookie a \`/login\` request returned: one fixed cookie on all ${CONNECTIONS} connections, as issue 7 asks, so \`/write\` is ${CONNECTIONS} concurrent writers to one session. \`/write-many\` is the same \`/write\` with a wrk Lua script rotating through ${SESSIONS} sessions (one login each), closer to many visitors. \`/login\` requests carry no cookie, so each creates a session. The baseline gets cookies of similar size.`);
   L("- Store operations per request come from a counting wrapper around each store (express-session store methods `get`/`set`/`touch`/`destroy`; Tessera backend methods `load`/`create`/`update`/`delete`/`exists`) and cover the measured runs.");
   L(`- They are also counted at the store itself, so laziness is visible, not claimed (column \"at the store\"). Redis: ${meta.storeCounters?.redis ? "" : "(not measured in this run) "}one \`MONITOR\` connection for the whole run; every measured wrk run of a Redis-backed server is bracketed by two \`ECHO\` markers sent from a second connection, and the commands between them are attributed to the server under test by client address (the server process's own sockets to Redis, from \`/proc/<pid>/fd\` and \`/proc/net/tcp\`), counted by command name and divided by the requests wrk completed in those runs. Commands a Lua script runs are listed separately (\"inside scripts\"); they are not extra round trips. Warm-up, logins and other servers' traffic fall outside the windows or belong to other clients and are not counted. PostgreSQL: ${meta.storeCounters?.pg ? "" : "(not measured in this run) "}\`pg_stat_statements\` (loaded with \`shared_preload_libraries\`, \`track_utility\` on, so \`BEGIN\`/\`COMMIT\` count as statements); each PostgreSQL-backed server connects as a login role of its own, and the role's \`calls\` are snapshotted before and after each measured wrk run of that server; the snapshot queries run as \`postgres\` and are not counted. Like the wrapper's, these counts include the work of the requests still in flight when wrk stops (up to ${CONNECTIONS} per run, which wrk does not count as served), so they read slightly above the true per-request figure (1.01 for 1), more so for the slowest servers.`);
