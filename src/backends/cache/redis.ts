@@ -120,9 +120,10 @@ export function redisStore(open: () => Promise<RedisLike>, prefix: string, timeo
     const current = (client ??= connect());
     const c = await current;
     try {
-      // node-redis's timeout covers only the wait in its queue (while disconnected); once a
-      // command is sent, only the deadline ends the wait for a reply from a hung server.
-      return await withDeadline(c.sendCommand(args, { timeout }), timeout + 50, "redis");
+      // node-redis's timeout covers only the wait in its queue (while disconnected): asked for
+      // only then, as it costs an AbortSignal timer per command. Once a command is sent, only the
+      // deadline ends the wait for a reply from a hung server.
+      return await withDeadline(c.sendCommand(args, c.isReady ? undefined : { timeout }), timeout + 50, "redis");
     } catch (error) {
       const hung = error instanceof DeadlineError;
       if (!hung && (error as Error)?.constructor?.name !== "TimeoutError") throw error; // node-redis's has no name or message

@@ -63,10 +63,19 @@ export class DeadlineError extends Error {}
 
 /** Rejects with a DeadlineError if `op` has not settled in `ms` (the operation itself goes on). */
 export function withDeadline<T>(op: Promise<T>, ms: number, name: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError(`${name} did not answer within ${ms} ms`)), ms);
+  // One promise and one timer: this wraps every command.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new DeadlineError(`${name} did not answer within ${ms} ms`)), ms);
+    op.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  return Promise.race([op, deadline]).finally(() => clearTimeout(timer));
 }
 
