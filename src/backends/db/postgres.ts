@@ -1,8 +1,9 @@
 /**
  * PostgreSQL through `pg`: a pool (or the app's own pool or client), `?` placeholders turned
- * into `$1, $2…`, migrations in a transaction on one pooled connection.
+ * into `$1, $2…` in named (prepared) statements, migrations in a transaction on one pooled connection.
  * @module
  */
+import { createHash } from "node:crypto";
 import type pg from "pg";
 import { importPeer, type Row, type SqlDriver } from "./driver.js";
 
@@ -54,19 +55,26 @@ export function isPgClient(value: unknown): value is PgClient {
  */
 export function postgresDriver(client: PgClient, owned: boolean): SqlDriver {
   const isPool = typeof (client as { totalCount?: unknown }).totalCount === "number";
-  const converted = new Map<string, string>();
+  const converted = new Map<string, { name: string; text: string }>();
   // Our statements hold no string literals or operators with "?", so a plain rewrite is exact.
-  const toNumbered = (sql: string) => {
-    let text = converted.get(sql);
-    if (text === undefined) {
+  // Each gets a name, so every connection parses and plans it once (a prepared statement).
+  const prepared = (sql: string) => {
+    let statement = converted.get(sql);
+    if (statement === undefined) {
       let n = 0;
-      converted.set(sql, (text = sql.replace(/\?/g, () => `$${++n}`)));
+      const text = sql.replace(/\?/g, () => `$${++n}`);
+      // Named by its text, so backends sharing one pool (and its connections) agree on names.
+      statement = { name: `tessera_${createHash("sha256").update(text).digest("hex").slice(0, 24)}`, text };
+      converted.set(sql, statement);
     }
-    return text;
+    return statement;
   };
   const query = async (target: PgClient, sql: string, params: readonly unknown[]) => {
     try {
-      return await target.query<Row>(toNumbered(sql), [...params]);
+      // Statements without parameters (the schema's DDL) run unnamed: they run once.
+      if (params.length === 0) return await target.query<Row>(sql);
+      const { name, text } = prepared(sql);
+      return await target.query<Row>({ name, text, values: [...params] });
     } catch (error) {
       throw explainExhaustedPool(error, target);
     }
