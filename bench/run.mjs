@@ -49,6 +49,7 @@ const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout.toString().trim(
 // [framework, variant, store needed, label]; the first of each framework is its baseline.
 const SERVERS = [
   ["express", "baseline", null, "Express, no session"],
+  ["express", "noop", null, "Express + an empty middleware (the floor)"],
   ["express", "express-session:memory", null, "express-session + MemoryStore"],
   ["express", "tessera:memory", null, "Tessera memoryBackend"],
   ["express", "express-session:sqlite", null, "express-session + better-sqlite3-session-store"],
@@ -62,11 +63,13 @@ const SERVERS = [
   ["express", "express-session:pg", "pg", "express-session + connect-pg-simple"],
   ["express", "tessera:pg", "pg", "Tessera databaseBackend (PostgreSQL)"],
   ["fastify", "baseline", null, "Fastify, no session"],
+  ["fastify", "noop", null, "Fastify + empty onRequest/onSend hooks (the floor)"],
   ["fastify", "fastify-session:memory", null, "@fastify/session + MemoryStore"],
   ["fastify", "tessera:memory", null, "Tessera memoryBackend"],
   ["fastify", "fastify-session:redis", "redis", "@fastify/session + connect-redis"],
   ["fastify", "tessera:redis", "redis", "Tessera cacheBackend (Redis)"],
   ["koa", "baseline", null, "Koa, no session"],
+  ["koa", "noop", null, "Koa + an empty async middleware (the floor)"],
   ["koa", "koa-session", null, "koa-session (cookie)"],
   ["koa", "tessera:signed", null, "Tessera signedCookieBackend"],
   ["koa", "koa-session:redis", "redis", "koa-session + Redis store"],
@@ -345,11 +348,11 @@ async function startServer([framework, variant, need, label], port) {
     const cookies = [];
     for (let i = 0; i < SESSIONS; i++) {
       const { res: login } = await get(`${base}/login`);
-      cookies.push(variant === "baseline" ? `sid=baseline-cookie-${i}-of-about-the-size-of-a-session-id` : login.headers.getSetCookie().map((c) => c.split(";")[0]).join("; "));
+      cookies.push(variant === "baseline" || variant === "noop" ? `sid=baseline-cookie-${i}-of-about-the-size-of-a-session-id` : login.headers.getSetCookie().map((c) => c.split(";")[0]).join("; "));
     }
     const cookie = cookies[0];
     const check = (await get(`${base}/read`, { cookie })).body;
-    if (variant !== "baseline" && check !== "alice") throw new Error(`/read with the login cookie answered ${JSON.stringify(check)}`);
+    if (variant !== "baseline" && variant !== "noop" && check !== "alice") throw new Error(`/read with the login cookie answered ${JSON.stringify(check)}`);
     // wrk sends one fixed header; this script rotates through SESSIONS cookies (many visitors).
     const script = join(scriptDir, `${framework}-${variant.replace(/\W/g, "_")}.lua`);
     writeFileSync(script, `local cookies = {${cookies.map((c) => JSON.stringify(c)).join(", ")}}\nlocal i = 0\nrequest = function()\n  i = i % #cookies + 1\n  return wrk.format(nil, "/write", { ["Cookie"] = cookies[i] })\nend\n`);
@@ -539,6 +542,8 @@ function report(all, meta) {
   for (const s of all.filter((x) => x.variant.startsWith("tessera:"))) {
     const peer = (PEER_OF[s.variant] ?? []).map((v) => byKey.get(`${s.framework}/${v}`)).find(Boolean);
     const u = ratio(s, "untouched");
+    // The same framework with an empty middleware: what any session layer costs at least.
+    const floor = byKey.get(`${s.framework}/noop`);
     const atStoreU = s.results.untouched.store?.totalPerReq ?? 0;
     const okU = u >= 0.95 && s.results.untouched.opsTotalPerReq === 0 && atStoreU === 0;
     const fixed = TARGETS[`${s.framework}/${s.variant}`];
@@ -558,7 +563,7 @@ function report(all, meta) {
     const okOps = writesOnRead === 0 && (rOps.load ?? 0) <= 1.05 && (wOps.load ?? 0) <= 1.05 && (wOps.update ?? 0) + (wOps.create ?? 0) <= 1.05;
     const verdict = [okU ? null : "untouched", okR ? null : "read", okW ? null : "write", okOps ? null : "ops"].filter(Boolean);
     if (verdict.length) misses.push(`${s.framework} ${s.variant}: ${verdict.join(", ")}`);
-    L(`| ${s.framework} | \`${s.variant}\` | ${peer ? `\`${peer.variant}\`` : "none measured"} | ${f2(u)}x (${f2(s.results.untouched.opsTotalPerReq)} ops${s.results.untouched.store ? `, ${f2(atStoreU)} at the store` : ""}) ${okU ? "✓" : "✗"} | ${rc} ${okR ? "✓" : "✗"} | ${wc} ${okW1 ? "✓" : "✗"} | ${mc} ${okWm ? "✓" : "✗"} | ${f2(s.results.read.opsTotalPerReq)}, ${f2(s.results[wKey].opsTotalPerReq)} ${okOps ? "✓" : "✗"} | ${verdict.length ? `missed: ${verdict.join(", ")}` : "met"} |`);
+    L(`| ${s.framework} | \`${s.variant}\` | ${peer ? `\`${peer.variant}\`` : "none measured"} | ${f2(u)}x (${f2(s.results.untouched.opsTotalPerReq)} ops${s.results.untouched.store ? `, ${f2(atStoreU)} at the store` : ""}${floor ? `; floor ${f2(ratio(floor, "untouched"))}x` : ""}) ${okU ? "✓" : "✗"} | ${rc} ${okR ? "✓" : "✗"} | ${wc} ${okW1 ? "✓" : "✗"} | ${mc} ${okWm ? "✓" : "✗"} | ${f2(s.results.read.opsTotalPerReq)}, ${f2(s.results[wKey].opsTotalPerReq)} ${okOps ? "✓" : "✗"} | ${verdict.length ? `missed: ${verdict.join(", ")}` : "met"} |`);
   }
   L();
   L(!all.some((x) => x.variant.startsWith("tessera:")) ? "No Tessera server was measured." : misses.length ? `Missed in this run: ${misses.join("; ")}.` : "Every target checked above was met in this run.");

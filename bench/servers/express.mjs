@@ -104,7 +104,9 @@ async function tessera(kind) {
 }
 
 const [family, kind] = variant.split(":");
-if (family === "baseline") {
+if (family === "baseline" || family === "noop") {
+  // noop: the same routes behind one middleware that does nothing, the floor of any session layer.
+  if (family === "noop") app.use((req, res, next) => next());
   routes = { untouched: (req, res) => res.send("ok"), read: (req, res) => res.send("alice"), write: (req, res) => res.send("ok"), login: (req, res) => res.send("ok") };
 } else if (family === "express-session") {
   await expressSession(kind);

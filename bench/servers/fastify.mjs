@@ -9,7 +9,12 @@ let routes;
 app.get("/__ops", async (request) => opsSnapshot(request.query.reset === "1"));
 
 const [family, kind] = variant.split(":");
-if (family === "baseline") {
+if (family === "baseline" || family === "noop") {
+  // noop: the same routes with an onRequest and an onSend hook that do nothing (what a session plugin needs at least).
+  if (family === "noop") {
+    app.addHook("onRequest", (request, reply, done) => done());
+    app.addHook("onSend", (request, reply, payload, done) => done(null, payload));
+  }
   routes = { untouched: async () => "ok", read: async () => "alice", write: async () => "ok", login: async () => "ok" };
 } else if (family === "fastify-session") {
   const { default: fastifyCookie } = await import("@fastify/cookie");

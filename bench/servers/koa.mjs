@@ -13,7 +13,9 @@ app.use(async (ctx, next) => {
 });
 
 const [family, kind] = variant.split(":");
-if (family === "baseline") {
+if (family === "baseline" || family === "noop") {
+  // noop: the same routes behind one async middleware that only awaits next(), the floor of any session layer.
+  if (family === "noop") app.use(async (ctx, next) => { await next(); });
   routes = { untouched: () => "ok", read: () => "alice", write: () => "ok", login: () => "ok" };
 } else if (family === "koa-session") {
   const { default: session } = await import("koa-session");
