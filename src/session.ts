@@ -582,7 +582,7 @@ export class Session<Data extends object = SessionData> {
           session.#storedExpiresAt = write.expiresAt;
           session.#userId = userId;
           session.#createdAt = base.createdAt;
-          session.#cache = session === last ? data : new Map(data);
+          session.#cache = new Map(data); // its own copy: later changes of one request must not leak into the next write
         }
         writer.latest = { version, data, userId, createdAt: base.createdAt };
         return;
