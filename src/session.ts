@@ -9,6 +9,7 @@ import { assertJsonValue, decodeData, encodeData } from "./codec.js";
 import { BackendError, ConfigurationError, CreateError, SessionError, UpdateError, VersionConflictError } from "./errors.js";
 import { generateKey, isValidKey } from "./keys.js";
 import type { ResolvedOptions } from "./options.js";
+import { withDeadline } from "./deadline.js";
 
 /** The shape of session data when the app does not declare one: any JSON value under any key. */
 export type SessionData = Record<string, unknown>;
@@ -604,34 +605,22 @@ export class Session<Data extends object = SessionData> {
 
   /**
    * Runs a backend call under `backendTimeoutMs`, turning a driver's failure or a call that
-   * never answers into a BackendError (503) that names the store. One promise and one timer
-   * per call: this is on every load and save.
+   * never answers into a BackendError (503) that names the store.
    */
   #backendCall<T>(action: string, call: () => Promise<T>): Promise<T> {
-    const limit = this.#options.backendTimeoutMs;
     const backend = this.#options.backend.name;
-    return new Promise<T>((resolve, reject) => {
-      const fail = (error: unknown) => {
-        clearTimeout(timer);
-        if (error instanceof SessionError) return reject(error);
-        const reason = error instanceof Error ? error.message : String(error);
-        reject(new BackendError(backend, `could not ${action} the session: ${reason}`, error));
-      };
-      // The call cannot be cancelled; if it settles after the deadline, nobody is left to hear it.
-      const timer =
-        limit === Number.POSITIVE_INFINITY
-          ? undefined
-          : setTimeout(() => reject(new BackendError(backend, `could not ${action} the session: no answer within ${limit} ms (backendTimeoutMs). The store may be down or overloaded.`)), limit);
-      let pending: Promise<T>;
-      try {
-        pending = Promise.resolve(call()); // the same promise when the backend returns a native one
-      } catch (error) {
-        return fail(error);
-      }
-      pending.then((value) => {
-        clearTimeout(timer);
-        resolve(value);
-      }, fail);
+    const limit = this.#options.backendTimeoutMs;
+    let pending: Promise<T>;
+    try {
+      pending = Promise.resolve(call()); // the same promise when the backend returns a native one
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    const timedOut = () => new BackendError(backend, `could not ${action} the session: no answer within ${limit} ms (backendTimeoutMs). The store may be down or overloaded.`);
+    return withDeadline(pending, limit, timedOut).catch((error: unknown) => {
+      if (error instanceof SessionError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new BackendError(backend, `could not ${action} the session: ${reason}`, error);
     });
   }
 }

@@ -8,7 +8,7 @@ import { IncomingMessage } from "node:http";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Sessions } from "../manager.js";
 import type { RequestSessionData, Session } from "../session.js";
-import { attachSessionShared } from "./node.js";
+import { attachSessionShared, prototypeAbove } from "./node.js";
 
 declare global {
   // Express's documented way to type request properties added by middleware.
@@ -48,8 +48,7 @@ function setSession(req: IncomingMessage, session: unknown): void {
   if ((req as { session?: unknown }).session === session) return;
   // First request (or an own `session` in the way): put the getter on the prototype just above
   // http.IncomingMessage's, where every Express request of every app finds it.
-  let base: object | null = Object.getPrototypeOf(req) as object | null;
-  while (base !== null && Object.getPrototypeOf(base) !== IncomingMessage.prototype) base = Object.getPrototypeOf(base) as object | null;
-  if (base !== null && !Object.hasOwn(base, "session")) Object.defineProperty(base, "session", sessionAccessor);
+  const base = prototypeAbove(req, IncomingMessage.prototype);
+  if (base !== undefined && !Object.hasOwn(base, "session")) Object.defineProperty(base, "session", sessionAccessor);
   if ((req as { session?: unknown }).session !== session) (req as { session?: unknown }).session = session;
 }

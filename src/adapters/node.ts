@@ -232,10 +232,9 @@ function originalsOf(res: ServerResponse): Originals {
  * in `res`'s chain, and says whether `res`'s header-sending methods now reach the interceptors.
  */
 function interceptsOnPrototype(res: ServerResponse): boolean {
-  if (res.writeHead === SHARED.writeHead && res.write === SHARED.write && res.end === SHARED.end && res.flushHeaders === SHARED.flushHeaders) return true;
-  let base: object | null = Object.getPrototypeOf(res) as object | null;
-  while (base !== null && Object.getPrototypeOf(base) !== ServerResponse.prototype) base = Object.getPrototypeOf(base) as object | null;
-  if (base === null || Object.hasOwn(base, ORIGINALS)) return false; // plain node:http, or overridden on the way
+  if (reachesShared(res)) return true;
+  const base = prototypeAbove(res, ServerResponse.prototype);
+  if (base === undefined || Object.hasOwn(base, ORIGINALS)) return false; // plain node:http, or overridden on the way
   const proto = base as Record<HeaderSending, Call>;
   const originals: Originals = { writeHead: proto.writeHead, write: proto.write, end: proto.end, flushHeaders: proto.flushHeaders };
   const inheritedHeadersSent = headersSentGetter(base);
@@ -250,7 +249,23 @@ function interceptsOnPrototype(res: ServerResponse): boolean {
       return HOLDS.get(this)?.phase === COMMITTING || inheritedHeadersSent.call(this);
     },
   });
+  return reachesShared(res);
+}
+
+function reachesShared(res: ServerResponse): boolean {
   return res.writeHead === SHARED.writeHead && res.write === SHARED.write && res.end === SHARED.end && res.flushHeaders === SHARED.flushHeaders;
+}
+
+/**
+ * The object in `object`'s prototype chain whose own prototype is `proto`, if it is not `object`
+ * itself: where a framework keeps what all its requests or responses share.
+ * @internal
+ */
+export function prototypeAbove(object: object, proto: object): object | undefined {
+  for (let base = Object.getPrototypeOf(object) as object | null; base !== null; base = Object.getPrototypeOf(base) as object | null) {
+    if (Object.getPrototypeOf(base) === proto) return base;
+  }
+  return undefined;
 }
 
 function headersSentGetter(from: object): (this: ServerResponse) => boolean {

@@ -3,6 +3,7 @@
  * so the session logic in `../cache.ts` is written once.
  * @module
  */
+import { withDeadline as settleWithin } from "../../deadline.js";
 import type { SessionWrite, StoredSession } from "../base.js";
 
 /**
@@ -63,19 +64,6 @@ export class DeadlineError extends Error {}
 
 /** Rejects with a DeadlineError if `op` has not settled in `ms` (the operation itself goes on). */
 export function withDeadline<T>(op: Promise<T>, ms: number, name: string): Promise<T> {
-  // One promise and one timer: this wraps every command.
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new DeadlineError(`${name} did not answer within ${ms} ms`)), ms);
-    op.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
+  return settleWithin(op, ms, () => new DeadlineError(`${name} did not answer within ${ms} ms`));
 }
 
