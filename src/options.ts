@@ -211,7 +211,7 @@ export function resolveOptions(options: SessionsOptions = {}): ResolvedOptions {
   const secrets = resolveSecrets(options.secret);
   const backend = options.backend ?? databaseBackend({ url: `sqlite:${DEFAULT_SQLITE_FILE}` });
   if (!isBackend(backend)) {
-    fail("backend must be a Tessera backend, such as databaseBackend({ url }) from \"tessera/backends/db\" or memoryBackend() from \"tessera/backends/memory\".");
+    fail("backend must be a Tessera backend, such as databaseBackend({ url }) from \"tessera-sessions/backends/db\" or memoryBackend() from \"tessera-sessions/backends/memory\".");
   }
   if (backend.kind === "cookie" && secrets.length === 0) {
     fail(`The ${backend.name} backend signs the session into the cookie and needs a secret: pass secret (at least 32 bytes), e.g. from an environment variable. Generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`);

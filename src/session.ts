@@ -18,7 +18,7 @@ export type SessionData = Record<string, unknown>;
  * Declare your session's shape once, and `req.session` (Express, node:http...) is typed by it:
  *
  * @example
- * declare module "tessera" {
+ * declare module "tessera-sessions" {
  *   interface AppSessionData { username?: string; cart: number[] }
  * }
  */

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createSessions, hashKey, type Sessions } from "tessera";
-import { databaseBackend } from "tessera/backends/db";
-import { memoryBackend } from "tessera/backends/memory";
-import { signedCookieBackend } from "tessera/backends/signed-cookies";
+import { createSessions, hashKey, type Sessions } from "tessera-sessions";
+import { databaseBackend } from "tessera-sessions/backends/db";
+import { memoryBackend } from "tessera-sessions/backends/memory";
+import { signedCookieBackend } from "tessera-sessions/backends/signed-cookies";
 import { sessionsCommand } from "../src/cli/sessions.js";
 
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);

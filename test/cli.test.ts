@@ -1,6 +1,6 @@
 /**
  * The `tessera` CLI as users run it: the built `dist/cli/main.js` in a child process, on real
- * SQLite files, with config modules that import "tessera" from node_modules.
+ * SQLite files, with config modules that import "tessera-sessions" from node_modules.
  */
 import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { createSessions, hashKey } from "tessera";
-import { databaseBackend, schemaSql } from "tessera/backends/db";
+import { createSessions, hashKey } from "tessera-sessions";
+import { databaseBackend, schemaSql } from "tessera-sessions/backends/db";
 
 // Each test starts several Node processes and the suite builds dist/ first: on a busy machine
 // (CI, or several suites at once) that takes far longer than the default budget.
@@ -92,9 +92,9 @@ beforeAll(async () => {
 
 beforeEach(() => {
   work = mkdtempSync(join(tmpdir(), "tessera-cli-"));
-  // A config module imports "tessera" as a user's would: from its project's node_modules.
+  // A config module imports "tessera-sessions" as a user's would: from its project's node_modules.
   mkdirSync(join(work, "node_modules"));
-  symlinkSync(repo, join(work, "node_modules", "tessera"), "dir");
+  symlinkSync(repo, join(work, "node_modules", "tessera-sessions"), "dir");
   return () => rmSync(work, { recursive: true, force: true });
 });
 
@@ -148,7 +148,7 @@ describe("configuration", () => {
   it("uses a config module's default export of options", async () => {
     writeFileSync(
       join(work, "tessera.config.js"),
-      `import { databaseBackend } from "tessera/backends/db";\nexport default { backend: databaseBackend({ url: "sqlite:from-options.sqlite3" }) };\n`,
+      `import { databaseBackend } from "tessera-sessions/backends/db";\nexport default { backend: databaseBackend({ url: "sqlite:from-options.sqlite3" }) };\n`,
     );
     const result = await tessera(["migrate", "--config", "tessera.config.js"]);
     expect(result).toEqual({ code: 0, stdout: "The sqlite session store is up to date.\n", stderr: "" });
@@ -160,7 +160,7 @@ describe("configuration", () => {
     await seedSessions(file, [-5, -6, 60]);
     writeFileSync(
       join(work, "sessions.mjs"),
-      `import { createSessions } from "tessera";\nimport { databaseBackend } from "tessera/backends/db";\n` +
+      `import { createSessions } from "tessera-sessions";\nimport { databaseBackend } from "tessera-sessions/backends/db";\n` +
         `export const sessions = createSessions({ backend: databaseBackend({ url: ${JSON.stringify(`sqlite:${file}`)} }) });\n`,
     );
     const elsewhere = join(work, "other.sqlite3");
@@ -173,7 +173,7 @@ describe("configuration", () => {
   it("says there is nothing to do for a store that keeps no server-side records", async () => {
     writeFileSync(
       join(work, "cookies.mjs"),
-      `import { signedCookieBackend } from "tessera/backends/signed-cookies";\n` +
+      `import { signedCookieBackend } from "tessera-sessions/backends/signed-cookies";\n` +
         `export default { backend: signedCookieBackend(), secret: "a-test-secret-of-at-least-32-bytes!" };\n`,
     );
     expect(await tessera(["clearsessions", "--config", "cookies.mjs"])).toEqual({

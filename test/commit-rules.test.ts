@@ -3,8 +3,8 @@
  * Set-Cookie table (reference/django-semantics.md §3.1), with the clock at 1700000000.
  */
 import { describe, expect, it } from "vitest";
-import { createSessions, readCookie, SessionInterruptedError, varyWithCookie, type SessionsOptions } from "tessera";
-import { memoryBackend } from "tessera/backends/memory";
+import { createSessions, readCookie, SessionInterruptedError, varyWithCookie, type SessionsOptions } from "tessera-sessions";
+import { memoryBackend } from "tessera-sessions/backends/memory";
 import { countingBackend } from "./helpers.js";
 
 const NOW = 1_700_000_000_000;

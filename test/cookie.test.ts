@@ -6,8 +6,8 @@
 import { serialize } from "cookie";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createSessions } from "tessera";
-import { memoryBackend } from "tessera/backends/memory";
+import { createSessions } from "tessera-sessions";
+import { memoryBackend } from "tessera-sessions/backends/memory";
 import { sessionCookie } from "../src/cookie.js";
 
 const SECRET = "cookie-test-secret-0123456789abcdef-0123456789";

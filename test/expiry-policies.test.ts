@@ -3,9 +3,9 @@
  * options are not set, Django's behaviour is unchanged (checked first).
  */
 import { describe, expect, it } from "vitest";
-import { ConfigurationError, createSessions, type SessionsOptions } from "tessera";
-import { memoryBackend } from "tessera/backends/memory";
-import { signedCookieBackend } from "tessera/backends/signed-cookies";
+import { ConfigurationError, createSessions, type SessionsOptions } from "tessera-sessions";
+import { memoryBackend } from "tessera-sessions/backends/memory";
+import { signedCookieBackend } from "tessera-sessions/backends/signed-cookies";
 import { countingBackend, recordingLogger } from "./helpers.js";
 
 const T0 = 1_700_000_000_000;

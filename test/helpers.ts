@@ -1,5 +1,5 @@
 /** Shared test helpers: a backend wrapper that counts and logs calls (and can fail), a quiet logger that remembers. */
-import type { ServerBackend } from "tessera";
+import type { ServerBackend } from "tessera-sessions";
 
 /** One call a {@link countingBackend} saw: the method, and its first argument (the key, but for clearExpired). */
 export interface BackendCall {

@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { ConfigurationError, createSessions, InvalidValueError, SessionInterruptedError, UpdateError, type SessionsOptions } from "tessera";
-import { memoryBackend } from "tessera/backends/memory";
+import { ConfigurationError, createSessions, InvalidValueError, SessionInterruptedError, UpdateError, type SessionsOptions } from "tessera-sessions";
+import { memoryBackend } from "tessera-sessions/backends/memory";
 import { countingBackend, recordingLogger } from "./helpers.js";
 
 const NOW = 1_700_000_000_000;

@@ -2,8 +2,8 @@
 // sessions from memoryBackend, through Tessera's public API, and reports its memory.
 //   node --expose-gc scale/memory.mjs <maxEntries|default> [sessions]
 // Prints one JSON object on stdout; progress goes to stderr.
-import { createSessions } from "tessera";
-import { memoryBackend } from "tessera/backends/memory";
+import { createSessions } from "tessera-sessions";
+import { memoryBackend } from "tessera-sessions/backends/memory";
 import { readFileSync } from "node:fs";
 
 if (typeof globalThis.gc !== "function") throw new Error("run me with node --expose-gc");

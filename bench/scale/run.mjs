@@ -24,8 +24,8 @@ import { Worker } from "node:worker_threads";
 import { setTimeout as sleep, setImmediate as yieldLoop } from "node:timers/promises";
 import Database from "better-sqlite3";
 import pg from "pg";
-import { createSessions, hashKey } from "tessera";
-import { databaseBackend } from "tessera/backends/db";
+import { createSessions, hashKey } from "tessera-sessions";
+import { databaseBackend } from "tessera-sessions/backends/db";
 import { startPostgres, children, PG_PORT } from "../stores.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -11,8 +11,8 @@
 // Posts "ready" after a first, untimed load, then { starts, durations, wrong } when stopped; each
 // start is in epoch milliseconds (timeOrigin + now) so the main thread can align its windows.
 import { workerData, parentPort } from "node:worker_threads";
-import { createSessions } from "tessera";
-import { databaseBackend } from "tessera/backends/db";
+import { createSessions } from "tessera-sessions";
+import { databaseBackend } from "tessera-sessions/backends/db";
 
 const { url, prefix, rows, stop } = workerData;
 const flag = new Int32Array(stop);

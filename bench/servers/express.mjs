@@ -64,23 +64,23 @@ async function expressSession(storeKind) {
 }
 
 async function tessera(kind) {
-  const { createSessions } = await import("tessera");
-  const { sessionMiddleware } = await import("tessera/express");
+  const { createSessions } = await import("tessera-sessions");
+  const { sessionMiddleware } = await import("tessera-sessions/express");
   let backend;
   if (kind === "memory") {
-    const { memoryBackend } = await import("tessera/backends/memory");
+    const { memoryBackend } = await import("tessera-sessions/backends/memory");
     backend = memoryBackend();
   } else if (kind === "sqlite") {
-    const { databaseBackend } = await import("tessera/backends/db");
+    const { databaseBackend } = await import("tessera-sessions/backends/db");
     backend = databaseBackend({ url: `sqlite:${dataDir}/tessera.sqlite3` });
   } else if (kind === "pg") {
-    const { databaseBackend } = await import("tessera/backends/db");
+    const { databaseBackend } = await import("tessera-sessions/backends/db");
     backend = databaseBackend({ url: PG_URL });
   } else if (kind === "redis") {
-    const { cacheBackend } = await import("tessera/backends/cache");
+    const { cacheBackend } = await import("tessera-sessions/backends/cache");
     backend = cacheBackend({ url: REDIS_URL });
   } else if (kind === "signed" || kind === "encrypted") {
-    const { signedCookieBackend } = await import("tessera/backends/signed-cookies");
+    const { signedCookieBackend } = await import("tessera-sessions/backends/signed-cookies");
     backend = signedCookieBackend({ encrypt: kind === "encrypted" });
   }
   if (backend.kind === "server") backend = countBackend(backend);

@@ -57,14 +57,14 @@ if (family === "baseline" || family === "noop") {
     },
   };
 } else if (family === "tessera") {
-  const { createSessions } = await import("tessera");
-  const { tesseraSessions } = await import("tessera/fastify");
+  const { createSessions } = await import("tessera-sessions");
+  const { tesseraSessions } = await import("tessera-sessions/fastify");
   let backend;
   if (kind === "memory") {
-    const { memoryBackend } = await import("tessera/backends/memory");
+    const { memoryBackend } = await import("tessera-sessions/backends/memory");
     backend = memoryBackend();
   } else if (kind === "redis") {
-    const { cacheBackend } = await import("tessera/backends/cache");
+    const { cacheBackend } = await import("tessera-sessions/backends/cache");
     backend = cacheBackend({ url: REDIS_URL });
   }
   backend = countBackend(backend);

@@ -59,17 +59,17 @@ if (family === "baseline" || family === "noop") {
     },
   };
 } else if (family === "tessera") {
-  const { createSessions } = await import("tessera");
-  const { sessionMiddleware } = await import("tessera/koa");
+  const { createSessions } = await import("tessera-sessions");
+  const { sessionMiddleware } = await import("tessera-sessions/koa");
   let backend;
   if (kind === "memory") {
-    const { memoryBackend } = await import("tessera/backends/memory");
+    const { memoryBackend } = await import("tessera-sessions/backends/memory");
     backend = countBackend(memoryBackend());
   } else if (kind === "redis") {
-    const { cacheBackend } = await import("tessera/backends/cache");
+    const { cacheBackend } = await import("tessera-sessions/backends/cache");
     backend = countBackend(cacheBackend({ url: REDIS_URL }));
   } else if (kind === "signed") {
-    const { signedCookieBackend } = await import("tessera/backends/signed-cookies");
+    const { signedCookieBackend } = await import("tessera-sessions/backends/signed-cookies");
     backend = signedCookieBackend();
   }
   const sessions = createSessions({ backend, secret: SECRET, cookie: { secure: false /* plain-http wrk */, maxAge: MAX_AGE_S } });

@@ -5,9 +5,9 @@
  */
 import { pathToFileURL } from "node:url";
 import Koa from "koa";
-import { createSessions, type Session, type Sessions } from "tessera";
-import { memoryBackend } from "tessera/backends/memory";
-import { sessionMiddleware } from "tessera/koa";
+import { createSessions, type Session, type Sessions } from "tessera-sessions";
+import { memoryBackend } from "tessera-sessions/backends/memory";
+import { sessionMiddleware } from "tessera-sessions/koa";
 
 /** What this app keeps in a session. */
 export interface ShopSession {
@@ -59,7 +59,7 @@ function page(username: string | undefined, cart: string[]): string {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const sessions = createSessions<ShopSession>({
-    backend: memoryBackend(), // or databaseBackend({ url: "sqlite:sessions.sqlite3" }) from "tessera/backends/db"
+    backend: memoryBackend(), // or databaseBackend({ url: "sqlite:sessions.sqlite3" }) from "tessera-sessions/backends/db"
     cookie: { secure: false }, // plain http on localhost: a Secure cookie would never be sent back
   });
   const port = Number(process.env.PORT ?? 3000);

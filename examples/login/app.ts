@@ -8,10 +8,10 @@
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
-import { createSessions, type Session, type Sessions } from "tessera";
-import { createAdmin, toNodeHandler } from "tessera/admin";
-import { databaseBackend } from "tessera/backends/db";
-import { sessionMiddleware } from "tessera/express";
+import { createSessions, type Session, type Sessions } from "tessera-sessions";
+import { createAdmin, toNodeHandler } from "tessera-sessions/admin";
+import { databaseBackend } from "tessera-sessions/backends/db";
+import { sessionMiddleware } from "tessera-sessions/express";
 import { hashPassword, verifyPassword } from "./passwords.js";
 import { CONTENT_SECURITY_POLICY, csrfField, escapeHtml, layout, type PageContext } from "./views.js";
 
@@ -28,7 +28,7 @@ export interface DemoSessionData {
 }
 
 /**
- * A real app would declare its data once with `declare module "tessera" { interface AppSessionData {...} }`
+ * A real app would declare its data once with `declare module "tessera-sessions" { interface AppSessionData {...} }`
  * so `req.session` is typed everywhere. The demo uses the generic instead, because this file is
  * type-checked together with the test suite, which a global declaration would retype.
  */

@@ -22,7 +22,7 @@ declare module "koa" {
 /**
  * Koa middleware that sets `ctx.session` and saves it after the downstream middleware ran.
  * Register it first (before the routes), so it sees the final status and body. `ctx.session`
- * is typed by `AppSessionData` (see `tessera`), or by the app's own context type:
+ * is typed by `AppSessionData` (see `tessera-sessions`), or by the app's own context type:
  * `new Koa<DefaultState, { session: Session<MyData> }>()`. A response written past Koa
  * (`ctx.respond = false`, writes to `ctx.res`) leaves before the commit, so it gets no cookie.
  *

@@ -1,5 +1,5 @@
 /**
- * `tessera/admin`: a server-rendered page to list, search, inspect and delete sessions.
+ * `tessera-sessions/admin`: a server-rendered page to list, search, inspect and delete sessions.
  *
  * `createAdmin` returns a Fetch-style handler, `(request: Request) => Promise<Response>`, so it
  * mounts anywhere: directly in Next.js, Hono, Bun or Deno, and through `toNodeHandler` in

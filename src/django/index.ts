@@ -1,5 +1,5 @@
 /**
- * Django interop helpers (`tessera/django`): Django's signing format and the
+ * Django interop helpers (`tessera-sessions/django`): Django's signing format and the
  * login keys `django.contrib.auth` keeps in a session. The backends themselves are
  * `databaseBackend({ format: "django" })` and `signedCookieBackend({ format: "django" })`.
  * @module

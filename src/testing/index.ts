@@ -4,7 +4,7 @@
  *
  * @example
  * import { describe, it } from "vitest"; // or "node:test"
- * import { runBackendSuite } from "tessera/testing";
+ * import { runBackendSuite } from "tessera-sessions/testing";
  * runBackendSuite({ name: "my store", create: () => myBackend(), describe, it });
  *
  * It needs no particular test runner (assertions are node:assert); pass your runner's

@@ -32,8 +32,8 @@ import { request as httpRequest, type IncomingHttpHeaders, type Server } from "n
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { createSessions, type Session, type Sessions, type SessionsOptions } from "tessera";
-import { memoryBackend } from "tessera/backends/memory";
+import { createSessions, type Session, type Sessions, type SessionsOptions } from "tessera-sessions";
+import { memoryBackend } from "tessera-sessions/backends/memory";
 import { countingBackend } from "../helpers.js";
 
 // ---- the plugging contract ----

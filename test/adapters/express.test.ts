@@ -1,13 +1,13 @@
 /**
- * `tessera/express` (sessionMiddleware) against the adapter conformance suite, plus what only
+ * `tessera-sessions/express` (sessionMiddleware) against the adapter conformance suite, plus what only
  * Express has: its error-handler chain and `res.redirect()`.
  */
 import { createServer } from "node:http";
 import express, { type ErrorRequestHandler, type Response } from "express";
 import { afterEach, describe, expect, it } from "vitest";
-import { createSessions, SessionInterruptedError } from "tessera";
-import { memoryBackend } from "tessera/backends/memory";
-import { sessionMiddleware } from "tessera/express";
+import { createSessions, SessionInterruptedError } from "tessera-sessions";
+import { memoryBackend } from "tessera-sessions/backends/memory";
+import { sessionMiddleware } from "tessera-sessions/express";
 import { listenOn, NOW, runAdapterSuite, type RouteResult, type RunningServer } from "./adapter.suite.js";
 
 /** Sends a suite route's result the Express way. */

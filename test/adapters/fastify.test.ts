@@ -1,13 +1,13 @@
 /**
- * `tessera/fastify` (the tesseraSessions plugin) against the adapter conformance suite, plus
+ * `tessera-sessions/fastify` (the tesseraSessions plugin) against the adapter conformance suite, plus
  * what only Fastify has: `fastify.inject` and its error handler.
  */
 import { Readable } from "node:stream";
 import Fastify, { type FastifyReply } from "fastify";
 import { describe, expect, it } from "vitest";
-import { createSessions, SessionInterruptedError } from "tessera";
-import { memoryBackend } from "tessera/backends/memory";
-import { tesseraSessions } from "tessera/fastify";
+import { createSessions, SessionInterruptedError } from "tessera-sessions";
+import { memoryBackend } from "tessera-sessions/backends/memory";
+import { tesseraSessions } from "tessera-sessions/fastify";
 import { NOW, runAdapterSuite, type RouteResult } from "./adapter.suite.js";
 
 /** Sends a suite route's result the Fastify way. */

@@ -1,9 +1,9 @@
 import { createServer } from "node:http";
 import { getRequestListener } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackendError, createSessions, SessionInterruptedError, type Session, type Sessions } from "tessera";
-import { memoryBackend } from "tessera/backends/memory";
-import { withSession } from "tessera/fetch";
+import { BackendError, createSessions, SessionInterruptedError, type Session, type Sessions } from "tessera-sessions";
+import { memoryBackend } from "tessera-sessions/backends/memory";
+import { withSession } from "tessera-sessions/fetch";
 import { countingBackend, recordingLogger } from "../helpers.js";
 import { listenOn, NOW, runAdapterSuite } from "./adapter.suite.js";
 import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, streamOf, testSessions } from "./web-scenarios.js";

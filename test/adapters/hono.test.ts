@@ -4,9 +4,9 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackendError, SessionError, SessionInterruptedError, type Sessions } from "tessera";
-import { memoryBackend } from "tessera/backends/memory";
-import { sessionMiddleware } from "tessera/hono";
+import { BackendError, SessionError, SessionInterruptedError, type Sessions } from "tessera-sessions";
+import { memoryBackend } from "tessera-sessions/backends/memory";
+import { sessionMiddleware } from "tessera-sessions/hono";
 import { listenOn, runAdapterSuite } from "./adapter.suite.js";
 import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, NOW, streamOf, testSessions } from "./web-scenarios.js";
 

@@ -2,9 +2,9 @@ import { createServer } from "node:http";
 import { Readable } from "node:stream";
 import Koa from "koa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackendError, type Sessions } from "tessera";
-import { memoryBackend } from "tessera/backends/memory";
-import { sessionMiddleware } from "tessera/koa";
+import { BackendError, type Sessions } from "tessera-sessions";
+import { memoryBackend } from "tessera-sessions/backends/memory";
+import { sessionMiddleware } from "tessera-sessions/koa";
 import { listenOn, runAdapterSuite } from "./adapter.suite.js";
 import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, testSessions } from "./web-scenarios.js";
 

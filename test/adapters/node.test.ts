@@ -1,12 +1,12 @@
 /**
- * `tessera/node` (withSession) against the adapter conformance suite, plus what only it has:
+ * `tessera-sessions/node` (withSession) against the adapter conformance suite, plus what only it has:
  * headers passed to `writeHead`, and the `onError` option.
  */
 import { createServer, type ServerResponse } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { createSessions, SessionInterruptedError } from "tessera";
-import { memoryBackend } from "tessera/backends/memory";
-import { withSession, type NodeAdapterOptions, type RequestWithSession } from "tessera/node";
+import { createSessions, SessionInterruptedError } from "tessera-sessions";
+import { memoryBackend } from "tessera-sessions/backends/memory";
+import { withSession, type NodeAdapterOptions, type RequestWithSession } from "tessera-sessions/node";
 import { listenOn, NOW, runAdapterSuite, type RouteResult, type RunningServer } from "./adapter.suite.js";
 
 /** Sends a suite route's result with plain node:http calls. */

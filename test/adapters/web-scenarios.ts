@@ -15,8 +15,8 @@
 import { createServer, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSessions, type ServerBackend, type Sessions } from "tessera";
-import { memoryBackend } from "tessera/backends/memory";
+import { createSessions, type ServerBackend, type Sessions } from "tessera-sessions";
+import { memoryBackend } from "tessera-sessions/backends/memory";
 import { countingBackend } from "../helpers.js";
 
 /** Every test's clock: 2023-11-14T22:13:20Z, so cookie dates are exact. */

@@ -9,9 +9,9 @@ import Fastify from "fastify";
 import { Hono } from "hono";
 import Koa from "koa";
 import { afterEach, describe, expect, it } from "vitest";
-import { createSessions, hashKey } from "tessera";
-import { createAdmin, toNodeHandler } from "tessera/admin";
-import { memoryBackend } from "tessera/backends/memory";
+import { createSessions, hashKey } from "tessera-sessions";
+import { createAdmin, toNodeHandler } from "tessera-sessions/admin";
+import { memoryBackend } from "tessera-sessions/backends/memory";
 
 const BASE = "/admin/sessions";
 const STAFF = "Bearer staff-token";

@@ -2,8 +2,8 @@
 import { connect, type Socket } from "node:net";
 import memjs from "memjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateKey } from "tessera";
-import { cacheBackend } from "tessera/backends/cache";
+import { generateKey } from "tessera-sessions";
+import { cacheBackend } from "tessera-sessions/backends/cache";
 import { cacheServerTests } from "./cache-server.shared.js";
 import { startMemcached } from "../servers/memcached.js";
 

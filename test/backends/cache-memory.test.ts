@@ -1,8 +1,8 @@
 /** cacheBackend({ url: "memory:" }): the single-process cache is the memory backend itself. */
 import { describe, expect, it } from "vitest";
-import { ConfigurationError, createSessions, generateKey } from "tessera";
-import { cacheBackend } from "tessera/backends/cache";
-import { runBackendSuite } from "tessera/testing";
+import { ConfigurationError, createSessions, generateKey } from "tessera-sessions";
+import { cacheBackend } from "tessera-sessions/backends/cache";
+import { runBackendSuite } from "tessera-sessions/testing";
 
 runBackendSuite({ name: "cache (memory:)", create: () => cacheBackend({ url: "memory:" }), userIndex: true, listing: true, describe, it });
 

@@ -1,8 +1,8 @@
 /** cacheBackend on a real redis-server (started per file; see test/servers/redis.ts). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "redis";
-import { generateKey, hashKey } from "tessera";
-import { cacheBackend } from "tessera/backends/cache";
+import { generateKey, hashKey } from "tessera-sessions";
+import { cacheBackend } from "tessera-sessions/backends/cache";
 import { cacheServerTests } from "./cache-server.shared.js";
 import { findBinary } from "../servers/daemon.js";
 import { startRedis } from "../servers/redis.js";

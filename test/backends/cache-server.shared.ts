@@ -3,9 +3,9 @@
  * suite plus what only a real server shows (what is stored, TTLs, atomicity, outages).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackendError, createSessions, CreateError, generateKey, hashKey, UpdateError, VersionConflictError, type SessionWrite } from "tessera";
-import { cacheBackend } from "tessera/backends/cache";
-import { runBackendSuite } from "tessera/testing";
+import { BackendError, createSessions, CreateError, generateKey, hashKey, UpdateError, VersionConflictError, type SessionWrite } from "tessera-sessions";
+import { cacheBackend } from "tessera-sessions/backends/cache";
+import { runBackendSuite } from "tessera-sessions/testing";
 import type { DaemonHandle } from "../servers/daemon.js";
 
 /** Direct access to the server, bypassing Tessera. */

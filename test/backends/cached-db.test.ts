@@ -1,11 +1,11 @@
 /** cachedDatabaseBackend: Redis (a real redis-server) in front of SQLite, and memory in front of SQLite. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSessions, generateKey, hashKey, type ServerBackend, type SessionWrite } from "tessera";
-import { cacheBackend } from "tessera/backends/cache";
-import { cachedDatabaseBackend } from "tessera/backends/cached-db";
-import { databaseBackend } from "tessera/backends/db";
-import { memoryBackend } from "tessera/backends/memory";
-import { runBackendSuite } from "tessera/testing";
+import { createSessions, generateKey, hashKey, type ServerBackend, type SessionWrite } from "tessera-sessions";
+import { cacheBackend } from "tessera-sessions/backends/cache";
+import { cachedDatabaseBackend } from "tessera-sessions/backends/cached-db";
+import { databaseBackend } from "tessera-sessions/backends/db";
+import { memoryBackend } from "tessera-sessions/backends/memory";
+import { runBackendSuite } from "tessera-sessions/testing";
 import { createClient } from "redis";
 import { countingBackend, recordingLogger } from "../helpers.js";
 import { startMemcached, type MemcachedServer } from "../servers/memcached.js";

@@ -2,8 +2,8 @@
 import mysql from "mysql2/promise";
 import mysqlCallback from "mysql2";
 import { describe, expect, it } from "vitest";
-import { createSessions, generateKey, hashKey } from "tessera";
-import { databaseBackend } from "tessera/backends/db";
+import { createSessions, generateKey, hashKey } from "tessera-sessions";
+import { databaseBackend } from "tessera-sessions/backends/db";
 import { startMariadb } from "../servers/mariadb.js";
 import { runSqlServerTests } from "./db-server-shared.js";
 

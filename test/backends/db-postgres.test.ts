@@ -1,8 +1,8 @@
 /** `databaseBackend` on a real PostgreSQL server started for this file. */
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { createSessions, generateKey } from "tessera";
-import { databaseBackend } from "tessera/backends/db";
+import { createSessions, generateKey } from "tessera-sessions";
+import { databaseBackend } from "tessera-sessions/backends/db";
 import { startPostgres } from "../servers/postgres.js";
 import { runSqlServerTests } from "./db-server-shared.js";
 

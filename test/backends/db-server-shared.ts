@@ -5,9 +5,9 @@
 import { createHash } from "node:crypto";
 import { createServer, type AddressInfo, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { BackendError, createSessions, CreateError, generateKey, UpdateError, VersionConflictError, type ServerBackend, type SessionWrite } from "tessera";
-import { databaseBackend, MIGRATIONS } from "tessera/backends/db";
-import { runBackendSuite } from "tessera/testing";
+import { BackendError, createSessions, CreateError, generateKey, UpdateError, VersionConflictError, type ServerBackend, type SessionWrite } from "tessera-sessions";
+import { databaseBackend, MIGRATIONS } from "tessera-sessions/backends/db";
+import { runBackendSuite } from "tessera-sessions/testing";
 import type { TestServer } from "../servers/postgres.js";
 
 /** What the shared tests need to know about one server. */

@@ -5,9 +5,9 @@ import { promisify } from "node:util";
 import ts from "typescript";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ConfigurationError, CreateError, UpdateError, VersionConflictError, createSessions, generateKey, hashKey, type SessionWrite } from "tessera";
-import { fileBackend } from "tessera/backends/file";
-import { runBackendSuite } from "tessera/testing";
+import { ConfigurationError, CreateError, UpdateError, VersionConflictError, createSessions, generateKey, hashKey, type SessionWrite } from "tessera-sessions";
+import { fileBackend } from "tessera-sessions/backends/file";
+import { runBackendSuite } from "tessera-sessions/testing";
 import { runConcurrencySuite } from "../hardening/concurrency.suite.js";
 import { recordingLogger } from "../helpers.js";
 

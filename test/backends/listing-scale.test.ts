@@ -4,8 +4,8 @@
  */
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ServerBackend } from "tessera";
-import { databaseBackend } from "tessera/backends/db";
+import type { ServerBackend } from "tessera-sessions";
+import { databaseBackend } from "tessera-sessions/backends/db";
 
 const ROWS = 200_000;
 const T0 = Date.UTC(2026, 0, 1);

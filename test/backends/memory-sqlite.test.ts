@@ -1,9 +1,9 @@
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { createSessions, hashKey } from "tessera";
-import { databaseBackend } from "tessera/backends/db";
-import { memoryBackend } from "tessera/backends/memory";
-import { runBackendSuite } from "tessera/testing";
+import { createSessions, hashKey } from "tessera-sessions";
+import { databaseBackend } from "tessera-sessions/backends/db";
+import { memoryBackend } from "tessera-sessions/backends/memory";
+import { runBackendSuite } from "tessera-sessions/testing";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -2,9 +2,9 @@ import { Buffer } from "node:buffer";
 import { createDecipheriv, createHmac, hkdfSync } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ConfigurationError, CookieTooLargeError, createSessions, readCookie, type SessionsOptions } from "tessera";
-import { signedCookieBackend } from "tessera/backends/signed-cookies";
-import { runBackendSuite } from "tessera/testing";
+import { ConfigurationError, CookieTooLargeError, createSessions, readCookie, type SessionsOptions } from "tessera-sessions";
+import { signedCookieBackend } from "tessera-sessions/backends/signed-cookies";
+import { runBackendSuite } from "tessera-sessions/testing";
 import { recordingLogger } from "../helpers.js";
 
 const T0 = Date.UTC(2026, 0, 1);

@@ -4,11 +4,11 @@
  */
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { createSessions, UpdateError } from "tessera";
-import { djangoCookieBackend } from "tessera/backends/django-cookies";
-import { djangoDatabaseBackend, pythonDatetimeText } from "tessera/backends/django-db";
-import { runBackendSuite } from "tessera/testing";
-import { loads, PythonFloat, dumps, SESSION_STORE_SALT, SIGNED_COOKIES_SALT } from "tessera/django";
+import { createSessions, UpdateError } from "tessera-sessions";
+import { djangoCookieBackend } from "tessera-sessions/backends/django-cookies";
+import { djangoDatabaseBackend, pythonDatetimeText } from "tessera-sessions/backends/django-db";
+import { runBackendSuite } from "tessera-sessions/testing";
+import { loads, PythonFloat, dumps, SESSION_STORE_SALT, SIGNED_COOKIES_SALT } from "tessera-sessions/django";
 import { recordingLogger } from "../helpers.js";
 
 const SECRET = "django-insecure-0123456789abcdefghijklmnopqrstuvwxyz";

@@ -8,11 +8,11 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigurationError, createSessions } from "tessera";
-import { databaseBackend } from "tessera/backends/db";
-import { signedCookieBackend } from "tessera/backends/signed-cookies";
-import { withSession } from "tessera/node";
-import { dumps, SIGNED_COOKIES_SALT } from "tessera/django";
+import { ConfigurationError, createSessions } from "tessera-sessions";
+import { databaseBackend } from "tessera-sessions/backends/db";
+import { signedCookieBackend } from "tessera-sessions/backends/signed-cookies";
+import { withSession } from "tessera-sessions/node";
+import { dumps, SIGNED_COOKIES_SALT } from "tessera-sessions/django";
 
 const SECRET = "django-insecure-0123456789abcdefghijklmnopqrstuvwxyz";
 

@@ -7,9 +7,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
-import { createSessions, type SessionBackend } from "tessera";
-import { withSession } from "tessera/node";
-import { djangoLogin } from "tessera/django";
+import { createSessions, type SessionBackend } from "tessera-sessions";
+import { withSession } from "tessera-sessions/node";
+import { djangoLogin } from "tessera-sessions/django";
 
 const PYTHON = "/usr/bin/python3";
 const SERVE = fileURLToPath(new URL("./project/serve.py", import.meta.url));

@@ -4,8 +4,8 @@
  * login, write, expiry, flush, clearExpired and a rotated secret, over real HTTP.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { djangoDatabaseBackend } from "tessera/backends/django-db";
-import type { Dialect } from "tessera/backends/db";
+import { djangoDatabaseBackend } from "tessera-sessions/backends/django-db";
+import type { Dialect } from "tessera-sessions/backends/db";
 import { openMysql } from "../../src/backends/db/mysql.js";
 import { openPostgres } from "../../src/backends/db/postgres.js";
 import { startMariadb } from "../servers/mariadb.js";

@@ -14,9 +14,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { djangoCookieBackend } from "tessera/backends/django-cookies";
-import { djangoDatabaseBackend } from "tessera/backends/django-db";
-import { loads, SESSION_STORE_SALT, SIGNED_COOKIES_SALT, verifyDjangoLogin } from "tessera/django";
+import { djangoCookieBackend } from "tessera-sessions/backends/django-cookies";
+import { djangoDatabaseBackend } from "tessera-sessions/backends/django-db";
+import { loads, SESSION_STORE_SALT, SIGNED_COOKIES_SALT, verifyDjangoLogin } from "tessera-sessions/django";
 import { Browser, cleanUp, NEW, OLD, q, requireDjango, SECRET, startDjango, startTessera } from "./harness.js";
 
 let djangoVersion = "";

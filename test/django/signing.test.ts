@@ -24,7 +24,7 @@ import {
   SignatureExpired,
   signPayload,
   unsignPayload,
-} from "tessera/django";
+} from "tessera-sessions/django";
 
 const SECRET = "django-insecure-test-secret";
 const NOW = 1_700_000_000_250; // time.time() = 1700000000.25

@@ -1,8 +1,8 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect, it } from "vitest";
-import { createSessions } from "tessera";
-import { memoryBackend } from "tessera/backends/memory";
+import { createSessions } from "tessera-sessions";
+import { memoryBackend } from "tessera-sessions/backends/memory";
 import { createShop, type ShopSession } from "../../examples/koa/app.js";
 import { driveShop } from "./shop-scenario.js";
 

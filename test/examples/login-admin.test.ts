@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { hashKey } from "tessera";
+import { hashKey } from "tessera-sessions";
 import { listedIds, useChromium } from "../browser.js";
 import { createApp, DEMO_PASSWORD, DEMO_USERNAME, STAFF_PASSWORD, STAFF_USERNAME } from "../../examples/login/app.js";
 

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { hashKey } from "tessera";
+import { hashKey } from "tessera-sessions";
 import { createApp, DEMO_PASSWORD, DEMO_USERNAME, hashPassword, type LoginDemoOptions } from "../../examples/login/app.js";
 
 // Every login runs scrypt (tens of milliseconds, far more on a loaded machine).

@@ -6,10 +6,10 @@ import { createServer } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import express, { type ErrorRequestHandler } from "express";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { BackendError, createSessions, type ServerBackend } from "tessera";
-import { memoryBackend } from "tessera/backends/memory";
-import { sessionMiddleware } from "tessera/express";
-import { withSession } from "tessera/node";
+import { BackendError, createSessions, type ServerBackend } from "tessera-sessions";
+import { memoryBackend } from "tessera-sessions/backends/memory";
+import { sessionMiddleware } from "tessera-sessions/express";
+import { withSession } from "tessera-sessions/node";
 import { get, listen, type Listening } from "./http.js";
 
 const KEY = "abcdefgh12345678abcdefgh12345678";
@@ -92,7 +92,7 @@ describe("a hanging store behind real HTTP", () => {
     vi.restoreAllMocks();
   });
 
-  it("tessera/node answers 503, and requests that never touch the session still work", async () => {
+  it("tessera-sessions/node answers 503, and requests that never touch the session still work", async () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     const sessions = createSessions({ backend: hanging(["load", "create", "update"]), backendTimeoutMs: 50, cookie: { secure: false }, logger: quiet });
     const server = await listen(
@@ -113,7 +113,7 @@ describe("a hanging store behind real HTTP", () => {
     expect([untouched.status, untouched.body]).toEqual([200, "done"]);
   });
 
-  it("tessera/express hands the BackendError to the app's error handler", async () => {
+  it("tessera-sessions/express hands the BackendError to the app's error handler", async () => {
     const sessions = createSessions({ backend: hanging(["load"]), backendTimeoutMs: 50, cookie: { secure: false }, logger: quiet });
     const app = express();
     app.use(sessionMiddleware(sessions));

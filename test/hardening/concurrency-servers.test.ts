@@ -5,9 +5,9 @@
  * once for the file; every test gets a fresh backend on it (the suite closes it afterwards).
  */
 import { afterAll } from "vitest";
-import { cacheBackend } from "tessera/backends/cache";
-import { cachedDatabaseBackend } from "tessera/backends/cached-db";
-import { databaseBackend } from "tessera/backends/db";
+import { cacheBackend } from "tessera-sessions/backends/cache";
+import { cachedDatabaseBackend } from "tessera-sessions/backends/cached-db";
+import { databaseBackend } from "tessera-sessions/backends/db";
 import { startMariadb } from "../servers/mariadb.js";
 import { startMemcached } from "../servers/memcached.js";
 import { startPostgres } from "../servers/postgres.js";

@@ -14,8 +14,8 @@
 import { createServer } from "node:http";
 import express, { type ErrorRequestHandler } from "express";
 import { afterEach, describe, expect, it } from "vitest";
-import { createSessions, VersionConflictError, type ServerBackend } from "tessera";
-import { sessionMiddleware } from "tessera/express";
+import { createSessions, VersionConflictError, type ServerBackend } from "tessera-sessions";
+import { sessionMiddleware } from "tessera-sessions/express";
 import { get, listen, setCookieValue, type Listening, type Reply } from "./http.js";
 
 /** A fresh, empty backend for one test, and how to dispose of it. */

@@ -5,8 +5,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { databaseBackend } from "tessera/backends/db";
-import { memoryBackend } from "tessera/backends/memory";
+import { databaseBackend } from "tessera-sessions/backends/db";
+import { memoryBackend } from "tessera-sessions/backends/memory";
 import { runConcurrencySuite } from "./concurrency.suite.js";
 
 runConcurrencySuite({ name: "memory", create: async () => ({ backend: memoryBackend() }) });

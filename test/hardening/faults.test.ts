@@ -1,5 +1,5 @@
 /**
- * Real faults under real load, through real HTTP (tessera/node on 127.0.0.1):
+ * Real faults under real load, through real HTTP (tessera-sessions/node on 127.0.0.1):
  * - Redis killed with SIGKILL and restarted on its port while 20 visitors write to their
  *   sessions: a clear 503 while it is down (never a 500 or a hang; routes that do not touch
  *   the session still answer 200), and the same server process serves again afterwards.
@@ -19,11 +19,11 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
-import { BackendError, createSessions, type Sessions } from "tessera";
-import { cacheBackend } from "tessera/backends/cache";
-import { databaseBackend } from "tessera/backends/db";
-import { fileBackend } from "tessera/backends/file";
-import { withSession } from "tessera/node";
+import { BackendError, createSessions, type Sessions } from "tessera-sessions";
+import { cacheBackend } from "tessera-sessions/backends/cache";
+import { databaseBackend } from "tessera-sessions/backends/db";
+import { fileBackend } from "tessera-sessions/backends/file";
+import { withSession } from "tessera-sessions/node";
 import { startPostgres } from "../servers/postgres.js";
 import { startRedis, type RedisServer } from "../servers/redis.js";
 import { get, listen, setCookieValue, type Reply } from "./http.js";
@@ -508,7 +508,7 @@ describe("kill -9 in the middle of file-backend writes", () => {
 });
 
 describe("memory under a long fuzz run", () => {
-  it("20 000 hostile requests through tessera/node on memoryBackend({ maxEntries: 1000 }): heap after GC grows by less than 10 MB from request 5 000 to 20 000", async () => {
+  it("20 000 hostile requests through tessera-sessions/node on memoryBackend({ maxEntries: 1000 }): heap after GC grows by less than 10 MB from request 5 000 to 20 000", async () => {
     const fuzz = fileURLToPath(new URL("./memory-fuzz.ts", import.meta.url));
     const seed = Math.floor(Math.random() * 2 ** 31);
     const child = spawn(process.execPath, ["--expose-gc", "--import", register, fuzz, "20000", "5000", String(seed)], { stdio: ["ignore", "pipe", "pipe"] });

@@ -10,8 +10,8 @@
  *   is `bytes` copies of the letter blobLetter(n): a torn or mixed file cannot pass for a record.
  */
 import { createInterface } from "node:readline";
-import { createSessions } from "tessera";
-import { fileBackend } from "tessera/backends/file";
+import { createSessions } from "tessera-sessions";
+import { fileBackend } from "tessera-sessions/backends/file";
 
 const [directory, bytesText, ...keys] = process.argv.slice(2);
 if (directory === undefined || bytesText === undefined || keys.length === 0) throw new Error("usage: file-writer.ts <directory> <bytes> <key>...");

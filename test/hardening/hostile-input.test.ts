@@ -1,6 +1,6 @@
 /**
  * Hostile input: a corpus of bad Cookie headers and a fast-check property over arbitrary ones,
- * through a real node:http server running tessera/node (raw socket bytes, so nothing is cleaned
+ * through a real node:http server running tessera-sessions/node (raw socket bytes, so nothing is cleaned
  * up by an HTTP client first) and through `sessions.openFromHeader` directly. Each gives an
  * empty session or a clear 4xx: never a 500, never a thrown error, never a record for the key
  * presented, never an effect on another session, and a logged warning for a malformed session
@@ -9,9 +9,9 @@
 import { createServer, type Server } from "node:http";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSessions, InvalidValueError, isValidKey, readCookie, type ServerBackend, type Sessions } from "tessera";
-import { memoryBackend } from "tessera/backends/memory";
-import { withSession } from "tessera/node";
+import { createSessions, InvalidValueError, isValidKey, readCookie, type ServerBackend, type Sessions } from "tessera-sessions";
+import { memoryBackend } from "tessera-sessions/backends/memory";
+import { withSession } from "tessera-sessions/node";
 import { recordingLogger } from "../helpers.js";
 import { listen, rawRequest, type Listening } from "./http.js";
 
@@ -146,7 +146,7 @@ const CORPUS: [string, (string | Buffer)[]][] = [
   ["a Django signed value", ["sessionid=.eJyrVkrOz0nNVbJSKi1OLVKqBQAzUwXV:1rBCDE:abcdefghijklmnopqrstuvwx"]],
 ];
 
-describe("a corpus of hostile Cookie headers through node:http and tessera/node", () => {
+describe("a corpus of hostile Cookie headers through node:http and tessera-sessions/node", () => {
   it.each(CORPUS)("%s", async (_label, lines) => {
     const header = lines.map(asNodeSeesIt);
     for (const path of ["/", "/write"]) {

@@ -1,5 +1,5 @@
 /**
- * A child process for faults.test.ts, run with `node --expose-gc`: a tessera/node server on
+ * A child process for faults.test.ts, run with `node --expose-gc`: a tessera-sessions/node server on
  * memoryBackend({ maxEntries: 1000 }) in this process, and a long run of hostile requests to it
  * over real HTTP (seeded, so a failure can be replayed). After `checkpoint` requests and again
  * after `total`, it collects garbage and notes heapUsed. Prints one JSON line: the statuses seen
@@ -9,9 +9,9 @@
  */
 import { Agent, createServer, request } from "node:http";
 import { connect, type AddressInfo } from "node:net";
-import { createSessions } from "tessera";
-import { memoryBackend } from "tessera/backends/memory";
-import { withSession } from "tessera/node";
+import { createSessions } from "tessera-sessions";
+import { memoryBackend } from "tessera-sessions/backends/memory";
+import { withSession } from "tessera-sessions/node";
 
 const [total, checkpoint, seed] = process.argv.slice(2).map(Number);
 if (total === undefined || checkpoint === undefined || seed === undefined || !(checkpoint < total)) throw new Error("usage: memory-fuzz.ts <total> <checkpoint> <seed>");

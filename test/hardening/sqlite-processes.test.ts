@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { createSessions } from "tessera";
-import { databaseBackend } from "tessera/backends/db";
+import { createSessions } from "tessera-sessions";
+import { databaseBackend } from "tessera-sessions/backends/db";
 
 const hooks = new URL("./ts-hooks.mjs", import.meta.url).href;
 const writer = fileURLToPath(new URL("./sqlite-writer.ts", import.meta.url));

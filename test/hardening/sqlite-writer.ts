@@ -7,8 +7,8 @@
  *   with sharedKey: sets <count> keys of its own in that one session (merging with the other process).
  */
 import { createInterface } from "node:readline";
-import { createSessions } from "tessera";
-import { databaseBackend } from "tessera/backends/db";
+import { createSessions } from "tessera-sessions";
+import { databaseBackend } from "tessera-sessions/backends/db";
 
 const [file, label, countText, sharedKey] = process.argv.slice(2);
 if (file === undefined || label === undefined || countText === undefined) throw new Error("usage: sqlite-writer.ts <file> <label> <count> [sharedKey]");

@@ -1,6 +1,6 @@
 /**
  * Node module hooks that let a plain `node` child process run the TypeScript sources the way
- * the tests import them: "tessera/..." maps to src/, a ".js" import next to a ".ts" file loads
+ * the tests import them: "tessera-sessions/..." maps to src/, a ".js" import next to a ".ts" file loads
  * the ".ts", and TypeScript is transpiled on the fly (no type check; tsc does that).
  * Register with: node --import "data:text/javascript,import{register}from'node:module';register('<this file's URL>')"
  */
@@ -13,12 +13,12 @@ const SRC = new URL("../../src/", import.meta.url);
 
 /** The package's subpath exports, mapped to sources as vitest.config.ts does. */
 function aliasOf(specifier) {
-  if (specifier === "tessera") return new URL("index.ts", SRC).href;
-  if (specifier === "tessera/backends/db") return new URL("backends/db/index.ts", SRC).href;
-  if (specifier === "tessera/testing") return new URL("testing/index.ts", SRC).href;
-  const backend = /^tessera\/backends\/(.+)$/.exec(specifier);
+  if (specifier === "tessera-sessions") return new URL("index.ts", SRC).href;
+  if (specifier === "tessera-sessions/backends/db") return new URL("backends/db/index.ts", SRC).href;
+  if (specifier === "tessera-sessions/testing") return new URL("testing/index.ts", SRC).href;
+  const backend = /^tessera-sessions\/backends\/(.+)$/.exec(specifier);
   if (backend) return new URL(`backends/${backend[1]}.ts`, SRC).href;
-  const adapter = /^tessera\/(node|express|fastify|koa|hono|fetch)$/.exec(specifier);
+  const adapter = /^tessera-sessions\/(node|express|fastify|koa|hono|fetch)$/.exec(specifier);
   if (adapter) return new URL(`adapters/${adapter[1]}.ts`, SRC).href;
   return undefined;
 }

@@ -1,5 +1,5 @@
 /**
- * Many processes, one store: 4 app processes (test/scale/worker.ts, tessera/node) share one
+ * Many processes, one store: 4 app processes (test/scale/worker.ts, tessera-sessions/node) share one
  * SQLite file (WAL, busy timeout), one PostgreSQL database or one Redis server. 1,000 requests
  * over 50 sessions are routed at random between them, up to 32 at a time, each adding a unique
  * value to its session; afterwards every session holds exactly what its requests wrote, and
@@ -22,8 +22,8 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSessions } from "tessera";
-import { databaseBackend } from "tessera/backends/db";
+import { createSessions } from "tessera-sessions";
+import { databaseBackend } from "tessera-sessions/backends/db";
 import { startPostgres } from "../servers/postgres.js";
 import { startRedis } from "../servers/redis.js";
 

@@ -11,9 +11,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCluster } from "redis";
-import { BackendError, createSessions, generateKey, hashKey } from "tessera";
-import { cacheBackend } from "tessera/backends/cache";
-import { runBackendSuite } from "tessera/testing";
+import { BackendError, createSessions, generateKey, hashKey } from "tessera-sessions";
+import { cacheBackend } from "tessera-sessions/backends/cache";
+import { runBackendSuite } from "tessera-sessions/testing";
 import { startRedisCluster, type RedisClusterServer } from "../servers/redis-cluster.js";
 
 let cluster: RedisClusterServer;

@@ -7,9 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient, createSentinel } from "redis";
-import { BackendError, createSessions, generateKey } from "tessera";
-import { cacheBackend } from "tessera/backends/cache";
-import { runBackendSuite } from "tessera/testing";
+import { BackendError, createSessions, generateKey } from "tessera-sessions";
+import { cacheBackend } from "tessera-sessions/backends/cache";
+import { runBackendSuite } from "tessera-sessions/testing";
 import { startRedisSentinel, type RedisSentinelServer } from "../servers/redis-sentinel.js";
 
 let sentinel: RedisSentinelServer;

@@ -1,5 +1,5 @@
 /**
- * One app process of multi-process.test.ts: a node:http server with tessera/node on shared
+ * One app process of multi-process.test.ts: a node:http server with tessera-sessions/node on shared
  * stores, listening on a free loopback port. It prints `{"port":…}` once listening and closes its
  * sessions (`sessions.close()`) on SIGTERM, as a deployed process should.
  *
@@ -14,10 +14,10 @@
  *   GET /<name>/flush        flushes the session (data gone, key replaced)
  */
 import { createServer } from "node:http";
-import { createSessions, type ServerBackend, type Sessions } from "tessera";
-import { cacheBackend } from "tessera/backends/cache";
-import { databaseBackend } from "tessera/backends/db";
-import { withSession } from "tessera/node";
+import { createSessions, type ServerBackend, type Sessions } from "tessera-sessions";
+import { cacheBackend } from "tessera-sessions/backends/cache";
+import { databaseBackend } from "tessera-sessions/backends/db";
+import { withSession } from "tessera-sessions/node";
 
 const stores = process.argv.slice(2).map((arg) => /^([a-z]+)=(.+)$/.exec(arg));
 if (stores.length === 0 || stores.some((m) => m === null)) throw new Error("usage: worker.ts <name>=<store url>...");
