@@ -4,7 +4,7 @@
  * or a failed start is an error that says how to fix it, never a skip.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { delimiter, join } from "node:path";
 import { freePort, onExit, serverFailure, waitFor } from "./util.js";
@@ -108,9 +108,30 @@ async function launch(spec: DaemonSpec, binary: string, port: number): Promise<D
     pid: child.pid ?? 0,
     stop: () => finish("SIGTERM"),
     kill: () => finish("SIGKILL"),
-    pause: () => void child.kill("SIGSTOP"),
+    pause: () => {
+      child.kill("SIGSTOP");
+      waitUntilStopped(child.pid ?? 0);
+    },
     resume: () => void child.kill("SIGCONT"),
   };
+}
+
+/**
+ * Waits until every thread of `pid` is stopped. SIGSTOP only queues a group stop: a worker
+ * thread of a multi-threaded server (memcached) can still answer one request before it stops,
+ * which made the "hung server" tests pass a load they meant to hang.
+ */
+function waitUntilStopped(pid: number): void {
+  const deadline = Date.now() + 2000;
+  const stopped = () =>
+    readdirSync(`/proc/${pid}/task`).every((task) => {
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, "utf8");
+      return /^[Tt]$/.test(stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3));
+    });
+  while (!stopped()) {
+    if (Date.now() > deadline) throw new Error(`process ${pid} did not stop within 2 s of SIGSTOP`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+  }
 }
 
 /** Connects, sends `send`, and resolves once the answer contains `expect` (1 s at most). */
