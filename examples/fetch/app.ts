@@ -5,10 +5,11 @@
  * @module
  */
 import { pathToFileURL } from "node:url";
-import { serve } from "@hono/node-server";
+import { getRequestListener } from "@hono/node-server";
 import { createSessions, type Sessions } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
 import { withSession } from "tessera-sessions/fetch";
+import { readForm, serveOnLoopback } from "../shared/http.js";
 
 /** What this app keeps in a session. */
 export interface ShopSession {
@@ -26,11 +27,9 @@ export function createShop(sessions: Sessions<ShopSession>): (request: Request) 
         return new Response(html, { headers: { "Content-Type": "text/html; charset=utf-8" } });
       }
       if (request.method !== "POST") return new Response("Not Found", { status: 404 });
-      const form = await request.formData();
-      const field = (name: string, fallback: string) => {
-        const value = form.get(name);
-        return typeof value === "string" && value !== "" ? value : fallback;
-      };
+      const form = await readForm(request.headers.get("content-type"), request.body);
+      if (!(form instanceof URLSearchParams)) return new Response(form.message, { status: form.status });
+      const field = (name: string, fallback: string) => form.get(name) || fallback;
       if (pathname === "/login") {
         await session.cycleKey(); // a new key at login, so a key planted before it is worthless
         await session.set("username", field("username", "guest"));
@@ -57,7 +56,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     backend: memoryBackend(), // or databaseBackend({ url: "sqlite:sessions.sqlite3" }) from "tessera-sessions/backends/db"
     cookie: { secure: false }, // plain http on localhost: a Secure cookie would never be sent back
   });
-  const port = Number(process.env.PORT ?? 3000);
   // Node has no built-in Fetch server; @hono/node-server bridges. On Bun: Bun.serve({ fetch: handler, port }).
-  serve({ fetch: createShop(sessions), port }, () => console.log(`Fetch shop on http://localhost:${port}`));
+  serveOnLoopback("Fetch shop", getRequestListener(createShop(sessions)), 3003, () => sessions.close());
 }

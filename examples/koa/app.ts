@@ -8,6 +8,7 @@ import Koa from "koa";
 import { createSessions, type Session, type Sessions } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
 import { sessionMiddleware } from "tessera-sessions/koa";
+import { readForm, serveOnLoopback } from "../shared/http.js";
 
 /** What this app keeps in a session. */
 export interface ShopSession {
@@ -27,7 +28,12 @@ export function createShop(sessions: Sessions<ShopSession>): Koa<Koa.DefaultStat
       return;
     }
     if (ctx.method !== "POST") return; // Koa answers 404
-    const form = await readForm(ctx.req);
+    const form = await readForm(ctx.get("content-type"), ctx.req);
+    if (!(form instanceof URLSearchParams)) {
+      ctx.status = form.status;
+      ctx.body = form.message;
+      return;
+    }
     if (ctx.path === "/login") {
       await session.cycleKey(); // a new key at login, so a key planted before it is worthless
       await session.set("username", form.get("username") || "guest");
@@ -40,12 +46,6 @@ export function createShop(sessions: Sessions<ShopSession>): Koa<Koa.DefaultStat
     ctx.redirect("/");
   });
   return app;
-}
-
-async function readForm(body: AsyncIterable<Buffer>): Promise<URLSearchParams> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(chunk);
-  return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
 }
 
 function page(username: string | undefined, cart: string[]): string {
@@ -62,6 +62,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     backend: memoryBackend(), // or databaseBackend({ url: "sqlite:sessions.sqlite3" }) from "tessera-sessions/backends/db"
     cookie: { secure: false }, // plain http on localhost: a Secure cookie would never be sent back
   });
-  const port = Number(process.env.PORT ?? 3000);
-  createShop(sessions).listen(port, () => console.log(`Koa shop on http://localhost:${port}`));
+  serveOnLoopback("Koa shop", createShop(sessions).callback(), 3001, () => sessions.close());
 }

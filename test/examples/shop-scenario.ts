@@ -23,6 +23,12 @@ export async function driveShop(baseUrl: string): Promise<void> {
     return (match as RegExpExecArray)[1] as string;
   };
 
+  // A body that is not a small urlencoded form is the client's mistake (415, 413), never a 500.
+  const refused = async (headers: Record<string, string>, body: string) => (await fetch(`${baseUrl}/cart`, { method: "POST", headers, body })).status;
+  expect(await refused({ "content-type": "application/json" }, '{"item":"x"}')).toBe(415);
+  expect(await refused({ "content-type": "multipart/form-data; boundary=x" }, "--x\r\nbroken")).toBe(415);
+  expect(await refused({ "content-type": "application/x-www-form-urlencoded" }, `item=${"a".repeat(20_000)}`)).toBe(413);
+
   // A first visit shows the login form and sets no cookie.
   let step = await send("GET", "/");
   expect(step.res.status).toBe(200);

@@ -15,7 +15,8 @@ const SRC = new URL("../../src/", import.meta.url);
 function aliasOf(specifier) {
   if (specifier === "tessera-sessions") return new URL("index.ts", SRC).href;
   if (specifier === "tessera-sessions/backends/db") return new URL("backends/db/index.ts", SRC).href;
-  if (specifier === "tessera-sessions/testing") return new URL("testing/index.ts", SRC).href;
+  const folder = /^tessera-sessions\/(testing|admin|django)$/.exec(specifier);
+  if (folder) return new URL(`${folder[1]}/index.ts`, SRC).href;
   const backend = /^tessera-sessions\/backends\/(.+)$/.exec(specifier);
   if (backend) return new URL(`backends/${backend[1]}.ts`, SRC).href;
   const adapter = /^tessera-sessions\/(node|express|fastify|koa|hono|fetch)$/.exec(specifier);
