@@ -10,12 +10,9 @@ import { createSessions, type Sessions } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
 import { withSession } from "tessera-sessions/fetch";
 import { readForm, serveOnLoopback } from "../shared/http.js";
+import { shopPage as page, type ShopSession } from "../shared/shop.js";
 
-/** What this app keeps in a session. */
-export interface ShopSession {
-  username?: string;
-  cart?: string[];
-}
+export type { ShopSession };
 
 /** Builds the handler; the session is typed by `sessions`. */
 export function createShop(sessions: Sessions<ShopSession>): (request: Request) => Promise<Response> {
@@ -40,15 +37,6 @@ export function createShop(sessions: Sessions<ShopSession>): (request: Request) 
       } else return new Response("Not Found", { status: 404 });
       return new Response(null, { status: 303, headers: { Location: "/" } });
     });
-}
-
-function page(username: string | undefined, cart: string[]): string {
-  const esc = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-  const who = username === undefined
-    ? `<form method="post" action="/login"><input name="username"> <button>Log in</button></form>`
-    : `<p>Signed in as ${esc(username)}</p><form method="post" action="/logout"><button>Log out</button></form>`;
-  const items = cart.map((item) => `<li>${esc(item)}</li>`).join("");
-  return `<!doctype html><title>Shop</title>${who}<ul>${items}</ul><form method="post" action="/cart"><input name="item"> <button>Add to cart</button></form>`;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

@@ -9,12 +9,9 @@ import { createSessions, type Session, type Sessions } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
 import { sessionMiddleware } from "tessera-sessions/koa";
 import { readForm, serveOnLoopback } from "../shared/http.js";
+import { shopPage as page, type ShopSession } from "../shared/shop.js";
 
-/** What this app keeps in a session. */
-export interface ShopSession {
-  username?: string;
-  cart?: string[];
-}
+export type { ShopSession };
 
 /** Builds the app. Typing the context makes `ctx.session` a `Session<ShopSession>`. */
 export function createShop(sessions: Sessions<ShopSession>): Koa<Koa.DefaultState, { session: Session<ShopSession> }> {
@@ -46,15 +43,6 @@ export function createShop(sessions: Sessions<ShopSession>): Koa<Koa.DefaultStat
     ctx.redirect("/");
   });
   return app;
-}
-
-function page(username: string | undefined, cart: string[]): string {
-  const esc = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-  const who = username === undefined
-    ? `<form method="post" action="/login"><input name="username"> <button>Log in</button></form>`
-    : `<p>Signed in as ${esc(username)}</p><form method="post" action="/logout"><button>Log out</button></form>`;
-  const items = cart.map((item) => `<li>${esc(item)}</li>`).join("");
-  return `<!doctype html><title>Shop</title>${who}<ul>${items}</ul><form method="post" action="/cart"><input name="item"> <button>Add to cart</button></form>`;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

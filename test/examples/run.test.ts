@@ -49,6 +49,8 @@ describe.each([
   ["koa/app.ts", "Koa shop"],
   ["hono/app.ts", "Hono shop"],
   ["fetch/app.ts", "Fetch shop"],
+  ["fastify/app.ts", "Fastify shop"],
+  ["node/app.ts", "node:http shop"],
 ])("examples/%s", (example, name) => {
   it("listens on 127.0.0.1 only, and a taken port is a clear message with exit 1", async () => {
     const first = start(example, 0);
