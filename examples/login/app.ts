@@ -8,7 +8,7 @@
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
-import { createSessions, type Session, type Sessions } from "tessera-sessions";
+import { BackendError, createSessions, SessionInterruptedError, type Session, type Sessions } from "tessera-sessions";
 import { createAdmin, toNodeHandler } from "tessera-sessions/admin";
 import { databaseBackend } from "tessera-sessions/backends/db";
 import { sessionMiddleware } from "tessera-sessions/express";
@@ -298,11 +298,21 @@ ${[...PRODUCTS].map(([id, product]) => `<tr><td>${escapeHtml(product.name)}</td>
     if (res.headersSent) return next(error);
     const status = typeof (error as { status?: unknown }).status === "number" ? (error as { status: number }).status : 500;
     if (status >= 500) console.error(error);
-    const message = status === 400 ? "Your session ended while this request ran (logged out in another tab?). Please try again." : "Something went wrong on our side.";
+    const message = errorMessage(error, status);
     sendPage(res, status, layout("Error", undefined, `<h1>Sorry</h1><p class="error">${message}</p><p><a href="/">Home</a></p>`));
   });
 
   return { app, sessions };
+}
+
+/** What the visitor is told: a client's mistake (4xx) is named as such, never "our side". */
+function errorMessage(error: unknown, status: number): string {
+  if (error instanceof SessionInterruptedError) return "Your session ended while this request ran (logged out in another tab?). Please try again.";
+  if (error instanceof BackendError) return "The session store is not answering. Please try again in a moment.";
+  if (status === 413) return "The form you sent is too large.";
+  if (status === 415) return "The form was sent in a format this site does not accept.";
+  if (status >= 400 && status < 500) return `This request could not be handled (error ${status}).`;
+  return "Something went wrong on our side.";
 }
 
 /** A page's header needs the user, the CSRF token (created on first use) and the cart size. */

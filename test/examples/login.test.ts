@@ -268,4 +268,13 @@ describe("login demo", () => {
     const stranger = new Browser(`http://127.0.0.1:${(server?.address() as AddressInfo).port}`);
     expect((await stranger.post("/login", { csrf: "anything", username: DEMO_USERNAME, password: DEMO_PASSWORD })).status).toBe(403);
   });
+
+  it("names a client's mistake as such: a too-large form is 413 with its own message, not 'our side'", async () => {
+    const browser = await start();
+    const token = Browser.token((await browser.get("/login")).body);
+    const page = await browser.post("/login", { csrf: token, username: "x".repeat(20_000), password: "p" });
+    expect(page.status).toBe(413);
+    expect(page.body).toContain('<p class="error">The form you sent is too large.</p>');
+    expect(page.body).not.toContain("our side");
+  });
 });
