@@ -15,6 +15,15 @@ import { sessionMiddleware } from "tessera-sessions/express";
 import { hashPassword, verifyPassword } from "./passwords.js";
 import { CONTENT_SECURITY_POLICY, csrfField, escapeHtml, layout, type PageContext } from "./views.js";
 
+/** The expiries the session page offers, with their labels. */
+const EXPIRY_CHOICES = {
+  default: "The default (two weeks after the last change)",
+  "5m": "Five minutes after the last change",
+  "30d": "A fixed date thirty days from now",
+  browser: "When the browser closes",
+} as const;
+type ExpiryChoice = keyof typeof EXPIRY_CHOICES;
+
 /** What the demo keeps in a session. */
 export interface DemoSessionData {
   /** Set on login; its presence is what "logged in" means. */
@@ -23,6 +32,8 @@ export interface DemoSessionData {
   csrfToken?: string;
   /** Product id to quantity. */
   cart?: Record<string, number>;
+  /** The expiry last chosen on the session page, so its dropdown shows it again. */
+  expiryChoice?: ExpiryChoice;
   /** Where this login came from, shown on the "your sessions" page. */
   signedInFrom?: { userAgent: string; ip: string };
 }
@@ -254,6 +265,7 @@ ${[...PRODUCTS].map(([id, product]) => `<tr><td>${escapeHtml(product.name)}</td>
     const expires = await session.getExpiryDate();
     const age = await session.getExpiryAge();
     const atBrowserClose = await session.getExpireAtBrowserClose();
+    const chosen = await session.get("expiryChoice", "default");
     sendPage(res, 200, layout("Session", context, `<h1>Your session</h1>
 <dl>
   <dt>Expires</dt><dd><time datetime="${expires.toISOString()}">${expires.toUTCString()}</time></dd>
@@ -265,10 +277,7 @@ ${[...PRODUCTS].map(([id, product]) => `<tr><td>${escapeHtml(product.name)}</td>
   ${csrfField(context.csrfToken)}
   <label for="expiry">Change the expiry</label>
   <select id="expiry" name="expiry">
-    <option value="default">The default (two weeks after the last change)</option>
-    <option value="5m">Five minutes after the last change</option>
-    <option value="30d">A fixed date thirty days from now</option>
-    <option value="browser">When the browser closes</option>
+${Object.entries(EXPIRY_CHOICES).map(([value, label]) => `    <option value="${value}"${value === chosen ? " selected" : ""}>${label}</option>`).join("\n")}
   </select>
   <div class="actions"><button type="submit">Apply</button></div>
 </form>`));
@@ -276,16 +285,16 @@ ${[...PRODUCTS].map(([id, product]) => `<tr><td>${escapeHtml(product.name)}</td>
 
   app.post("/session/expiry", async (req, res) => {
     const session = sessionOf(req);
-    const choices: Record<string, () => Promise<void>> = {
+    const choices: Record<ExpiryChoice, () => Promise<void>> = {
       default: () => session.setExpiry(null),
       "5m": () => session.setExpiry(300),
       "30d": () => session.setExpiry(new Date(clock() + THIRTY_DAYS_MS)),
       browser: () => session.setExpiry(0),
     };
     const choice = field(req, "expiry");
-    const apply = choice !== undefined && Object.hasOwn(choices, choice) ? choices[choice] : undefined;
-    if (apply === undefined) return sendPage(res, 400, layout("Bad request", undefined, `<h1>Unknown expiry choice</h1><p><a href="/session">Back</a></p>`));
-    await apply();
+    if (choice === undefined || !Object.hasOwn(choices, choice)) return sendPage(res, 400, layout("Bad request", undefined, `<h1>Unknown expiry choice</h1><p><a href="/session">Back</a></p>`));
+    await choices[choice as ExpiryChoice]();
+    await session.set("expiryChoice", choice as ExpiryChoice);
     res.redirect(303, "/session");
   });
 

@@ -216,6 +216,9 @@ describe("login demo", () => {
     const fiveMinutes = await choose("5m");
     expect(fiveMinutes.setCookies).toEqual([`sessionid=${browser.cookie}; Max-Age=300; Path=/; Expires=Tue, 01 Jan 2030 12:05:00 GMT; HttpOnly; SameSite=Lax`]);
     expect(page.body).toContain("<dt>Time left</dt><dd>300 seconds (5 minutes)</dd>");
+    // The dropdown shows the choice that was applied, not the first option again.
+    expect(page.body).toContain('<option value="5m" selected>Five minutes after the last change</option>');
+    expect(page.body.match(/ selected>/g)).toHaveLength(1);
 
     await choose("30d");
     expect(page.body).toContain('<time datetime="2030-01-31T12:00:00.000Z">Thu, 31 Jan 2030 12:00:00 GMT</time>');
@@ -224,6 +227,7 @@ describe("login demo", () => {
     const browserClose = await choose("browser");
     expect(browserClose.setCookies).toEqual([`sessionid=${browser.cookie}; Path=/; HttpOnly; SameSite=Lax`]);
     expect(page.body).toContain("<dt>Cookie</dt><dd>deleted when the browser closes</dd>");
+    expect(page.body).toContain('<option value="browser" selected>When the browser closes</option>');
 
     await choose("default");
     expect(page.body).toContain("<dt>Time left</dt><dd>1209600 seconds (14 days)</dd>");
