@@ -142,7 +142,7 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
     const session = sessionOf(req);
     if (await session.has("username")) return res.redirect("/dashboard");
     const notice = req.query["loggedOut"] === "1" ? `<p class="note">You have been logged out, and your session deleted.</p>` : "";
-    sendPage(res, 200, loginPage(await pageContext(session), { notice, username: "" }));
+    sendPage(res, 200, loginPage(await pageContext(session, staff), { notice, username: "" }));
   });
 
   app.post("/login", async (req, res) => {
@@ -151,7 +151,7 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
     const password = field(req, "password") ?? "";
     if (!(await checkCredentials(username, password))) {
       const notice = `<p class="error">Wrong username or password.</p>`;
-      return sendPage(res, 200, loginPage(await pageContext(session), { notice, username }));
+      return sendPage(res, 200, loginPage(await pageContext(session, staff), { notice, username }));
     }
     const previous = await session.get("username");
     if (previous !== undefined && previous !== username) {
@@ -175,7 +175,7 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
 
   app.get("/dashboard", async (req, res) => {
     const session = sessionOf(req);
-    const context = await pageContext(session);
+    const context = await pageContext(session, staff);
     if (context.username === undefined) return res.redirect("/login");
     sendPage(res, 200, layout("Dashboard", context, `<h1>Welcome, ${escapeHtml(context.username)}</h1>
 <p class="lead">You are logged in. Your session lives in the database; your browser holds only its random key.</p>
@@ -187,7 +187,7 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
   // "Your sessions": the user index lists this user's sessions; each can be ended from here.
   app.get("/account/sessions", async (req, res) => {
     const session = sessionOf(req);
-    const context = await pageContext(session);
+    const context = await pageContext(session, staff);
     if (context.username === undefined) return res.redirect("/login");
     const mine = await sessions.listForUser(context.username, { current: session });
     const rows = mine.map((s) => {
@@ -226,7 +226,7 @@ ${mine.length > 1 ? `<form method="post" action="/account/sessions/end-others">$
 
   app.get("/cart", async (req, res) => {
     const session = sessionOf(req);
-    const context = await pageContext(session);
+    const context = await pageContext(session, staff);
     const cart = await session.get("cart", {});
     sendPage(res, 200, layout("Cart", context, `<h1>Cart</h1>
 <p class="lead">The cart is kept in your session, so it survives page loads and logging in.</p>
@@ -261,7 +261,7 @@ ${[...PRODUCTS].map(([id, product]) => `<tr><td>${escapeHtml(product.name)}</td>
 
   app.get("/session", async (req, res) => {
     const session = sessionOf(req);
-    const context = await pageContext(session);
+    const context = await pageContext(session, staff);
     const expires = await session.getExpiryDate();
     const age = await session.getExpiryAge();
     const atBrowserClose = await session.getExpireAtBrowserClose();
@@ -324,15 +324,16 @@ function errorMessage(error: unknown, status: number): string {
   return "Something went wrong on our side.";
 }
 
-/** A page's header needs the user, the CSRF token (created on first use) and the cart size. */
-async function pageContext(session: DemoSession): Promise<PageContext> {
+/** A page's header needs the user (and whether staff), the CSRF token (created on first use) and the cart size. */
+async function pageContext(session: DemoSession, staff: ReadonlySet<string>): Promise<PageContext> {
   let csrfToken = await session.get("csrfToken");
   if (csrfToken === undefined) {
     csrfToken = newToken();
     await session.set("csrfToken", csrfToken);
   }
   const cart = await session.get("cart", {});
-  return { username: await session.get("username"), csrfToken, cartCount: Object.values(cart).reduce((sum, n) => sum + n, 0) };
+  const username = await session.get("username");
+  return { username, isStaff: username !== undefined && staff.has(username), csrfToken, cartCount: Object.values(cart).reduce((sum, n) => sum + n, 0) };
 }
 
 function loginPage(context: PageContext, form: { notice: string; username: string }): string {

@@ -55,6 +55,8 @@ export const CONTENT_SECURITY_POLICY = [
 /** What every page needs to draw its header. */
 export interface PageContext {
   readonly username: string | undefined;
+  /** Staff get a link to the session admin. */
+  readonly isStaff: boolean;
   readonly csrfToken: string;
   readonly cartCount: number;
 }
@@ -95,7 +97,7 @@ function navigation(context: PageContext): string {
   const account =
     context.username === undefined
       ? `<a href="/login">Log in</a>`
-      : `<a href="/dashboard">Dashboard</a>
+      : `<a href="/dashboard">Dashboard</a>${context.isStaff ? `\n    <a href="/admin/sessions">Session admin</a>` : ""}
     <form class="inline" method="post" action="/logout">${csrfField(context.csrfToken)}<button class="link" type="submit">Log out</button></form>`;
   return `<nav>
     <a href="/cart">Cart (${context.cartCount})</a>

@@ -64,12 +64,14 @@ describe("login demo: the session admin", () => {
     await visitor.waitForURL(`${url}/cart`);
     const visitorId = hashKey(await sessionKeyOf(visitor));
 
-    // The visitor is not staff: the admin does not exist for them.
+    // The visitor is not staff: no link to the admin, and the admin does not exist for them.
+    expect(await visitor.getByRole("link", { name: "Session admin" }).count()).toBe(0);
     expect((await visitor.goto(`${url}${ADMIN}`))?.status()).toBe(404);
 
     clock.now += 60_000; // the staff session is the newer one
     const staff = await loggedIn(url, STAFF_USERNAME, STAFF_PASSWORD);
     staff.on("dialog", (d) => void d.accept());
+    expect(await staff.getByRole("link", { name: "Session admin" }).getAttribute("href")).toBe(ADMIN); // staff find it from every page
     const list = await staff.goto(`${url}${ADMIN}`);
     expect([list?.status(), list?.headers()["cache-control"]]).toEqual([200, "no-store"]);
     expect(await listedIds(staff)).toEqual([hashKey(await sessionKeyOf(staff)), visitorId]);
