@@ -13,7 +13,7 @@ import { createAdmin, toNodeHandler } from "tessera-sessions/admin";
 import { databaseBackend } from "tessera-sessions/backends/db";
 import { sessionMiddleware } from "tessera-sessions/express";
 import { hashPassword, verifyPassword } from "./passwords.js";
-import { CONTENT_SECURITY_POLICY, csrfField, escapeHtml, layout, type PageContext } from "./views.js";
+import { CONTENT_SECURITY_POLICY, csrfField, describeDevice, escapeHtml, formatWhen, layout, type PageContext } from "./views.js";
 
 /** The expiries the session page offers, with their labels. */
 const EXPIRY_CHOICES = {
@@ -195,16 +195,16 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
       const end = s.current
         ? `<strong>This browser</strong>`
         : `<form class="inline" method="post" action="/account/sessions/end">${csrfField(context.csrfToken)}<input type="hidden" name="id" value="${escapeHtml(s.id)}"><button class="small" type="submit">Sign out</button></form>`;
-      return `<tr><td>${escapeHtml(from?.userAgent ?? "unknown")}<br><small>${escapeHtml(from?.ip ?? "")}</small></td>
-<td><time datetime="${s.createdAt.toISOString()}">${s.createdAt.toUTCString()}</time></td>
-<td><time datetime="${s.updatedAt.toISOString()}">${s.updatedAt.toUTCString()}</time></td><td class="num">${end}</td></tr>`;
+      const userAgent = from?.userAgent ?? "unknown";
+      return `<tr><td><span title="${escapeHtml(userAgent)}">${escapeHtml(describeDevice(userAgent))}</span><br><small>${escapeHtml(from?.ip ?? "")} · signed in <time datetime="${s.createdAt.toISOString()}">${formatWhen(s.createdAt)}</time></small></td>
+<td><time datetime="${s.updatedAt.toISOString()}">${formatWhen(s.updatedAt)}</time></td><td class="num">${end}</td></tr>`;
     });
     sendPage(res, 200, layout("Your sessions", context, `<h1>Your sessions</h1>
 <p class="lead">Everywhere you are signed in as ${escapeHtml(context.username)}, most recently active first.</p>
-<table>
-<tr><th>Device</th><th>Signed in</th><th>Last active</th><th></th></tr>
+<div class="scroll"><table>
+<tr><th>Device</th><th>Last active</th><th></th></tr>
 ${rows.join("\n")}
-</table>
+</table></div>
 ${mine.length > 1 ? `<form method="post" action="/account/sessions/end-others">${csrfField(context.csrfToken)}<button type="submit">Sign out everywhere else</button></form>` : ""}`));
   });
 

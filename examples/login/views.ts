@@ -37,6 +37,12 @@ td.num, th.num { text-align: right; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .4rem 1.25rem; }
 dt { color: var(--muted); }
 dd { margin: 0; }
+.scroll { overflow-x: auto; }
+@media (max-width: 32rem) {
+  header { flex-wrap: wrap; padding: .75rem 1rem; }
+  nav { flex-wrap: wrap; gap: .4rem .9rem; }
+  main { margin: 1rem .5rem; padding: 1.1rem; }
+}
 footer { text-align: center; color: var(--muted); font-size: .85rem; margin-bottom: 2rem; }
 `;
 
@@ -104,4 +110,21 @@ function navigation(context: PageContext): string {
     <a href="/session">Session</a>
     ${account}
   </nav>`;
+}
+
+/** A user agent as a person names it ("Chrome on Windows"); an unknown one, shortened. */
+export function describeDevice(userAgent: string): string {
+  // Order matters: Edge and Opera say "Chrome", Chrome says "Safari", Android says "Linux".
+  const browser = [["Edg/", "Edge"], ["OPR/", "Opera"], ["Firefox/", "Firefox"], ["Chrome/", "Chrome"], ["Safari/", "Safari"]].find(([token]) => userAgent.includes(token as string))?.[1];
+  const system = [["iPhone", "iOS"], ["iPad", "iPadOS"], ["Android", "Android"], ["Windows", "Windows"], ["Mac OS X", "macOS"], ["CrOS", "ChromeOS"], ["Linux", "Linux"]].find(([token]) => userAgent.includes(token as string))?.[1];
+  if (browser && system) return `${browser} on ${system}`;
+  if (browser ?? system) return (browser ?? system) as string;
+  return userAgent.length > 40 ? `${userAgent.slice(0, 39)}…` : userAgent;
+}
+
+/** A moment in a short, unambiguous form: "1 Jan 2030, 12:00 UTC". */
+export function formatWhen(date: Date): string {
+  const month = date.toLocaleString("en-GB", { month: "short", timeZone: "UTC" });
+  const time = date.toISOString().slice(11, 16);
+  return `${date.getUTCDate()} ${month} ${date.getUTCFullYear()}, ${time} UTC`;
 }

@@ -104,7 +104,8 @@ describe("login demo: the session admin", () => {
     const rows = phone.locator("table tr").filter({ has: phone.locator("td") });
     expect(await rows.evaluateAll((trs) => trs.map((tr) => (tr as unknown as { innerText: string }).innerText.split("\n")[0]))).toEqual(["Phone Browser/2.0", "Laptop Browser/1.0"]);
     expect(await rows.nth(0).locator("td").last().textContent()).toBe("This browser");
-    expect(await rows.nth(0).locator("small").textContent()).toBe("127.0.0.1");
+    expect(await rows.nth(0).locator("small").textContent()).toBe("127.0.0.1 · signed in 1 Jan 2030, 12:01 UTC");
+    expect(await rows.nth(0).locator("td").nth(1).textContent()).toBe("1 Jan 2030, 12:01 UTC");
 
     await rows.nth(1).getByRole("button", { name: "Sign out" }).click();
     await phone.waitForURL(`${url}/account/sessions`);
@@ -124,6 +125,23 @@ describe("login demo: the session admin", () => {
     expect(again.url()).toBe(`${url}/login`);
     await phone.goto(`${url}/dashboard`);
     expect(phone.url()).toBe(`${url}/dashboard`);
+  });
+
+  it("'Your sessions' names devices as people do and fits a 390 px wide phone", async () => {
+    const { url } = await start();
+    const desktop = await loggedIn(url, DEMO_USERNAME, DEMO_PASSWORD, "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36");
+    await desktop.close();
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1" });
+    const phone = await context.newPage();
+    await phone.goto(`${url}/login`);
+    await phone.getByLabel("Username").fill(DEMO_USERNAME);
+    await phone.getByLabel("Password").fill(DEMO_PASSWORD);
+    await phone.getByRole("button", { name: "Log in" }).click();
+    await phone.waitForURL(`${url}/dashboard`);
+    await phone.goto(`${url}/account/sessions`);
+    const devices = await phone.locator("table td:first-child > span").allTextContents();
+    expect(devices.sort()).toEqual(["Chrome on Windows", "Safari on iOS"]);
+    expect(await phone.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
   });
 
   it("staff end every session of a user and delete expired ones, from another browser", async () => {
