@@ -1,6 +1,7 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { ConfigurationError, createSessions, InvalidValueError, SessionInterruptedError, UpdateError, type SessionsOptions } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
+import { signedCookieBackend } from "tessera-sessions/backends/signed-cookies";
 import { countingBackend, recordingLogger } from "./helpers.js";
 
 const NOW = 1_700_000_000_000;
@@ -277,6 +278,23 @@ describe("flush and cycleKey", () => {
 });
 
 describe("bad input", () => {
+  it.each([
+    ["memory", () => memoryBackend()],
+    ["signed cookies", () => signedCookieBackend()],
+    ["encrypted cookies", () => signedCookieBackend({ encrypt: true })],
+    ["Django signed cookies", () => signedCookieBackend({ format: "django" })],
+  ])("open(null) and open(undefined) both mean no cookie on the %s backend", async (_label, backend) => {
+    const logger = recordingLogger();
+    const sessions = createSessions({ backend: backend(), secret: "s".repeat(32), clock: () => NOW, logger });
+    for (const session of [sessions.open(null), sessions.open(undefined), sessions.open()]) {
+      expect(session.sessionKey).toBeNull();
+      expect(session.hadCookie).toBe(false);
+      expect(await session.keys()).toEqual([]);
+      expect(await sessions.commit(session, 200)).toEqual({ setCookie: undefined, varyCookie: true }); // read, so Vary; empty, so no cookie
+    }
+    expect(logger.warnings).toEqual([]);
+  });
+
   it.each([
     ["a function", () => 1],
     ["a BigInt", 10n],
