@@ -19,6 +19,7 @@
  * @module
  */
 import { ConfigurationError } from "../errors.js";
+import { describeValue } from "../options.js";
 import { parsePythonJson, pythonJson, SIGNED_COOKIES_SALT, signPayload, unsignPayload } from "../django/signing.js";
 import type { CookieBackend } from "./base.js";
 
@@ -56,7 +57,7 @@ export const MAX_INFLATED_BYTES = 65_536;
 export function djangoCookieBackend(options: DjangoCookieBackendOptions = {}): CookieBackend {
   const maxAge = options.maxAge ?? 1_209_600;
   if (typeof maxAge !== "number" || !Number.isInteger(maxAge) || maxAge < 0) {
-    throw new ConfigurationError(`djangoCookieBackend maxAge must be a whole number of seconds (Django's SESSION_COOKIE_AGE), 0 or more (it is ${String(maxAge)}).`);
+    throw new ConfigurationError(`djangoCookieBackend maxAge must be a whole number of seconds (Django's SESSION_COOKIE_AGE), 0 or more (it is ${describeValue(maxAge)}).`);
   }
   return {
     kind: "cookie",
