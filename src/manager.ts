@@ -38,8 +38,11 @@ export interface UserSessionInfo {
 export interface Sessions<Data extends object = SessionData> {
   /** The options after defaults. */
   readonly options: ResolvedOptions;
-  /** A session for the request's cookie value (`undefined` when the request had no cookie). No I/O. */
-  open(cookieValue?: string): Session<Data>;
+  /**
+   * A session for the request's cookie value: `undefined` or `null` when the request had no
+   * cookie (both mean the same, on every backend). No I/O.
+   */
+  open(cookieValue?: string | null): Session<Data>;
   /** Like `open`, reading the session cookie from a raw `Cookie` header. */
   openFromHeader(cookieHeader: string | readonly string[] | undefined): Session<Data>;
   /**
@@ -91,7 +94,8 @@ export interface Sessions<Data extends object = SessionData> {
 export function createSessions<Data extends object = SessionData>(options?: SessionsOptions): Sessions<Data> {
   const resolved = resolveOptions(options);
   const { backend } = resolved;
-  const open = (cookieValue?: string) => new Session<Data>(resolved, cookieValue);
+  // null is what many cookie parsers and `Map.get`-style lookups give for "absent": same as undefined.
+  const open = (cookieValue?: string | null) => new Session<Data>(resolved, cookieValue ?? undefined);
   return {
     options: resolved,
     open,

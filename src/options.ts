@@ -172,16 +172,66 @@ function fail(message: string): never {
   throw new ConfigurationError(message);
 }
 
+// Every option name, checked complete against the interfaces by the compiler: JavaScript callers
+// get no type check, so a misspelt key must fail here instead of being silently ignored.
+const OPTION_NAMES = Object.keys({
+  backend: true, secret: true, cookie: true, saveEveryRequest: true, expireAtBrowserClose: true, clock: true,
+  logger: true, backendTimeoutMs: true, idleTimeout: true, absoluteTimeout: true, touchInterval: true,
+} satisfies Record<keyof SessionsOptions, true>);
+const COOKIE_OPTION_NAMES = Object.keys({
+  name: true, maxAge: true, domain: true, path: true, secure: true, httpOnly: true, sameSite: true,
+} satisfies Record<keyof CookieOptions, true>);
+
+/** How a bad value is shown in a message: a string is said to be one, since "it is 3600" would hide that. */
+export function describeValue(value: unknown): string {
+  return typeof value === "string" ? `the string ${JSON.stringify(value)}` : String(value);
+}
+
+/** Edit distance (insertions, deletions, substitutions), case-insensitive, for "did you mean". */
+function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let previous = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= y.length; j++) {
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (x[i - 1] === y[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[y.length] ?? 0;
+}
+
+/** Fails on the first key of `given` not in `names`, naming the nearest valid option. */
+function rejectUnknownOptions(given: object, names: readonly string[], where: "" | "cookie."): void {
+  for (const key of Object.keys(given)) {
+    if (names.includes(key)) continue;
+    // A cookie setting put at the top level is a likely slip too, so those are candidates there.
+    const candidates = where === "" ? [...names, ...COOKIE_OPTION_NAMES.map((name) => `cookie.${name}`)] : names.map((name) => `cookie.${name}`);
+    const bare = (candidate: string) => candidate.replace(/^cookie\./, "");
+    const nearest = candidates.reduce((best, candidate) => (editDistance(key, bare(candidate)) < editDistance(key, bare(best)) ? candidate : best));
+    fail(`Unknown option ${where}${key}: did you mean ${nearest}? The ${where === "" ? "options of createSessions" : "cookie options"} are ${names.join(", ")}.`);
+  }
+}
+
+function isPlainObject(value: unknown): value is object {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /** Applies defaults and rejects every mistake with a message that says how to fix it. */
 export function resolveOptions(options: SessionsOptions = {}): ResolvedOptions {
+  if (!isPlainObject(options)) fail(`createSessions takes an options object, such as { backend, secret } (it got ${describeValue(options)}).`);
+  rejectUnknownOptions(options, OPTION_NAMES, "");
   const cookie = options.cookie ?? {};
+  if (!isPlainObject(cookie)) fail(`cookie must be an object of cookie settings, such as { secure: false } (it is ${describeValue(cookie)}).`);
+  rejectUnknownOptions(cookie, COOKIE_OPTION_NAMES, "cookie.");
   const name = cookie.name ?? "sessionid";
   if (typeof name !== "string" || !COOKIE_NAME.test(name)) {
     fail(`cookie.name ${JSON.stringify(name)} is not a valid cookie name: use letters, digits and !#$%&'*+-.^_\`|~ only.`);
   }
   const maxAge = cookie.maxAge ?? 1_209_600;
   if (typeof maxAge !== "number" || !Number.isInteger(maxAge) || maxAge < 0) {
-    fail(`cookie.maxAge must be a whole number of seconds, 0 or more (it is ${String(maxAge)}). The default is 1209600 (two weeks).`);
+    fail(`cookie.maxAge must be a whole number of seconds, 0 or more (it is ${describeValue(maxAge)}). The default is 1209600 (two weeks).`);
   }
   const path = cookie.path ?? "/";
   if (typeof path !== "string" || !ATTRIBUTE_VALUE.test(path)) {
@@ -216,6 +266,10 @@ export function resolveOptions(options: SessionsOptions = {}): ResolvedOptions {
   if (backend.kind === "cookie" && secrets.length === 0) {
     fail(`The ${backend.name} backend signs the session into the cookie and needs a secret: pass secret (at least 32 bytes), e.g. from an environment variable. Generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`);
   }
+  for (const flag of ["saveEveryRequest", "expireAtBrowserClose"] as const) {
+    // "false" would be truthy: only real booleans are taken.
+    if (options[flag] !== undefined && typeof options[flag] !== "boolean") fail(`${flag} must be true or false (it is ${describeValue(options[flag])}).`);
+  }
   const clock = options.clock ?? Date.now;
   if (typeof clock !== "function") fail("clock must be a function returning milliseconds since the epoch, like Date.now.");
   const backendTimeoutMs = resolveBackendTimeout(options.backendTimeoutMs);
@@ -242,7 +296,7 @@ const MAX_TIMER_MS = 2_147_483_647;
 function resolveBackendTimeout(value: number | undefined): number {
   if (value === undefined) return 5000;
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > MAX_TIMER_MS) {
-    fail(`backendTimeoutMs must be a number of milliseconds from 1 to ${MAX_TIMER_MS}, or 0 for no limit (it is ${String(value)}). The default is 5000.`);
+    fail(`backendTimeoutMs must be a number of milliseconds from 1 to ${MAX_TIMER_MS}, or 0 for no limit (it is ${describeValue(value)}). The default is 5000.`);
   }
   return value === 0 ? Number.POSITIVE_INFINITY : value;
 }
@@ -254,7 +308,7 @@ function resolveExpiryPolicies(
   const seconds = (name: string, value: unknown): number | undefined => {
     if (value === undefined) return undefined;
     if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
-      fail(`${name} must be a whole number of seconds above 0, or left out to turn it off (it is ${String(value)}).`);
+      fail(`${name} must be a whole number of seconds above 0, or left out to turn it off (it is ${describeValue(value)}).`);
     }
     return value;
   };
@@ -268,7 +322,7 @@ function resolveExpiryPolicies(
   if (idleTimeout === undefined) fail("touchInterval only applies with idleTimeout (sliding expiry): set idleTimeout too, or leave touchInterval out.");
   if (typeof interval !== "number" || !Number.isFinite(interval) || interval < 0 || interval >= idleTimeout) {
     // At or past the idle timeout, a session in use could expire before its next touch.
-    fail(`touchInterval must be a number of seconds from 0 up to (not including) idleTimeout ${idleTimeout} (it is ${String(interval)}). The default is idleTimeout / 10.`);
+    fail(`touchInterval must be a number of seconds from 0 up to (not including) idleTimeout ${idleTimeout} (it is ${describeValue(interval)}). The default is idleTimeout / 10.`);
   }
   return { idleTimeout, absoluteTimeout, touchInterval: interval };
 }

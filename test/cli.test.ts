@@ -219,6 +219,13 @@ describe("errors", () => {
     expect(verbose.stderr).toMatch(/\n {4}at resolveConnection \(/);
   });
 
+  it("reports a store that cannot be opened once, not again when closing it", async () => {
+    const result = await tessera(["migrate"], "sqlite:no-such-directory/sessions.sqlite3");
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/^tessera: [^\n]*directory does not exist[^\n]*\n$/);
+  });
+
   it("exits 2 on a command or option it does not know", async () => {
     expect(await tessera(["migrat"])).toEqual({
       code: 2,

@@ -1,6 +1,7 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { ConfigurationError, createSessions, InvalidValueError, SessionInterruptedError, UpdateError, type SessionsOptions } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
+import { signedCookieBackend } from "tessera-sessions/backends/signed-cookies";
 import { countingBackend, recordingLogger } from "./helpers.js";
 
 const NOW = 1_700_000_000_000;
@@ -278,6 +279,23 @@ describe("flush and cycleKey", () => {
 
 describe("bad input", () => {
   it.each([
+    ["memory", () => memoryBackend()],
+    ["signed cookies", () => signedCookieBackend()],
+    ["encrypted cookies", () => signedCookieBackend({ encrypt: true })],
+    ["Django signed cookies", () => signedCookieBackend({ format: "django" })],
+  ])("open(null) and open(undefined) both mean no cookie on the %s backend", async (_label, backend) => {
+    const logger = recordingLogger();
+    const sessions = createSessions({ backend: backend(), secret: "s".repeat(32), clock: () => NOW, logger });
+    for (const session of [sessions.open(null), sessions.open(undefined), sessions.open()]) {
+      expect(session.sessionKey).toBeNull();
+      expect(session.hadCookie).toBe(false);
+      expect(await session.keys()).toEqual([]);
+      expect(await sessions.commit(session, 200)).toEqual({ setCookie: undefined, varyCookie: true }); // read, so Vary; empty, so no cookie
+    }
+    expect(logger.warnings).toEqual([]);
+  });
+
+  it.each([
     ["a function", () => 1],
     ["a BigInt", 10n],
     ["a symbol", Symbol("s")],
@@ -409,6 +427,41 @@ describe("options are checked at startup", () => {
   ])("%s is a ConfigurationError", (_label, options, message) => {
     expect(() => createSessions({ backend: memoryBackend(), ...options })).toThrow(ConfigurationError);
     expect(() => createSessions({ backend: memoryBackend(), ...options })).toThrow(message);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ["cookies for cookie", { cookies: { secure: false } }, "Unknown option cookies: did you mean cookie?"],
+    ["secur, a cookie setting misspelt at the top level", { secur: false }, "Unknown option secur: did you mean cookie.secure?"],
+    ["idleTimout", { idleTimout: 60 }, "Unknown option idleTimout: did you mean idleTimeout?"],
+    ["secrets", { secrets: ["x".repeat(32)] }, "Unknown option secrets: did you mean secret?"],
+    ["cookie.secur", { cookie: { secur: false } }, "Unknown option cookie.secur: did you mean cookie.secure?"],
+    ["cookie.samesite", { cookie: { samesite: "strict" } }, "Unknown option cookie.samesite: did you mean cookie.sameSite?"],
+    ["cookie.max_age", { cookie: { max_age: 60 } }, "Unknown option cookie.max_age: did you mean cookie.maxAge?"],
+  ])("a misspelt option (%s) fails at startup, naming it and the nearest valid one", (_label, options, message) => {
+    const create = () => createSessions({ backend: memoryBackend(), ...options } as SessionsOptions);
+    expect(create).toThrow(ConfigurationError);
+    expect(create).toThrow(message);
+  });
+
+  it("lists the valid options after the suggestion", () => {
+    expect(() => createSessions({ backend: memoryBackend(), cookies: {} } as SessionsOptions)).toThrow(
+      new ConfigurationError(
+        "Unknown option cookies: did you mean cookie? The options of createSessions are backend, secret, cookie, saveEveryRequest, expireAtBrowserClose, clock, logger, backendTimeoutMs, idleTimeout, absoluteTimeout, touchInterval.",
+      ),
+    );
+    expect(() => createSessions({ backend: memoryBackend(), cookie: { secur: true } } as SessionsOptions)).toThrow(
+      new ConfigurationError("Unknown option cookie.secur: did you mean cookie.secure? The cookie options are name, maxAge, domain, path, secure, httpOnly, sameSite."),
+    );
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ["cookie.maxAge", { cookie: { maxAge: "3600" } }, 'cookie.maxAge must be a whole number of seconds, 0 or more (it is the string "3600"). The default is 1209600 (two weeks).'],
+    ["idleTimeout", { idleTimeout: "1800" }, 'idleTimeout must be a whole number of seconds above 0, or left out to turn it off (it is the string "1800").'],
+    ["backendTimeoutMs", { backendTimeoutMs: "2000" }, 'backendTimeoutMs must be a number of milliseconds from 1 to 2147483647, or 0 for no limit (it is the string "2000"). The default is 5000.'],
+    ["saveEveryRequest", { saveEveryRequest: "false" }, 'saveEveryRequest must be true or false (it is the string "false").'],
+    ["cookie", { cookie: "secure" }, 'cookie must be an object of cookie settings, such as { secure: false } (it is the string "secure").'],
+  ])("a string where %s needs another type says it was a string", (_label, options, message) => {
+    expect(() => createSessions({ backend: memoryBackend(), ...options } as SessionsOptions)).toThrow(new ConfigurationError(message));
   });
 
   it("accepts Django's capitalised SameSite values and a 32-byte secret", () => {

@@ -19,7 +19,8 @@
  * @module
  */
 import { ConfigurationError } from "../errors.js";
-import { BadSignature, parsePythonJson, pythonJson, SIGNED_COOKIES_SALT, signPayload, unsignPayload } from "../django/signing.js";
+import { describeValue } from "../options.js";
+import { parsePythonJson, pythonJson, SIGNED_COOKIES_SALT, signPayload, unsignPayload } from "../django/signing.js";
 import type { CookieBackend } from "./base.js";
 
 /** Options of {@link djangoCookieBackend}. */
@@ -37,6 +38,11 @@ export interface DjangoCookieBackendOptions {
 const VALUE = /^\.?[A-Za-z0-9_-]+:[0-9A-Za-z-]+:[A-Za-z0-9_-]{43}$/;
 /** Browsers keep 4096 bytes per cookie; anything much longer is not ours, so skip the crypto. */
 const MAX_VALUE_LENGTH = 8192;
+/**
+ * The most a cookie's compressed payload may inflate to: 16 times the 4096 bytes a browser keeps,
+ * far beyond what real session JSON compresses by, so a tiny cookie cannot cost megabytes of work.
+ */
+export const MAX_INFLATED_BYTES = 65_536;
 
 /**
  * A {@link CookieBackend} that reads and writes Django's signed_cookies session cookie.
@@ -51,7 +57,7 @@ const MAX_VALUE_LENGTH = 8192;
 export function djangoCookieBackend(options: DjangoCookieBackendOptions = {}): CookieBackend {
   const maxAge = options.maxAge ?? 1_209_600;
   if (typeof maxAge !== "number" || !Number.isInteger(maxAge) || maxAge < 0) {
-    throw new ConfigurationError(`djangoCookieBackend maxAge must be a whole number of seconds (Django's SESSION_COOKIE_AGE), 0 or more (it is ${String(maxAge)}).`);
+    throw new ConfigurationError(`djangoCookieBackend maxAge must be a whole number of seconds (Django's SESSION_COOKIE_AGE), 0 or more (it is ${describeValue(maxAge)}).`);
   }
   return {
     kind: "cookie",
@@ -59,7 +65,7 @@ export function djangoCookieBackend(options: DjangoCookieBackendOptions = {}): C
     decode(value, now, secrets) {
       if (value.length > MAX_VALUE_LENGTH || !VALUE.test(value) || secrets.length === 0) return null;
       try {
-        const { json, timestamp, secretIndex } = unsignPayload(value, { secrets, salt: SIGNED_COOKIES_SALT, maxAge, now });
+        const { json, timestamp, secretIndex } = unsignPayload(value, { secrets, salt: SIGNED_COOKIES_SALT, maxAge, now, maxInflatedBytes: MAX_INFLATED_BYTES });
         const data = parsePythonJson(json).value;
         const signedAt = timestamp * 1000;
         let expiresAt = signedAt + maxAge * 1000; // unsignPayload already rejected an older signature
@@ -76,9 +82,9 @@ export function djangoCookieBackend(options: DjangoCookieBackendOptions = {}): C
           expiresAt = Math.min(expiresAt, signedAt + expiry * 1000);
         }
         return { data: JSON.stringify(data), expiresAt, stale: secretIndex > 0 };
-      } catch (error) {
-        if (error instanceof BadSignature || error instanceof SyntaxError) return null;
-        throw error;
+      } catch {
+        // Any failure (bad signature, bad JSON, too deep, too big) is hostile data: an empty session, never a 500.
+        return null;
       }
     },
     encode(data, _expiresAt, now, secrets) {

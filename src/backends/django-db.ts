@@ -222,7 +222,9 @@ export function djangoDatabaseBackend(options: DjangoDatabaseBackendOptions): Se
       const pending = driver;
       driver = undefined;
       floats.clear();
-      if (pending) await (await pending).close();
+      // A connection that never opened has nothing to release; its error was already reported.
+      const opened = await pending?.catch(() => undefined);
+      if (opened) await opened.close();
     },
   };
 

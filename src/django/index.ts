@@ -12,6 +12,7 @@ export {
   unsignPayload,
   pythonJson,
   parsePythonJson,
+  MAX_JSON_DEPTH,
   pythonFloatRepr,
   saltedHmac,
   signature,

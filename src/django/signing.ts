@@ -211,9 +211,17 @@ export interface ParsedPythonJson {
 }
 
 /**
+ * The deepest nesting of arrays and objects {@link parsePythonJson} accepts. Python's `json.loads`
+ * stops near its recursion limit (1000) too, so Django could not read deeper data either; the cap
+ * keeps a hostile (even validly signed) value from exhausting the stack.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/**
  * Parses JSON as Python's `json.loads` accepts it (bare `NaN`, `Infinity`, `-Infinity` included,
  * decoded as `null`), and records which integral numbers were written as floats so
- * {@link pythonJson} can write them back unchanged. Throws `SyntaxError` on invalid JSON.
+ * {@link pythonJson} can write them back unchanged. Throws `SyntaxError` on invalid JSON and on
+ * nesting deeper than {@link MAX_JSON_DEPTH}.
  */
 export function parsePythonJson(text: string): ParsedPythonJson {
   const floats = new Map<string, number>();
@@ -255,15 +263,21 @@ export function parsePythonJson(text: string): ParsedPythonJson {
     if ((match[1] !== undefined || match[2] !== undefined) && Number.isInteger(value)) floats.set(pathKey(path), value);
     return value;
   };
+  let depth = 0;
+  const enter = () => {
+    if (++depth > MAX_JSON_DEPTH) fail(`nested deeper than ${MAX_JSON_DEPTH} levels`);
+  };
   const parse = (): unknown => {
     skip();
     const c = text[i];
     if (c === "{") {
+      enter();
       i++;
       const object = Object.create(null) as Record<string, unknown>;
       skip();
       if (text[i] === "}") {
         i++;
+        depth--;
         return object;
       }
       for (;;) {
@@ -280,16 +294,19 @@ export function parsePythonJson(text: string): ParsedPythonJson {
         if (text[i] === ",") i++;
         else if (text[i] === "}") {
           i++;
+          depth--;
           return object;
         } else fail('expected "," or "}"');
       }
     }
     if (c === "[") {
+      enter();
       i++;
       const array: unknown[] = [];
       skip();
       if (text[i] === "]") {
         i++;
+        depth--;
         return array;
       }
       for (;;) {
@@ -300,6 +317,7 @@ export function parsePythonJson(text: string): ParsedPythonJson {
         if (text[i] === ",") i++;
         else if (text[i] === "]") {
           i++;
+          depth--;
           return array;
         } else fail('expected "," or "]"');
       }
@@ -345,6 +363,11 @@ export interface VerifyOptions {
   readonly maxAge?: number | undefined;
   /** The time to measure the age at, in milliseconds since the epoch. @default Date.now() */
   readonly now?: number;
+  /**
+   * The most bytes a compressed payload may inflate to; a larger one is a `BadSignature`, so a
+   * small value cannot expand into megabytes of JSON. @default unbounded
+   */
+  readonly maxInflatedBytes?: number;
 }
 
 /** A verified value, as {@link unsignPayload} returns it. */
@@ -403,9 +426,9 @@ export function unsignPayload(signed: string, options: VerifyOptions): Unsigned 
   let data = b64Decode(payload);
   if (compressed) {
     try {
-      data = inflateSync(data);
+      data = inflateSync(data, options.maxInflatedBytes === undefined ? {} : { maxOutputLength: options.maxInflatedBytes });
     } catch {
-      throw new BadSignature("Payload does not decompress");
+      throw new BadSignature("Payload does not decompress (or inflates beyond maxInflatedBytes)");
     }
   }
   return { json: data.toString("latin1"), timestamp, secretIndex };

@@ -20,6 +20,41 @@ async function query(url: string, sql: string, params: readonly unknown[] = []):
   }
 }
 
+/** PostgreSQL's admin_shutdown: what an open connection hears when the test server stops. */
+const ADMIN_SHUTDOWN = "57P01";
+
+/**
+ * A pool the test opens itself, as an app would: with an "error" listener (an idle connection
+ * that fails makes the pool emit one, and unheard it is an unhandled error that fails the run)
+ * that tolerates only the server's shutdown notice and keeps anything else for `end()` to throw.
+ */
+function testPool(config: pg.PoolConfig) {
+  const pool = new pg.Pool(config);
+  const unexpected: Error[] = [];
+  pool.on("error", (error: Error & { code?: string }) => {
+    if (error.code !== ADMIN_SHUTDOWN) unexpected.push(error);
+  });
+  return {
+    pool,
+    /**
+     * Ends the pool and waits until every connection is closed: pool.end() alone resolves as soon
+     * as it has asked them to close, so the server could stop under them (57P01) a moment later.
+     */
+    async end() {
+      let open = pool.totalCount;
+      const closed = new Promise<void>((resolve) => {
+        if (open === 0) resolve();
+        pool.on("remove", () => {
+          if (--open === 0) resolve();
+        });
+      });
+      await pool.end();
+      await closed;
+      if (unexpected.length > 0) throw new AggregateError(unexpected, "the test's pg pool reported errors");
+    },
+  };
+}
+
 const url = runSqlServerTests({
   dialect: "postgres",
   schemeAlias: "postgresql",
@@ -30,7 +65,7 @@ const url = runSqlServerTests({
   existingPool: {
     name: "pg Pool",
     open(serverUrl, size) {
-      const pool = new pg.Pool({ connectionString: serverUrl, max: size });
+      const { pool, end } = testPool({ connectionString: serverUrl, max: size });
       return {
         client: pool,
         dataOf: async (key) => (await pool.query("SELECT data FROM tessera_sessions WHERE key_hash = encode(sha256($1::bytea), 'hex')", [key])).rows,
@@ -38,7 +73,7 @@ const url = runSqlServerTests({
           expect(pool.ended).toBe(false);
           expect(pool.idleCount).toBe(pool.totalCount); // no client was left checked out
         },
-        end: () => pool.end(),
+        end,
       };
     },
   },
@@ -84,8 +119,31 @@ describe("databaseBackend on postgres: connections", () => {
     }
   });
 
+  it("a test-owned pool is ended only once its connections have closed, so the server's stop cannot reach them", async () => {
+    const open = async (pool: pg.Pool) => {
+      let removed = 0;
+      pool.on("remove", () => void removed++);
+      await Promise.all([pool.query("SELECT pg_sleep(0.05)"), pool.query("SELECT pg_sleep(0.05)")]);
+      expect(pool.totalCount).toBe(2);
+      return () => removed;
+    };
+    // pg's own end() resolves while its connections are still closing (the old 57P01 flake)...
+    const raw = new pg.Pool({ connectionString: url(), max: 2 });
+    raw.on("error", () => {});
+    const rawRemoved = await open(raw);
+    const rawClosed = new Promise((resolve) => raw.on("remove", () => rawRemoved() === 2 && resolve(undefined)));
+    await raw.end();
+    expect(rawRemoved()).toBe(0);
+    await rawClosed;
+    // ...testPool's end() waits for them.
+    const owned = testPool({ connectionString: url(), max: 2 });
+    const ownedRemoved = await open(owned.pool);
+    await owned.end();
+    expect(ownedRemoved()).toBe(2);
+  });
+
   it("an exhausted pool is a BackendError that says so and how to fix it", async () => {
-    const pool = new pg.Pool({ connectionString: url(), max: 1, connectionTimeoutMillis: 300 });
+    const { pool, end } = testPool({ connectionString: url(), max: 1, connectionTimeoutMillis: 300 });
     const held = await pool.connect(); // the pool's only connection, busy elsewhere in the app
     try {
       const sessions = createSessions({ backend: databaseBackend({ client: pool }), logger: { warn() {}, error() {} } });
@@ -96,7 +154,7 @@ describe("databaseBackend on postgres: connections", () => {
       expect((error as { status?: number }).status).toBe(503);
     } finally {
       held.release();
-      await pool.end();
+      await end();
     }
   });
 });

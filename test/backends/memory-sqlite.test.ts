@@ -72,3 +72,31 @@ describe("sqlite: clearExpired in the app's own process", () => {
     await backend.close?.();
   });
 });
+
+describe("sqlite: close() after a failed open", () => {
+  it.each([
+    ["tessera", {}],
+    ["django", { format: "django" as const, secret: "django-insecure-close-after-failed-open-0123456789" }],
+  ])("resolves quietly (format %s): the open error is reported once, by the call that met it", async (_format, extra) => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-sqlite-missing-"));
+    try {
+      const backend = databaseBackend({ url: `sqlite:${join(dir, "no-such-directory", "sessions.sqlite3")}`, ...extra });
+      await expect(backend.exists("abcdefgh12345678")).rejects.toThrow(/directory does not exist|unable to open database/);
+      await expect(backend.close?.()).resolves.toBeUndefined();
+      await expect(backend.close?.()).resolves.toBeUndefined(); // and again: nothing left to close
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("through createSessions: an app's shutdown handler does not throw the startup error again", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-sqlite-missing-"));
+    try {
+      const sessions = createSessions({ backend: databaseBackend({ url: `sqlite:${join(dir, "missing", "s.sqlite3")}` }) });
+      await expect(sessions.migrate()).rejects.toThrow(/directory does not exist|unable to open database/);
+      await expect(sessions.close()).resolves.toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

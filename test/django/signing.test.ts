@@ -14,6 +14,7 @@ import {
   DEFAULT_SALT,
   dumps,
   loads,
+  MAX_JSON_DEPTH,
   parsePythonJson,
   PythonFloat,
   pythonFloatRepr,
@@ -136,6 +137,30 @@ describe("tampering and malformed values", () => {
       expect(() => loads(signed, { secrets: SECRET })).toThrow(BadSignature);
       expect(sign(payload)).toContain(payload);
     }
+  });
+  it("caps nesting at MAX_JSON_DEPTH with a SyntaxError, where recursion once overflowed the stack", () => {
+    const nested = (depth: number, open = "[", close = "]") => `${open.repeat(depth)}${close.repeat(depth)}`;
+    expect(MAX_JSON_DEPTH).toBe(1000);
+    let inner: unknown = parsePythonJson(nested(1000)).value;
+    for (let level = 1; level < 1000; level++) inner = (inner as unknown[])[0];
+    expect(inner).toEqual([]);
+    expect(() => parsePythonJson(nested(1001))).toThrow(new SyntaxError("Invalid JSON at 1000: nested deeper than 1000 levels"));
+    expect(() => parsePythonJson(nested(5000))).toThrow(SyntaxError);
+    expect(() => parsePythonJson('{"a":'.repeat(3000) + "1" + "}".repeat(3000))).toThrow(/nested deeper than 1000 levels/);
+    // Siblings do not add up: depth is the nesting, not the count.
+    expect(parsePythonJson(`[${Array.from({ length: 2000 }, () => "[[]]").join(",")}]`).value).toHaveLength(2000);
+    const signed = signPayload(nested(3000), { secret: SECRET, now: NOW, compress: true });
+    expect(() => loads(signed, { secrets: SECRET, now: NOW })).toThrow(new BadSignature("Payload is not JSON"));
+  });
+  it("bounds inflation with maxInflatedBytes: a compression bomb is a BadSignature", () => {
+    const big = JSON.stringify({ a: "x".repeat(100_000) });
+    const signed = signPayload(big, { secret: SECRET, now: NOW, compress: true });
+    expect(signed.length).toBeLessThan(1000);
+    expect(unsignPayload(signed, { secrets: SECRET, now: NOW }).json).toBe(big);
+    expect(unsignPayload(signed, { secrets: SECRET, now: NOW, maxInflatedBytes: big.length }).json).toBe(big);
+    expect(() => unsignPayload(signed, { secrets: SECRET, now: NOW, maxInflatedBytes: big.length - 1 })).toThrow(
+      new BadSignature("Payload does not decompress (or inflates beyond maxInflatedBytes)"),
+    );
   });
   it("refuses to sign non-ASCII JSON (Python would read it as Latin-1)", () => {
     expect(() => signPayload('"é"', { secret: SECRET })).toThrow(TypeError);

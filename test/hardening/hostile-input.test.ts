@@ -11,9 +11,12 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSessions, InvalidValueError, isValidKey, readCookie, type ServerBackend, type Sessions } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
+import { signedCookieBackend } from "tessera-sessions/backends/signed-cookies";
+import { MAX_INFLATED_BYTES } from "../../src/backends/django-cookies.js";
+import { signPayload, SIGNED_COOKIES_SALT } from "tessera-sessions/django";
 import { withSession } from "tessera-sessions/node";
 import { recordingLogger } from "../helpers.js";
-import { listen, rawRequest, type Listening } from "./http.js";
+import { get, listen, rawRequest, type Listening } from "./http.js";
 
 const VICTIM_DATA = '{"user":"victim","role":"admin"}';
 
@@ -180,6 +183,53 @@ describe("a corpus of hostile Cookie headers through node:http and tessera-sessi
     } finally {
       await small.close();
     }
+  });
+});
+
+describe("validly signed Django-format cookies that are hostile inside, through node:http", () => {
+  const SECRET = "django-insecure-hostile-input-secret-0123456789";
+  const sign = (json: string) => signPayload(json, { secret: SECRET, salt: SIGNED_COOKIES_SALT, compress: true });
+  let django: Listening;
+  const djangoLogger = recordingLogger();
+  beforeAll(async () => {
+    const sessions = createSessions({ backend: signedCookieBackend({ format: "django" }), secret: SECRET, cookie: { secure: false }, logger: djangoLogger });
+    django = await listen(createServer(app(sessions)));
+  });
+  afterAll(async () => {
+    await django.close();
+  });
+
+  /** The reply to one request with this cookie value, and the warnings it logged. */
+  async function ask(value: string) {
+    const before = djangoLogger.warnings.length;
+    const reply = await get(django.url, "/", { Cookie: `sessionid=${value}` });
+    return { reply, warnings: djangoLogger.warnings.slice(before) };
+  }
+
+  it.each([
+    ["nested 3000 deep (once a stack overflow and a 500 on every request)", `{"a":${"[".repeat(3000)}${"]".repeat(3000)}}`],
+    ["nested 1001 deep, one past MAX_JSON_DEPTH", `${'{"a":'.repeat(1000)}{}${"}".repeat(1000)}`],
+    ["2 MB of JSON in a small compressed cookie", JSON.stringify({ a: "x".repeat(2_000_000) })],
+  ])("%s: an empty session and a warning, never a 500", async (_label, json) => {
+    const value = sign(json);
+    expect(value.length).toBeLessThan(4096); // a cookie a browser would keep
+    const { reply, warnings } = await ask(value);
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toEqual({ data: {}, key: value });
+    expect(warnings).toEqual(["[tessera] Session data corrupted: a session cookie failed verification; the request gets an empty session."]);
+  });
+
+  it("nesting at the limit and JSON within the inflation bound still load", async () => {
+    const deep = `${'{"a":'.repeat(999)}{}${"}".repeat(999)}`;
+    const { reply, warnings } = await ask(sign(deep));
+    expect(reply.status).toBe(200);
+    expect(JSON.stringify((JSON.parse(reply.body) as { data: unknown }).data)).toBe(deep);
+    expect(warnings).toEqual([]);
+    const large = JSON.stringify({ a: "x".repeat(MAX_INFLATED_BYTES - 8) }); // exactly MAX_INFLATED_BYTES
+    expect(large.length).toBe(MAX_INFLATED_BYTES);
+    const loaded = await ask(sign(large));
+    expect(JSON.parse(loaded.reply.body)).toEqual({ data: JSON.parse(large), key: sign(large) });
+    expect((await ask(sign(JSON.stringify({ a: "x".repeat(MAX_INFLATED_BYTES - 7) })))).warnings).toHaveLength(1);
   });
 });
 

@@ -144,7 +144,9 @@ export function memcachedStore(open: () => Promise<MemjsLike>, owned: boolean, p
     async close() {
       const pending = client;
       client = undefined;
-      if (pending && owned) (await pending).close();
+      // A client that never opened has nothing to release; its error was already reported.
+      const opened = owned ? await pending?.catch(() => undefined) : undefined;
+      opened?.close();
     },
   };
 }

@@ -170,7 +170,9 @@ export function databaseBackend(options: DatabaseBackendOptions): ServerBackend 
     async close() {
       const pending = driver;
       driver = undefined;
-      if (pending) await (await pending).close();
+      // A connection that never opened has nothing to release; its error was already reported.
+      const opened = await pending?.catch(() => undefined);
+      if (opened) await opened.close();
     },
   };
 }
