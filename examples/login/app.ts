@@ -7,6 +7,7 @@
  * fixed clock; `server.ts` runs it.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
+import { parse as parseCookie } from "cookie";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { BackendError, createSessions, SessionInterruptedError, type Session, type Sessions } from "tessera-sessions";
 import { createAdmin, toNodeHandler } from "tessera-sessions/admin";
@@ -28,8 +29,6 @@ type ExpiryChoice = keyof typeof EXPIRY_CHOICES;
 export interface DemoSessionData {
   /** Set on login; its presence is what "logged in" means. */
   username?: string;
-  /** The token every POST form must send back. */
-  csrfToken?: string;
   /** Product id to quantity. */
   cart?: Record<string, number>;
   /** The expiry last chosen on the session page, so its dropdown shows it again. */
@@ -122,11 +121,15 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
   });
   app.use("/admin/sessions", toNodeHandler(admin));
 
-  // Every POST must carry the session's CSRF token: another site can make a browser post here
-  // with its cookie, but cannot read the token from our pages.
-  app.use(async (req, res, next) => {
+  // Every POST must carry the CSRF token of the csrftoken cookie (double submit, as Django does):
+  // another site can make a browser post here with its cookies, but cannot read the token from our
+  // pages. The token lives in its own cookie, not in the session, so a visitor who only looks
+  // around stores nothing on the server.
+  app.use((req, res, next) => {
+    const fromCookie = parseCookie(req.headers.cookie ?? "")[CSRF_COOKIE];
+    const expected = fromCookie !== undefined && TOKEN.test(fromCookie) ? fromCookie : undefined;
+    res.locals["csrfToken"] = expected ?? issueCsrfToken(res);
     if (req.method !== "POST") return next();
-    const expected = await sessionOf(req).get("csrfToken");
     const given = field(req, "csrf");
     if (expected !== undefined && given !== undefined && sameToken(given, expected)) return next();
     sendPage(res, 403, layout("Forbidden", undefined, `<h1>Forbidden</h1>
@@ -142,7 +145,7 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
     const session = sessionOf(req);
     if (await session.has("username")) return res.redirect("/dashboard");
     const notice = req.query["loggedOut"] === "1" ? `<p class="note">You have been logged out, and your session deleted.</p>` : "";
-    sendPage(res, 200, loginPage(await pageContext(session, staff), { notice, username: "" }));
+    sendPage(res, 200, loginPage(await pageContext(session, staff, res), { notice, username: "" }));
   });
 
   app.post("/login", async (req, res) => {
@@ -151,7 +154,7 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
     const password = field(req, "password") ?? "";
     if (!(await checkCredentials(username, password))) {
       const notice = `<p class="error">Wrong username or password.</p>`;
-      return sendPage(res, 200, loginPage(await pageContext(session, staff), { notice, username }));
+      return sendPage(res, 200, loginPage(await pageContext(session, staff, res), { notice, username }));
     }
     const previous = await session.get("username");
     if (previous !== undefined && previous !== username) {
@@ -163,7 +166,7 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
     await session.set("username", username);
     await session.setUser(username); // indexed: "your sessions" and the admin list and end them
     await session.set("signedInFrom", { userAgent: req.get("user-agent") ?? "unknown", ip: req.ip ?? "" });
-    await session.set("csrfToken", newToken()); // a token seen before login stops working too
+    issueCsrfToken(res); // a token seen before login stops working too
     res.redirect(303, "/dashboard");
   });
 
@@ -175,7 +178,7 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
 
   app.get("/dashboard", async (req, res) => {
     const session = sessionOf(req);
-    const context = await pageContext(session, staff);
+    const context = await pageContext(session, staff, res);
     if (context.username === undefined) return res.redirect("/login");
     sendPage(res, 200, layout("Dashboard", context, `<h1>Welcome, ${escapeHtml(context.username)}</h1>
 <p class="lead">You are logged in. Your session lives in the database; your browser holds only its random key.</p>
@@ -187,7 +190,7 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
   // "Your sessions": the user index lists this user's sessions; each can be ended from here.
   app.get("/account/sessions", async (req, res) => {
     const session = sessionOf(req);
-    const context = await pageContext(session, staff);
+    const context = await pageContext(session, staff, res);
     if (context.username === undefined) return res.redirect("/login");
     const mine = await sessions.listForUser(context.username, { current: session });
     const rows = mine.map((s) => {
@@ -226,7 +229,7 @@ ${mine.length > 1 ? `<form method="post" action="/account/sessions/end-others">$
 
   app.get("/cart", async (req, res) => {
     const session = sessionOf(req);
-    const context = await pageContext(session, staff);
+    const context = await pageContext(session, staff, res);
     const cart = await session.get("cart", {});
     sendPage(res, 200, layout("Cart", context, `<h1>Cart</h1>
 <p class="lead">The cart is kept in your session, so it survives page loads and logging in.</p>
@@ -261,7 +264,7 @@ ${[...PRODUCTS].map(([id, product]) => `<tr><td>${escapeHtml(product.name)}</td>
 
   app.get("/session", async (req, res) => {
     const session = sessionOf(req);
-    const context = await pageContext(session, staff);
+    const context = await pageContext(session, staff, res);
     const expires = await session.getExpiryDate();
     const age = await session.getExpiryAge();
     const atBrowserClose = await session.getExpireAtBrowserClose();
@@ -324,13 +327,9 @@ function errorMessage(error: unknown, status: number): string {
   return "Something went wrong on our side.";
 }
 
-/** A page's header needs the user (and whether staff), the CSRF token (created on first use) and the cart size. */
-async function pageContext(session: DemoSession, staff: ReadonlySet<string>): Promise<PageContext> {
-  let csrfToken = await session.get("csrfToken");
-  if (csrfToken === undefined) {
-    csrfToken = newToken();
-    await session.set("csrfToken", csrfToken);
-  }
+/** A page's header needs the user (and whether staff), the request's CSRF token and the cart size. */
+async function pageContext(session: DemoSession, staff: ReadonlySet<string>, res: Response): Promise<PageContext> {
+  const csrfToken = res.locals["csrfToken"] as string;
   const cart = await session.get("cart", {});
   const username = await session.get("username");
   return { username, isStaff: username !== undefined && staff.has(username), csrfToken, cartCount: Object.values(cart).reduce((sum, n) => sum + n, 0) };
@@ -392,8 +391,16 @@ function knownProduct(req: Request): string | undefined {
   return id !== undefined && PRODUCTS.has(id) ? id : undefined;
 }
 
-function newToken(): string {
-  return randomBytes(32).toString("base64url");
+const CSRF_COOKIE = "csrftoken";
+const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
+/** A new CSRF token for this response and the requests after it (rotated at login). */
+function issueCsrfToken(res: Response): string {
+  const token = randomBytes(32).toString("base64url");
+  // Not Secure only because the demo runs on plain http://127.0.0.1, like its session cookie.
+  res.cookie(CSRF_COOKIE, token, { httpOnly: true, sameSite: "lax", path: "/" });
+  res.locals["csrfToken"] = token;
+  return token;
 }
 
 function sameToken(given: string, expected: string): boolean {

@@ -2,7 +2,7 @@
  * The login demo over real HTTP: the flow a visitor goes through, on a temp SQLite file and a
  * fixed clock, checking cookies, stored records and pages exactly.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -22,14 +22,17 @@ const DELETION_COOKIE = 'sessionid=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970
 interface Page {
   status: number;
   location: string | null;
+  /** The session cookies set (the CSRF cookie is in `csrfCookies`). */
   setCookies: string[];
+  csrfCookies: string[];
   headers: Headers;
   body: string;
 }
 
-/** A minimal browser: keeps the session cookie as the server sets and deletes it. */
+/** A minimal browser: keeps the session cookie and the CSRF cookie as the server sets and deletes them. */
 class Browser {
   cookie: string | undefined;
+  csrfCookie: string | undefined;
   constructor(private readonly base: string) {}
 
   get(path: string): Promise<Page> {
@@ -49,15 +52,19 @@ class Browser {
 
   private async request(method: string, path: string, form?: Record<string, string>): Promise<Page> {
     const headers: Record<string, string> = {};
-    if (this.cookie !== undefined) headers["cookie"] = `sessionid=${this.cookie}`;
+    const cookies = [this.cookie === undefined ? "" : `sessionid=${this.cookie}`, this.csrfCookie === undefined ? "" : `csrftoken=${this.csrfCookie}`];
+    if (cookies.some(Boolean)) headers["cookie"] = cookies.filter(Boolean).join("; ");
     if (form !== undefined) headers["content-type"] = "application/x-www-form-urlencoded";
     const res = await fetch(this.base + path, { method, headers, redirect: "manual", ...(form ? { body: new URLSearchParams(form).toString() } : {}) });
-    const setCookies = res.headers.getSetCookie();
+    const all = res.headers.getSetCookie();
+    const csrfCookies = all.filter((header) => header.startsWith("csrftoken="));
+    const setCookies = all.filter((header) => !header.startsWith("csrftoken="));
+    for (const header of csrfCookies) this.csrfCookie = /^csrftoken=([^;]*)/.exec(header)?.[1];
     for (const header of setCookies) {
       if (header.startsWith("sessionid=; Max-Age=0")) this.cookie = undefined;
       else this.cookie = KEY.exec(header)?.[1] ?? this.cookie;
     }
-    return { status: res.status, location: res.headers.get("location"), setCookies, headers: res.headers, body: await res.text() };
+    return { status: res.status, location: res.headers.get("location"), setCookies, csrfCookies, headers: res.headers, body: await res.text() };
   }
 }
 
@@ -88,6 +95,17 @@ function stored(key: string | undefined): boolean {
   }
 }
 
+/** How many records the store holds (none when the lazy store never even opened its file). */
+function sessionCount(): number {
+  if (!existsSync(database)) return 0;
+  const db = new Database(database, { readonly: true });
+  try {
+    return (db.prepare("SELECT COUNT(*) AS n FROM tessera_sessions").get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
 /** Logs `browser` in as the demo user and returns the dashboard redirect. */
 async function logIn(browser: Browser, username = DEMO_USERNAME, password = DEMO_PASSWORD): Promise<Page> {
   const form = await browser.get("/login");
@@ -107,19 +125,27 @@ afterEach(async () => {
 });
 
 describe("login demo", () => {
-  it("serves the login form with the demo credentials, a CSRF token and a session cookie (not Secure on http)", async () => {
+  it("serves the login form with the demo credentials and a CSRF cookie, storing no session for a visitor who only looks", async () => {
     const browser = await start();
-    expect(await browser.get("/")).toMatchObject({ status: 302, location: "/login" });
+    const first = await browser.get("/");
+    expect(first).toMatchObject({ status: 302, location: "/login" });
+    expect(first.csrfCookies).toEqual([`csrftoken=${browser.csrfCookie}; Path=/; HttpOnly; SameSite=Lax`]);
+    expect(browser.csrfCookie).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
     const page = await browser.get("/login");
     expect(page.status).toBe(200);
     expect(page.body).toContain("Demo account: username <strong>demo</strong>, password <strong>tessera-demo</strong>.");
-    expect(page.body).toMatch(/<input type="hidden" name="csrf" value="[A-Za-z0-9_-]{43}">/);
-    expect(page.setCookies).toHaveLength(1);
-    expect(page.setCookies[0]).toBe(`sessionid=${browser.cookie}; Max-Age=1209600; Path=/; Expires=Tue, 15 Jan 2030 12:00:00 GMT; HttpOnly; SameSite=Lax`);
+    expect(page.body).toContain(`<input type="hidden" name="csrf" value="${browser.csrfCookie}">`);
+    expect(page.csrfCookies).toEqual([]); // the token is kept, not reissued
+    expect(page.setCookies).toEqual([]); // no session cookie, and no record in the store
+    expect(sessionCount()).toBe(0);
     expect(page.headers.get("cache-control")).toBe("no-store");
     expect(page.headers.get("content-security-policy")).toMatch(/^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]{43}='; form-action 'self'; frame-ancestors 'none'; base-uri 'none'$/);
     expect(page.headers.get("vary")).toBe("Cookie");
+
+    // The first change starts the session: its cookie carries exactly Django's attributes.
+    const added = await browser.post("/cart/add", { csrf: Browser.token(page.body), product: "tea" });
+    expect(added.setCookies).toEqual([`sessionid=${browser.cookie}; Max-Age=1209600; Path=/; Expires=Tue, 15 Jan 2030 12:00:00 GMT; HttpOnly; SameSite=Lax`]);
     expect(stored(browser.cookie)).toBe(true);
   });
 
@@ -141,12 +167,15 @@ describe("login demo", () => {
   it("logs in with a new session key (cycleKey), deleting the old record and retiring the old CSRF token", async () => {
     const browser = await start();
     const form = await browser.get("/login");
-    const before = browser.cookie;
     const oldToken = Browser.token(form.body);
+    await browser.post("/cart/add", { csrf: oldToken, product: "tea" }); // an anonymous session, as a planted one would be
+    const before = browser.cookie;
+    expect(stored(before)).toBe(true);
 
     const login = await browser.post("/login", { csrf: oldToken, username: DEMO_USERNAME, password: DEMO_PASSWORD });
     expect(login).toMatchObject({ status: 303, location: "/dashboard" });
     expect(login.setCookies).toHaveLength(1);
+    expect(login.csrfCookies).toHaveLength(1); // a new CSRF token too
     expect(browser.cookie).toMatch(/^[a-z0-9]{32}$/);
     expect(browser.cookie).not.toBe(before);
     expect(stored(before)).toBe(false);
@@ -252,7 +281,7 @@ describe("login demo", () => {
     expect(await browser.get("/dashboard")).toMatchObject({ status: 302, location: "/login" });
   });
 
-  it("answers 403 to a POST without the session's CSRF token, changing nothing", async () => {
+  it("answers 403 to a POST without the CSRF cookie's token, changing nothing", async () => {
     const browser = await start();
     await logIn(browser);
     const key = browser.cookie;
