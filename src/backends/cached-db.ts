@@ -177,6 +177,7 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
   return {
     kind: "server",
     name: `cached-db(${cache.name}+${database.name})`,
+    ...(database.keepsCreationTime === false ? { keepsCreationTime: false } : {}),
     async load(key, now) {
       const cached = await withCache(hashKey(key), key, "read", () => cache.load(key, now));
       const entry = cached ? parseEntry(cached) : null;
