@@ -164,7 +164,7 @@ for (const encrypt of [false, true]) {
       const arbitrary = fc.oneof(
         fc.string({ unit: "binary", maxLength: 300 }),
         fc.string({ unit: fc.constantFrom(..."ABCxyz019-_.=+/"), maxLength: 300 }),
-        fc.string({ unit: fc.constantFrom(..."ABCxyz019-_"), maxLength: 300 }).map((s) => `${encrypt ? "e1" : "v1"}.${s}`),
+        fc.string({ unit: fc.constantFrom(..."ABCxyz019-_"), maxLength: 300 }).map((s) => `${encrypt ? "e2" : "v1"}.${s}`),
         fc.tuple(fc.base64String({ maxLength: 200 }), fc.base64String({ maxLength: 60 })).map(([p, s]) => `v1.${p}.${s}`),
         mutated,
       );
