@@ -317,6 +317,9 @@ function resolveExpiryPolicies(
   if (absoluteTimeout !== undefined && backend.kind === "cookie") {
     fail(`absoluteTimeout needs a server-side backend: the ${backend.name} backend keeps no record of when a session was created. Use the database, cache, file or memory backend, or leave absoluteTimeout out.`);
   }
+  if (absoluteTimeout !== undefined && backend.kind === "server" && backend.keepsCreationTime === false) {
+    fail(`absoluteTimeout cannot be enforced by the ${backend.name} backend: Django's session table keeps no creation time (each save would restart the clock). Use Tessera's own table (databaseBackend without format: "django"), or leave absoluteTimeout out and rely on idleTimeout and cookie.maxAge.`);
+  }
   const interval = options.touchInterval;
   if (interval === undefined) return { idleTimeout, absoluteTimeout, touchInterval: idleTimeout === undefined ? undefined : idleTimeout / 10 };
   if (idleTimeout === undefined) fail("touchInterval only applies with idleTimeout (sliding expiry): set idleTimeout too, or leave touchInterval out.");

@@ -431,8 +431,15 @@ export class Session<Data extends object = SessionData> {
         this.modified = true; // Django re-issues a clean cookie in place of the bad one.
         return new Map();
       }
+      // A format with no sealed expiry (Django's) says when it was signed: idleTimeout counts from then.
+      const { idleTimeout } = this.#options;
+      const idleUntil = idleTimeout === undefined || opened.savedAt === undefined ? Number.POSITIVE_INFINITY : opened.savedAt + idleTimeout * 1000;
+      if (now >= idleUntil) {
+        this.modified = true; // clear the idle cookie
+        return new Map();
+      }
       if (opened.stale) this.modified = true; // verified with an older secret: re-sign with the newest
-      this.#storedExpiresAt = opened.expiresAt;
+      this.#storedExpiresAt = Math.min(opened.expiresAt, idleUntil); // so the throttled touch re-signs it in time
       return data;
     }
     const record = await this.#backendCall("load", () => backend.load(key, now));

@@ -59,6 +59,11 @@ export interface ServerBackend {
   /** Short name used in error messages and logs, e.g. "sqlite", "redis". */
   readonly name: string;
   /**
+   * `false` when `createdAt` is only the time of the last save (Django's table has no creation
+   * column), so `absoluteTimeout` cannot be enforced and is refused at startup. Absent means true.
+   */
+  readonly keepsCreationTime?: boolean;
+  /**
    * The record for `key`, or `null` when it is missing or expired at `now`. Never creates one.
    */
   load(key: string, now: number): Promise<StoredSession | null>;
@@ -108,7 +113,7 @@ export interface CookieBackend {
    * The data and expiry carried by a cookie value, or `null` when it is tampered, malformed or
    * expired at `now`. `stale` is true when it verified only with an older secret (re-issue it).
    */
-  decode(value: string, now: number, secrets: readonly string[]): { data: string; expiresAt: number; stale: boolean } | null;
+  decode(value: string, now: number, secrets: readonly string[]): { data: string; expiresAt: number; stale: boolean; savedAt?: number } | null;
   /** Seals data and its expiry into a cookie value with the newest secret (`secrets[0]`). */
   encode(data: string, expiresAt: number, now: number, secrets: readonly string[]): string;
   close?(): Promise<void>;

@@ -2,7 +2,10 @@
  * `cachedDatabaseBackend({ cache, database })`: Django's `cached_db` engine, composed from two
  * server backends. The database holds the truth; the cache spares it the reads.
  *
- * - load: the cache first; on a miss, the database, and the record is copied into the cache.
+ * - load: the cache first; on a miss, the database, and the record is copied into the cache;
+ *   the database is then asked once more whether the record still exists, so a revocation by id
+ *   that ran meanwhile is not undone by the copy.
+ * - exists: the cache first (a copy or a "deleted" marker answers), then the database.
  * - create/update: the database first (its CreateError, UpdateError and VersionConflictError
  *   are the answer), then the cache, with the database's version.
  * - delete: the database, then a short-lived "deleted" marker in the cache, so a request that
@@ -174,6 +177,7 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
   return {
     kind: "server",
     name: `cached-db(${cache.name}+${database.name})`,
+    ...(database.keepsCreationTime === false ? { keepsCreationTime: false } : {}),
     async load(key, now) {
       const cached = await withCache(hashKey(key), key, "read", () => cache.load(key, now));
       const entry = cached ? parseEntry(cached) : null;
@@ -182,8 +186,19 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
       const record = await database.load(key, now);
       // Fill only a cache that answered, and never over a newer copy or a deletion marker.
       if (record !== null && cached !== undefined) {
-        const plan = (current: Entry | null) => (current === null || (current.kind === "session" && current.record.version < record.version) ? planFor(record) : undefined);
+        let filled = false;
+        const plan = (current: Entry | null) => {
+          filled = current === null || (current.kind === "session" && current.record.version < record.version);
+          return filled ? planFor(record) : undefined;
+        };
         await withCache(hashKey(key), key, "fill", () => settle(key, now, plan, cached));
+        // A revocation by id (endAllForUser, the admin, the CLI) knows no key, so it can only drop
+        // the entry, not leave a marker: if it ran between our database read and our fill, the
+        // fill put the session back. Asking the database again after the fill closes that gap.
+        if (filled && !(await database.exists(key))) {
+          await afterWrite(key, "write", now, () => deletedMarker(now));
+          return null;
+        }
       }
       return record;
     },
@@ -217,7 +232,13 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
       const now = Date.now(); // delete() is not given the app's clock; the marker only needs to outlive a request
       await afterWrite(key, "write", now, () => deletedMarker(now));
     },
-    exists: (key) => database.exists(key), // the truth, expired records included
+    async exists(key) {
+      // As Django's cached_db: the cache first, then the database (expired records included).
+      const cached = await withCache(hashKey(key), key, "read", () => cache.load(key, Date.now()));
+      const entry = cached ? parseEntry(cached) : null;
+      if (entry !== null) return entry.kind === "session";
+      return database.exists(key);
+    },
     ...userIndex,
     // The admin listing reads the database: it holds every session, the cache only some.
     ...(database.listSessions ? { listSessions: database.listSessions.bind(database) } : {}),

@@ -16,6 +16,8 @@
  * SESSION_COOKIE_AGE) is rejected. Unlike Django (Trac #27775), an expiry set with
  * `setExpiry`/`set_expiry` (`_session_expiry` in the data) is enforced too: a date in the past,
  * or more seconds since the last save than the number given, makes the cookie load as empty.
+ * Tessera's `idleTimeout` is enforced the same way, from the signature's time (the last save):
+ * a replayed copy idle that long loads as empty, and a cookie in use is re-signed in time.
  * @module
  */
 import { ConfigurationError } from "../errors.js";
@@ -81,7 +83,8 @@ export function djangoCookieBackend(options: DjangoCookieBackendOptions = {}): C
           if (now - signedAt > expiry * 1000) return null;
           expiresAt = Math.min(expiresAt, signedAt + expiry * 1000);
         }
-        return { data: JSON.stringify(data), expiresAt, stale: secretIndex > 0 };
+        // savedAt lets the core enforce idleTimeout, which the format has no field for.
+        return { data: JSON.stringify(data), expiresAt, stale: secretIndex > 0, savedAt: signedAt };
       } catch {
         // Any failure (bad signature, bad JSON, too deep, too big) is hostile data: an empty session, never a 500.
         return null;

@@ -174,6 +174,7 @@ export function djangoDatabaseBackend(options: DjangoDatabaseBackendOptions): Se
   return {
     kind: "server",
     name,
+    keepsCreationTime: false, // createdAt is the signature's time, i.e. the last save
     dialect,
     load: (key, now) =>
       use(async (d) => {

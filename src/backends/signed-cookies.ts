@@ -7,8 +7,14 @@
  * Formats (every part base64url without padding, so the value is cookie-safe: `[A-Za-z0-9_.-]`):
  *
  * - Signed:    `v1.<payload>.<mac>`, mac = HMAC-SHA256(K_sign, "v1." + payload), 43 characters.
- * - Encrypted: `e1.<iv ‖ ciphertext ‖ tag>`, AES-256-GCM with K_enc, a random 96-bit IV, and
- *   "e1" as additional data (binds the version).
+ * - Encrypted: `e2.<salt ‖ ciphertext ‖ tag>`, AES-256-GCM with a key and IV of this cookie's
+ *   own: HKDF-SHA256(secret, salt = 128 random bits, info = E2_LABEL) gives 32 bytes of key and
+ *   12 of IV, and "e2" is the additional data (binds the version). One key per cookie, so no
+ *   key ever nears GCM's usage limit (2^32 messages per key with random IVs, NIST SP 800-38D);
+ *   salts repeat only after about 2^64 cookies.
+ * - Encrypted, old: `e1.<iv ‖ ciphertext ‖ tag>`, AES-256-GCM with one key per secret (K_enc), a
+ *   random 96-bit IV and "e1" as additional data. Still opened, reported `stale`, so the core
+ *   re-issues it as e2; never written.
  *
  * The payload (plain text of the encrypted form) is the JSON `{"exp":<ms since epoch>,"data":<object>}`.
  * Keys are derived per secret: HKDF-SHA256(secret, salt "tessera", info = SIGN_LABEL or
@@ -31,11 +37,17 @@ import { djangoCookieBackend } from "./django-cookies.js";
 
 const NAME = "signed-cookies";
 const SIGNED = "v1";
-const ENCRYPTED = "e1";
+const ENCRYPTED = "e2";
+/** The encrypted format before per-cookie keys: opened, never written. */
+const ENCRYPTED_V1 = "e1";
 /** HKDF labels: one per purpose and format version. */
 const SIGN_LABEL = "tessera/signed-cookies/v1/hmac-sha256";
-const ENCRYPT_LABEL = "tessera/signed-cookies/e1/aes-256-gcm";
+const ENCRYPT_V1_LABEL = "tessera/signed-cookies/e1/aes-256-gcm";
+const ENCRYPT_LABEL = "tessera/signed-cookies/e2/aes-256-gcm";
+const KEY_BYTES = 32;
 const IV_BYTES = 12;
+/** The per-cookie HKDF salt of e2: 128 random bits. */
+const SALT_BYTES = 16;
 const TAG_BYTES = 16;
 /** Browsers keep 4096 bytes per cookie; anything much longer is not ours, so skip the crypto. */
 const MAX_VALUE_LENGTH = 8192;
@@ -82,7 +94,7 @@ export function signedCookieBackend(options: SignedCookieBackendOptions = {}): C
   if (format !== "tessera") throw new ConfigurationError(`signedCookieBackend format must be "tessera" or "django" (it is ${JSON.stringify(format)}).`);
   if (options.maxAge !== undefined) throw new ConfigurationError('signedCookieBackend maxAge applies to format "django" only; the Tessera format seals each session\'s own expiry (set the lifetime with createSessions({ cookie: { maxAge } })).');
   const signKeys = keyCache(SIGN_LABEL);
-  const encryptKeys = keyCache(ENCRYPT_LABEL);
+  const encryptV1Keys = keyCache(ENCRYPT_V1_LABEL);
 
   return {
     kind: "cookie",
@@ -92,18 +104,21 @@ export function signedCookieBackend(options: SignedCookieBackendOptions = {}): C
       const newest = secrets[0];
       if (newest === undefined) throw new ConfigurationError(`The ${NAME} backend needs a secret to seal the session cookie.`);
       const payload = Buffer.from(`{"exp":${JSON.stringify(expiresAt)},"data":${data}}`);
-      return encrypt ? seal(encryptKeys(newest), payload) : sign(signKeys(newest), payload);
+      return encrypt ? seal(newest, payload) : sign(signKeys(newest), payload);
     },
     decode(value, now, secrets) {
       try {
         if (typeof value !== "string" || value.length > MAX_VALUE_LENGTH) return null;
         // Either format opens, so switching `encrypt` re-issues cookies instead of logging users out.
-        const sealed = value.startsWith(`${ENCRYPTED}.`);
+        const version = value.slice(0, value.indexOf("."));
+        const sealed = version === ENCRYPTED || version === ENCRYPTED_V1;
         for (const [index, secret] of secrets.entries()) {
-          const payload = sealed ? unseal(encryptKeys(secret), value) : verify(signKeys(secret), value);
+          const payload =
+            version === ENCRYPTED ? unseal(secret, value) : version === ENCRYPTED_V1 ? unsealV1(encryptV1Keys(secret), value) : verify(signKeys(secret), value);
           if (payload === undefined) continue;
           const opened = parsePayload(payload, now);
-          return opened === undefined ? null : { ...opened, stale: index > 0 || sealed !== encrypt };
+          // An e1 value is re-issued as e2, like a value of the other format or an older secret's.
+          return opened === undefined ? null : { ...opened, stale: index > 0 || sealed !== encrypt || version === ENCRYPTED_V1 };
         }
         return null;
       } catch {
@@ -132,25 +147,51 @@ function mac(key: Buffer, message: string): string {
   return createHmac("sha256", key).update(message).digest("base64url");
 }
 
-function seal(key: Buffer, payload: Buffer): string {
-  const iv = randomBytes(IV_BYTES);
+/** This cookie's own AES-256-GCM key and IV (e2), from the secret and the cookie's salt. */
+function cookieKey(secret: string, salt: Buffer): { key: Buffer; iv: Buffer } {
+  const material = Buffer.from(hkdfSync("sha256", secret, salt, ENCRYPT_LABEL, KEY_BYTES + IV_BYTES));
+  return { key: material.subarray(0, KEY_BYTES), iv: material.subarray(KEY_BYTES) };
+}
+
+function seal(secret: string, payload: Buffer): string {
+  const salt = randomBytes(SALT_BYTES);
+  const { key, iv } = cookieKey(secret, salt);
   const cipher = createCipheriv("aes-256-gcm", key, iv);
   cipher.setAAD(Buffer.from(ENCRYPTED));
   const body = Buffer.concat([cipher.update(payload), cipher.final()]);
-  return `${ENCRYPTED}.${Buffer.concat([iv, body, cipher.getAuthTag()]).toString("base64url")}`;
+  return `${ENCRYPTED}.${Buffer.concat([salt, body, cipher.getAuthTag()]).toString("base64url")}`;
 }
 
-/** The plain text if `value` is a sealed value that authenticates under `key`. */
-function unseal(key: Buffer, value: string): Buffer | undefined {
+/** The plain text if `value` is an e2 value that authenticates under `secret`. */
+function unseal(secret: string, value: string): Buffer | undefined {
+  const blob = sealedBlob(value, ENCRYPTED, SALT_BYTES);
+  if (blob === undefined) return undefined;
+  const { key, iv } = cookieKey(secret, blob.subarray(0, SALT_BYTES));
+  return decrypt(key, iv, ENCRYPTED, blob.subarray(SALT_BYTES));
+}
+
+/** The plain text if `value` is an old e1 value that authenticates under `key`. */
+function unsealV1(key: Buffer, value: string): Buffer | undefined {
+  const blob = sealedBlob(value, ENCRYPTED_V1, IV_BYTES);
+  if (blob === undefined) return undefined;
+  return decrypt(key, blob.subarray(0, IV_BYTES), ENCRYPTED_V1, blob.subarray(IV_BYTES));
+}
+
+/** The bytes of `<version>.<base64url>`, if long enough for a `prefixBytes` prefix and a tag. */
+function sealedBlob(value: string, version: string, prefixBytes: number): Buffer | undefined {
   const parts = value.split(".");
-  if (parts.length !== 2 || parts[0] !== ENCRYPTED) return undefined;
+  if (parts.length !== 2 || parts[0] !== version) return undefined;
   const blob = fromBase64url(parts[1] ?? "");
-  if (blob === undefined || blob.length < IV_BYTES + TAG_BYTES) return undefined;
-  const decipher = createDecipheriv("aes-256-gcm", key, blob.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
-  decipher.setAAD(Buffer.from(ENCRYPTED));
-  decipher.setAuthTag(blob.subarray(blob.length - TAG_BYTES));
+  return blob === undefined || blob.length < prefixBytes + TAG_BYTES ? undefined : blob;
+}
+
+/** AES-256-GCM decryption of `ciphertext ‖ tag`, or undefined if it does not authenticate. */
+function decrypt(key: Buffer, iv: Buffer, version: string, sealed: Buffer): Buffer | undefined {
+  const decipher = createDecipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES });
+  decipher.setAAD(Buffer.from(version));
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   try {
-    return Buffer.concat([decipher.update(blob.subarray(IV_BYTES, blob.length - TAG_BYTES)), decipher.final()]);
+    return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)), decipher.final()]);
   } catch {
     return undefined; // wrong key or altered: the tag does not authenticate
   }

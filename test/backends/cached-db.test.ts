@@ -151,6 +151,74 @@ describe("cachedDatabaseBackend with Redis in front of SQLite", () => {
     await backend.close?.();
   });
 
+  /** SQLite whose next load reads the row at once but answers only when `release()` is called. */
+  function heldDatabase() {
+    const inner = sqlite();
+    let hold: { reached: () => void; gate: Promise<void> } | undefined;
+    const database: ServerBackend = {
+      ...inner,
+      load: async (key, now) => {
+        const record = await inner.load(key, now);
+        if (hold) {
+          const { reached, gate } = hold;
+          hold = undefined;
+          reached();
+          await gate;
+        }
+        return record;
+      },
+    };
+    const holdNextLoad = () => {
+      let release!: () => void;
+      let reached!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const read = new Promise<void>((resolve) => (reached = resolve));
+      hold = { reached, gate };
+      return { read, release };
+    };
+    return { database, holdNextLoad };
+  }
+
+  it("a session revoked by id while a cache miss was reading the database is not put back into the cache", async () => {
+    const { database, holdNextLoad } = heldDatabase();
+    const cache = cacheBackend({ url: server.url, prefix: freshPrefix() });
+    const backend = cachedDatabaseBackend({ cache, database });
+    const sessions = createSessions({ backend });
+    const session = sessions.open();
+    await session.set("n", 1);
+    await session.setUser("u1");
+    await sessions.commit(session, 200);
+    const key = session.sessionKey as string;
+    await cache.delete(key); // evicted: the next load reads the database
+    const held = holdNextLoad();
+    const loading = backend.load(key, Date.now());
+    await held.read; // the database has answered with the row, not yet delivered
+    expect(await sessions.endAllForUser("u1")).toBe(1);
+    held.release();
+    expect(await loading).toBeNull();
+    expect(await backend.load(key, Date.now())).toBeNull();
+    expect(await sessions.open(key).get("n")).toBeUndefined();
+    await backend.close?.();
+  });
+
+  it("exists() answers from the cache first, as Django's test_exists_searches_cache_first", async () => {
+    const { database, backend } = setup();
+    const key = generateKey();
+    const now = Date.now();
+    await backend.create(key, write("{}", now));
+    database.reset();
+    expect(await backend.exists(key)).toBe(true);
+    expect(database.calls).toEqual({});
+    await backend.delete(key);
+    database.reset();
+    expect(await backend.exists(key)).toBe(false); // the "deleted" marker answers
+    expect(database.calls).toEqual({});
+    const other = generateKey();
+    expect(await backend.exists(other)).toBe(false); // a miss asks the database
+    expect(database.calls).toEqual({ exists: 1 });
+    await backend.close?.();
+  });
+
   it("offers no user index when the cache cannot drop entries by id", () => {
     const withoutIds: ServerBackend = { ...memoryBackend() };
     delete (withoutIds as { deleteById?: unknown }).deleteById;

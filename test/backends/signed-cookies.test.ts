@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { createDecipheriv, createHmac, hkdfSync } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ConfigurationError, CookieTooLargeError, createSessions, readCookie, type SessionsOptions } from "tessera-sessions";
@@ -42,15 +42,41 @@ describe("the documented formats", () => {
     expect(value).toMatch(/^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
   });
 
-  it("encrypted: e1.<base64url(iv ‖ ciphertext ‖ tag)>, AES-256-GCM with 'e1' as additional data", () => {
+  it("encrypted: e2.<base64url(salt ‖ ciphertext ‖ tag)>, AES-256-GCM with a key and IV per cookie from HKDF(secret, salt), 'e2' as additional data", () => {
     const value = signedCookieBackend({ encrypt: true }).encode('{"user":"jane"}', T0 + HOUR, T0, [A]);
-    expect(value).toMatch(/^e1\.[A-Za-z0-9_-]+$/);
+    expect(value).toMatch(/^e2\.[A-Za-z0-9_-]+$/);
     const blob = Buffer.from(value.slice(3), "base64url");
-    const decipher = createDecipheriv("aes-256-gcm", derive(A, "tessera/signed-cookies/e1/aes-256-gcm"), blob.subarray(0, 12));
-    decipher.setAAD(Buffer.from("e1"));
+    const salt = blob.subarray(0, 16);
+    const material = Buffer.from(hkdfSync("sha256", A, salt, "tessera/signed-cookies/e2/aes-256-gcm", 44));
+    const decipher = createDecipheriv("aes-256-gcm", material.subarray(0, 32), material.subarray(32));
+    decipher.setAAD(Buffer.from("e2"));
     decipher.setAuthTag(blob.subarray(-16));
-    const plain = Buffer.concat([decipher.update(blob.subarray(12, -16)), decipher.final()]).toString();
+    const plain = Buffer.concat([decipher.update(blob.subarray(16, -16)), decipher.final()]).toString();
     expect(plain).toBe(`{"exp":${T0 + HOUR},"data":{"user":"jane"}}`);
+    expect(blob.length).toBe(16 + plain.length + 16);
+  });
+
+  it("every encrypted cookie has its own key: 1000 values, 1000 distinct salts", () => {
+    const backend = signedCookieBackend({ encrypt: true });
+    const salts = new Set(Array.from({ length: 1000 }, () => Buffer.from(backend.encode("{}", T0 + HOUR, T0, [A]).slice(3), "base64url").subarray(0, 16).toString("hex")));
+    expect(salts.size).toBe(1000);
+  });
+
+  it("an old e1 cookie (one key per secret, random IV) still opens, as stale, and is re-issued as e2", async () => {
+    const iv = Buffer.alloc(12, 7);
+    const cipher = createCipheriv("aes-256-gcm", derive(A, "tessera/signed-cookies/e1/aes-256-gcm"), iv);
+    cipher.setAAD(Buffer.from("e1"));
+    const body = Buffer.concat([cipher.update(`{"exp":${T0 + HOUR},"data":{"user":"jane"}}`), cipher.final()]);
+    const old = `e1.${Buffer.concat([iv, body, cipher.getAuthTag()]).toString("base64url")}`;
+    const backend = signedCookieBackend({ encrypt: true });
+    expect(backend.decode(old, T0, [A])).toEqual({ data: '{"user":"jane"}', expiresAt: T0 + HOUR, stale: true });
+    expect(backend.decode(old, T0, [B])).toBe(null);
+    expect(backend.decode(old, T0 + HOUR, [A])).toBe(null); // its sealed expiry still decides
+    expect(backend.decode(`e1.${old.slice(3, -2)}AA`, T0, [A])).toBe(null);
+    const { request } = setup(true);
+    const out = await request(old, async (s) => expect(await s.get("user")).toBe("jane"));
+    expect(out.value).toMatch(/^e2\./);
+    expect(backend.decode(out.value as string, T0, [A])).toEqual({ data: '{"user":"jane"}', expiresAt: T0 + 14 * 24 * HOUR, stale: false });
   });
 
   it("encrypted values hide the plaintext and never repeat (random IV)", () => {
@@ -121,8 +147,8 @@ for (const encrypt of [false, true]) {
       const good = backend.encode('{"a":1}', T0 + HOUR, T0, [A]);
       const [prefix = "", body = ""] = good.split(".");
       const junk = [
-        "", "v1", "e1", "v1.", "e1.", "v1..", "e1..", "v1.a.b", "e1.AAAA", "e1." + "A".repeat(39), `${good}.`, `.${good}`, `${good}=`,
-        good.replace(prefix, prefix === "v1" ? "e1" : "v1"), `${good.slice(0, 5)}+${good.slice(6)}`, `${prefix}.${body}${body}`, good.slice(0, -1), `${good} `,
+        "", "v1", "e1", "e2", "v1.", "e1.", "e2.", "v1..", "e1..", "e2..", "v1.a.b", "e1.AAAA", "e2.AAAA", "e1." + "A".repeat(39), "e2." + "A".repeat(42), "e2." + "A".repeat(43), `${good}.`, `.${good}`, `${good}=`,
+        good.replace(prefix, prefix === "v1" ? "e2" : "v1"), good.replace(prefix, prefix === "v1" ? "e1" : prefix === "e2" ? "e1" : "e2"), `${good.slice(0, 5)}+${good.slice(6)}`, `${prefix}.${body}${body}`, good.slice(0, -1), `${good} `,
         "v1.eyJleHAiOjF9.AAAA", "x".repeat(100_000), "é".repeat(3000), "\u0000".repeat(64),
         // Correctly signed, but not a valid payload:
         signedCookieBackend().encode("[1]", T0 + HOUR, T0, [A]), signedCookieBackend().encode("null", T0 + HOUR, T0, [A]),
@@ -138,7 +164,7 @@ for (const encrypt of [false, true]) {
       const arbitrary = fc.oneof(
         fc.string({ unit: "binary", maxLength: 300 }),
         fc.string({ unit: fc.constantFrom(..."ABCxyz019-_.=+/"), maxLength: 300 }),
-        fc.string({ unit: fc.constantFrom(..."ABCxyz019-_"), maxLength: 300 }).map((s) => `${encrypt ? "e1" : "v1"}.${s}`),
+        fc.string({ unit: fc.constantFrom(..."ABCxyz019-_"), maxLength: 300 }).map((s) => `${encrypt ? "e2" : "v1"}.${s}`),
         fc.tuple(fc.base64String({ maxLength: 200 }), fc.base64String({ maxLength: 60 })).map(([p, s]) => `v1.${p}.${s}`),
         mutated,
       );
@@ -238,7 +264,7 @@ describe("switching encrypt on or off", () => {
     expect(signedCookieBackend().decode(sealed, T0, [A])).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: true });
     const { request } = setup(true);
     const out = await request(signed, async (s) => expect(await s.get("a")).toBe(1));
-    expect(out.value?.startsWith("e1.")).toBe(true);
+    expect(out.value?.startsWith("e2.")).toBe(true);
   });
 });
 

@@ -120,11 +120,11 @@ describe("django cookie backend: what it writes", () => {
   it("writes exactly signing.dumps(data, salt=signed_cookies, compress=True)", () => {
     const value = backend.encode('{"foo":"bar"}', 0, T0, secrets);
     expect(value).toBe(dumps({ foo: "bar" }, { secret: SECRET, salt: SIGNED_COOKIES_SALT, compress: true, now: T0 }));
-    expect(backend.decode(value, T0, secrets)).toEqual({ data: '{"foo":"bar"}', expiresAt: T0 + 100_000, stale: false });
+    expect(backend.decode(value, T0, secrets)).toEqual({ data: '{"foo":"bar"}', expiresAt: T0 + 100_000, stale: false, savedAt: T0 });
   });
   it("verifies against every secret and reports an older one as stale", () => {
     const old = dumps({ foo: "bar" }, { secret: OLD, salt: SIGNED_COOKIES_SALT, compress: true, now: T0 });
-    expect(backend.decode(old, T0, secrets)).toEqual({ data: '{"foo":"bar"}', expiresAt: T0 + 100_000, stale: true });
+    expect(backend.decode(old, T0, secrets)).toEqual({ data: '{"foo":"bar"}', expiresAt: T0 + 100_000, stale: true, savedAt: T0 });
     expect(backend.decode(old, T0, [SECRET])).toBe(null);
   });
   it("rejects a signature older than maxAge (age == maxAge passes), and an exceeded set_expiry", () => {
@@ -137,6 +137,30 @@ describe("django cookie backend: what it writes", () => {
     const dated = backend.encode('{"_session_expiry":"2026-01-01T00:00:05+00:00"}', 0, T0, secrets);
     expect(backend.decode(dated, T0 + 4_999, secrets)?.expiresAt).toBe(T0 + 5_000);
     expect(backend.decode(dated, T0 + 5_000, secrets)).toBe(null);
+  });
+  it("enforces idleTimeout from the signature's time: a replayed idle copy is empty, a cookie in use is re-signed in time", async () => {
+    let now = T0;
+    const sessions = createSessions({ backend: djangoCookieBackend(), secret: SECRET, idleTimeout: 600, clock: () => now });
+    const valueOf = (setCookie: string | undefined) => (setCookie ?? "").split(";")[0]?.slice("sessionid=".length) ?? "";
+    const first = sessions.open();
+    await first.set("username", "jane");
+    const stolen = valueOf((await sessions.commit(first, 200)).setCookie);
+    now = T0 + 599_000;
+    expect(await sessions.open(stolen).get("username")).toBe("jane");
+    now = T0 + 600_000;
+    const replayed = sessions.open(stolen);
+    expect(await replayed.get("username")).toBeUndefined();
+    // As for any cookie that fails: a clean one replaces it.
+    expect(valueOf((await sessions.commit(replayed, 200)).setCookie)).toBe(dumps({}, { secret: SECRET, salt: SIGNED_COOKIES_SALT, compress: true, now }));
+
+    // In use: past touchInterval (idleTimeout / 10) the unchanged cookie is re-signed, so it lives on.
+    now = T0 + 100_000;
+    const used = sessions.open(stolen);
+    expect(await used.get("username")).toBe("jane");
+    const resigned = valueOf((await sessions.commit(used, 200)).setCookie);
+    expect(resigned).toBe(dumps({ username: "jane" }, { secret: SECRET, salt: SIGNED_COOKIES_SALT, compress: true, now }));
+    now = T0 + 650_000;
+    expect(await sessions.open(resigned).get("username")).toBe("jane");
   });
   it("re-signs a cookie verified by an older secret with the newest, through createSessions", async () => {
     const sessions = createSessions({ backend: djangoCookieBackend(), secret: secrets, clock: () => T0 });

@@ -9,7 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigurationError, createSessions } from "tessera-sessions";
+import { cachedDatabaseBackend } from "tessera-sessions/backends/cached-db";
 import { databaseBackend } from "tessera-sessions/backends/db";
+import { memoryBackend } from "tessera-sessions/backends/memory";
 import { signedCookieBackend } from "tessera-sessions/backends/signed-cookies";
 import { withSession } from "tessera-sessions/node";
 import { dumps, SIGNED_COOKIES_SALT } from "tessera-sessions/django";
@@ -29,6 +31,19 @@ describe("pinned entry points with format: \"django\"", () => {
     expect(() => databaseBackend({ url: "sqlite::memory:", format: "djang" as "django" })).toThrow(ConfigurationError);
     expect(databaseBackend({ url: "postgres://localhost/app", format: "django", secret: SECRET }).name).toBe("django-postgres");
     expect(databaseBackend({ url: "mysql://localhost/app", format: "django", secret: SECRET }).name).toBe("django-mysql");
+  });
+
+  it("absoluteTimeout is refused with the Django-format table (it keeps no creation time), directly or behind a cache", () => {
+    const django = () => databaseBackend({ url: "sqlite::memory:", format: "django", secret: SECRET });
+    const message = /absoluteTimeout cannot be enforced by the django-sqlite backend: Django's session table keeps no creation time.*leave absoluteTimeout out/;
+    expect(() => createSessions({ backend: django(), secret: SECRET, absoluteTimeout: 3600 })).toThrow(ConfigurationError);
+    expect(() => createSessions({ backend: django(), secret: SECRET, absoluteTimeout: 3600 })).toThrow(message);
+    expect(() => createSessions({ backend: cachedDatabaseBackend({ cache: memoryBackend(), database: django() }), secret: SECRET, absoluteTimeout: 3600 })).toThrow(
+      /absoluteTimeout cannot be enforced by the cached-db\(memory\+django-sqlite\) backend/,
+    );
+    // Tessera's own table keeps it, and idleTimeout alone is fine with Django's.
+    expect(createSessions({ backend: databaseBackend({ url: "sqlite::memory:" }), absoluteTimeout: 3600 }).options.absoluteTimeout).toBe(3600);
+    expect(createSessions({ backend: django(), secret: SECRET, idleTimeout: 600 }).options.idleTimeout).toBe(600);
   });
 
   it("signedCookieBackend writes Django's signed_cookies value", () => {
