@@ -365,10 +365,14 @@ describe("admin in headless Chromium", () => {
       await page.goto(`${app.url}${BASE}/`);
       const measure = () =>
         page.locator(".table").evaluate((el) => ({
-          pageOverflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+          // The test's tsconfig has no DOM types; the callback runs in the page.
+          pageOverflow: (() => {
+            const root = (el.ownerDocument as unknown as { documentElement: { scrollWidth: number; clientWidth: number } }).documentElement;
+            return root.scrollWidth - root.clientWidth;
+          })(),
           hidden: el.scrollWidth - el.clientWidth,
           boxRight: el.getBoundingClientRect().right,
-          lastRight: (el.querySelector("thead th:last-child") as HTMLElement).getBoundingClientRect().right,
+          lastRight: (el.querySelector("thead th:last-child") as typeof el).getBoundingClientRect().right,
         }));
       const before = await measure();
       expect(before.pageOverflow, `${width} px: the page itself scrolls sideways`).toBe(0);
