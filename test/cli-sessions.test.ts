@@ -1,5 +1,5 @@
 /** `tessera sessions list|show|delete|clear-user`, run in-process against real stores. */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -67,9 +67,9 @@ describe("tessera sessions", () => {
     const keys = await seeded(sessions, clock);
     const ids = keys.map(hashKey);
     const first = await run(["list", "--limit", "3"], { sessions });
-    const header = "ID            CREATED                   LAST ACTIVITY             EXPIRES                   USER   SIZE  STATE";
+    const header = `${"ID".padEnd(64)}  CREATED                   LAST ACTIVITY             EXPIRES                   USER   SIZE  STATE`;
     const line = (id: string, m: number, user: string, size: string, state: string) =>
-      `${id.slice(0, 12)}  ${iso(m)}  ${iso(m)}  ${state === "expired" ? iso(m).replace("12:03:00.000", "12:03:30.000") : new Date(T0 + m * MINUTE + 14 * 86_400_000).toISOString()}  ${user.padEnd(5)}  ${size}  ${state}`;
+      `${id}  ${iso(m)}  ${iso(m)}  ${state === "expired" ? iso(m).replace("12:03:00.000", "12:03:30.000") : new Date(T0 + m * MINUTE + 14 * 86_400_000).toISOString()}  ${user.padEnd(5)}  ${size}  ${state}`;
     const json = JSON.parse((await run(["list", "--limit", "3", "--json"], { sessions })).stdout) as { sessions: { id: string }[]; next: string };
     expect(json.sessions.map((s) => s.id)).toEqual([ids[3], ids[2], ids[1]]);
     expect(first).toEqual({
@@ -156,5 +156,63 @@ describe("tessera sessions", () => {
     expect(await run(["list"], {})).toMatchObject({ code: 2, stdout: "" });
     const cookies = createSessions({ backend: signedCookieBackend(), secret: "cli-sessions-secret-0123456789abcdefghij", logger: quiet });
     expect(await run(["list"], { sessions: cookies })).toEqual({ code: 1, stdout: "", stderr: "tessera: the signed-cookies session store keeps sessions in the visitors' cookies, so the server has none.\n" });
+  });
+
+  it("lists whole ids, which show and delete accept as printed (issue 13, item 14)", async () => {
+    const { clock, sessions } = memory();
+    const keys = await seeded(sessions, clock);
+    const listed = (await run(["list"], { sessions })).stdout.split("\n");
+    const printedId = listed[1]?.split("  ")[0] as string;
+    expect(printedId).toBe(hashKey(keys[3] as string));
+    expect((await run(["show", printedId], { sessions })).stdout).toContain(`ID             ${printedId}\n`);
+    expect(await run(["delete", printedId], { sessions })).toEqual({ code: 0, stdout: "Deleted 1 session.\n", stderr: "" });
+  });
+
+  it("escapes terminal control characters in user ids and data, in text and JSON (issue 13, item 6)", async () => {
+    const { clock, sessions } = memory();
+    const session = sessions.open();
+    const evil = "eve\u001b]0;pwned\u0007\u009b2J\u202e\nx";
+    await session.update({ note: evil });
+    await session.setUser(evil);
+    await session.save();
+    clock.now += MINUTE;
+    const id = hashKey(session.sessionKey as string);
+    const shown = "eve\\u001b]0;pwned\\u0007\\u009b2J\\u202e\\u000ax";
+    const list = await run(["list"], { sessions });
+    const show = await run(["show", id], { sessions });
+    const json = await run(["show", id, "--json"], { sessions });
+    const cleared = await run(["clear-user", evil], { sessions });
+    for (const result of [list, show, json, cleared]) expect(result.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+    expect(list.stdout.split("\n")[1]).toContain(`  ${shown}  `);
+    expect(show.stdout).toContain(`User           ${shown}\n`);
+    expect(show.stdout).toContain('"note": "eve\\u001b]0;pwned\\u0007\\u009b2J\\u202e\\nx"');
+    // The JSON stays valid and round-trips to the stored value.
+    expect((JSON.parse(json.stdout) as { userId: string }).userId).toBe(evil);
+    expect(cleared.stdout).toBe(`Ended 1 session of user ${shown}.\n`);
+  });
+
+  it("refuses a missing SQLite file instead of creating an empty database (issue 13, item 15)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-cli-sessions-"));
+    dirs.push(dir);
+    const file = join(dir, "typo.sqlite3");
+    for (const argv of [["list"], ["show", "f".repeat(64)], ["delete", "f".repeat(64)], ["clear-user", "carol"]]) {
+      expect(await run(argv, { env: { TESSERA_DATABASE_URL: `sqlite:${file}` } })).toEqual({
+        code: 2,
+        stdout: "",
+        stderr: `tessera: the SQLite database ${file} (from TESSERA_DATABASE_URL) does not exist: check the path, or create it with "tessera migrate".\n`,
+      });
+    }
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it("rejects a cursor that is not one, and words option mistakes like the other commands (issue 13, item 16)", async () => {
+    const { clock, sessions } = memory();
+    await seeded(sessions, clock);
+    const usage = (text: string) => ({ code: 2, stdout: "", stderr: `tessera: ${text} Run "tessera sessions --help" for usage.\n` });
+    expect(await run(["list", "--after", "bogus"], { sessions })).toEqual(usage('--after needs the cursor a previous list printed after "More:"; this one is not valid.'));
+    expect(await run(["list", "--frobnicate"], { sessions })).toEqual(usage("unknown option --frobnicate."));
+    expect(await run(["list", "--user"], { sessions })).toEqual(usage("--user needs a user id."));
+    expect(await run(["list", "--config"], { sessions })).toEqual(usage("--config needs a file path, e.g. --config tessera.config.js."));
+    expect(await run(["list", "--json=yes"], { sessions })).toEqual(usage("--json takes no value."));
   });
 });

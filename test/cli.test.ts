@@ -130,6 +130,18 @@ describe("tessera clearsessions", () => {
     expect(await tessera(["clearsessions"], `sqlite:${file}`)).toEqual({ code: 0, stdout: "Deleted 0 expired sessions.\n", stderr: "" });
   });
 
+  it("refuses a SQLite file that does not exist instead of creating an empty one; migrate may create it", async () => {
+    const file = join(work, "typo.sqlite3");
+    expect(await tessera(["clearsessions"], `sqlite:${file}`)).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: `tessera: the SQLite database ${file} (from TESSERA_DATABASE_URL) does not exist: check the path, or create it with "tessera migrate".\n`,
+    });
+    expect(existsSync(file)).toBe(false);
+    expect(await tessera(["migrate"], "sqlite:typo.sqlite3")).toEqual({ code: 0, stdout: "The sqlite session store is up to date.\n", stderr: "" });
+    expect(await tessera(["clearsessions"], "sqlite:typo.sqlite3")).toEqual({ code: 0, stdout: "Deleted 0 expired sessions.\n", stderr: "" });
+  });
+
   it("says 'session' for one", async () => {
     const file = join(work, "app.sqlite3");
     await seedSessions(file, [-10, 600]);
@@ -184,12 +196,17 @@ describe("configuration", () => {
     expect(await tessera(["migrate", "--config", "cookies.mjs"])).toEqual({ code: 0, stdout: "The signed-cookies session store needs no schema; nothing to migrate.\n", stderr: "" });
   });
 
-  it("reports a config file that is missing, broken or exports the wrong thing, with exit 1", async () => {
-    expect(await tessera(["migrate", "--config", "nope.js"])).toEqual({ code: 1, stdout: "", stderr: `tessera: config file ${join(work, "nope.js")} does not exist.\n` });
+  it("reports a config file that is missing, a directory, broken or exports the wrong thing, with exit 2 like a missing config", async () => {
+    expect(await tessera(["migrate", "--config", "nope.js"])).toEqual({ code: 2, stdout: "", stderr: `tessera: config file ${join(work, "nope.js")} does not exist.\n` });
+    expect(await tessera(["clearsessions", "--config", "."])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: `tessera: config file ${work} is a directory; pass the module inside it, e.g. --config ${join(work, "tessera.config.js")}.\n`,
+    });
 
     writeFileSync(join(work, "wrong.mjs"), "export const other = 1;\n");
     const wrong = await tessera(["migrate", "--config", "wrong.mjs"]);
-    expect(wrong.code).toBe(1);
+    expect(wrong.code).toBe(2);
     expect(wrong.stderr).toBe(
       `tessera: config file ${join(work, "wrong.mjs")} must export (as default, or as \`sessions\`) the object createSessions() returns, or its options, ` +
         `e.g. export default { backend: databaseBackend({ url: "sqlite:sessions.sqlite3" }) }.\n`,
@@ -197,7 +214,7 @@ describe("configuration", () => {
 
     writeFileSync(join(work, "throws.mjs"), 'throw new Error("no database password in the environment");\n');
     expect(await tessera(["migrate", "--config", "throws.mjs"])).toEqual({
-      code: 1,
+      code: 2,
       stdout: "",
       stderr: `tessera: could not load config file ${join(work, "throws.mjs")}: no database password in the environment\n`,
     });
@@ -205,16 +222,16 @@ describe("configuration", () => {
 });
 
 describe("errors", () => {
-  it("prints one line and exits 1, with the stack only under --verbose", async () => {
+  it("prints one line and exits 2 for a configuration mistake, with the stack only under --verbose", async () => {
     // The wording after the prefix is the backend's; the CLI owns the one-line shape.
     const oneLine = /^tessera: databaseBackend does not know the URL scheme of "oracle:\/\/db\/app": [^\n]+\n$/;
     const quiet = await tessera(["migrate"], "oracle://db/app");
-    expect(quiet.code).toBe(1);
+    expect(quiet.code).toBe(2);
     expect(quiet.stdout).toBe("");
     expect(quiet.stderr).toMatch(oneLine);
 
     const verbose = await tessera(["migrate", "--verbose"], "oracle://db/app");
-    expect(verbose.code).toBe(1);
+    expect(verbose.code).toBe(2);
     expect(verbose.stderr.startsWith(`${quiet.stderr}ConfigurationError: [tessera] databaseBackend does not know`)).toBe(true);
     expect(verbose.stderr).toMatch(/\n {4}at resolveConnection \(/);
   });
@@ -230,9 +247,11 @@ describe("errors", () => {
     expect(await tessera(["migrat"])).toEqual({
       code: 2,
       stdout: "",
-      stderr: 'tessera: unknown command "migrat" (commands: migrate, clearsessions, sql). Run "tessera --help" for usage.\n',
+      stderr: 'tessera: unknown command "migrat" (commands: migrate, clearsessions, sql, sessions). Run "tessera --help" for usage.\n',
     });
     expect(await tessera(["migrate", "--force"])).toEqual({ code: 2, stdout: "", stderr: 'tessera: unknown option --force. Run "tessera --help" for usage.\n' });
+    // `sessions` words option mistakes the same way.
+    expect(await tessera(["sessions", "list", "--force"])).toEqual({ code: 2, stdout: "", stderr: 'tessera: unknown option --force. Run "tessera sessions --help" for usage.\n' });
     expect(await tessera(["migrate", "now"])).toEqual({ code: 2, stdout: "", stderr: 'tessera: migrate takes no arguments; unexpected "now". Run "tessera --help" for usage.\n' });
     expect(await tessera([])).toEqual({ code: 2, stdout: "", stderr: 'tessera: missing command. Run "tessera --help" for usage.\n' });
   });

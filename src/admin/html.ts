@@ -106,7 +106,7 @@ button.primary{background:var(--accent);border-color:var(--accent);color:#fff}bu
 button.danger{color:var(--danger);border-color:#ffc9c9}button.danger:hover{background:#fff5f5}
 button.danger.solid{background:var(--danger);color:#fff;border-color:var(--danger)}
 table{width:100%;border-collapse:collapse;background:var(--card)}
-.table{border:1px solid var(--line);border-radius:var(--radius);overflow-x:auto;margin-bottom:12px;background:var(--card)}
+.table{border:1px solid var(--line);border-radius:var(--radius);overflow-x:auto;margin-bottom:12px;background:var(--card);max-width:100%}
 th,td{padding:9px 12px;text-align:left;border-bottom:1px solid var(--line);white-space:nowrap}
 th{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);font-weight:600;background:#fafafb}
 tbody tr:last-child td{border-bottom:0}tbody tr:hover{background:#f8f9ff}
@@ -125,4 +125,6 @@ pre{background:#0f1117;color:#e9ecef;padding:16px;border-radius:var(--radius);ov
 .actions{display:flex;gap:10px;flex-wrap:wrap;margin-bottom:16px}
 .h2{font-size:15px;margin:0 0 6px;font-weight:650}.actions form{margin:0}
 .empty{padding:32px;text-align:center;color:var(--muted)}
+@media (max-width:1180px){th,td{padding:8px}td time{white-space:normal}}
+@media (max-width:600px){main{padding:16px 12px 32px}.top{padding:12px}}
 `;

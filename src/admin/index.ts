@@ -7,7 +7,8 @@
  * without JavaScript.
  *
  * Security:
- * - `authorize(request)` is required; a visitor it refuses gets a bare 404, so the page's
+ * - `authorize(request)` is required; a visitor it refuses is passed on to the host app (see
+ *   `isRefusal`; `toNodeHandler` calls `next()`), so the app's own 404 answers and the page's
  *   existence is not revealed.
  * - Every response is `Cache-Control: no-store`, with a nonce-based Content-Security-Policy
  *   that also forbids framing.
@@ -26,11 +27,14 @@
 import { Buffer } from "node:buffer";
 import { createHmac, randomBytes } from "node:crypto";
 import type { ServerBackend, SessionBackend, SessionListPage, StoredSession } from "../backends/base.js";
+import { decodeCursor } from "../backends/listing.js";
 import { ConfigurationError } from "../errors.js";
 import { constantTimeEqual, hashKey, isValidKey } from "../keys.js";
 import { html, layout, shortId, size, time, type Html } from "./html.js";
+import { refusal } from "./refusal.js";
 
 export { toNodeHandler, type NodeHandler } from "./node.js";
+export { isRefusal } from "./refusal.js";
 
 /** What the host framework passes along with the request (set by `toNodeHandler`). */
 export interface AdminContext {
@@ -50,7 +54,7 @@ export interface AdminOptions {
   sessions: { readonly options: { readonly backend: SessionBackend; readonly clock: () => number; readonly secrets: readonly string[] }; clearExpired(): Promise<number> };
   /**
    * Decides who may use the page (e.g. "is the request's user staff?"). Required: the admin
-   * refuses to exist without it. A refused visitor gets 404.
+   * refuses to exist without it. A refused visitor gets the host app's 404 (see `isRefusal`).
    * @example authorize: async (request) => (await sessions.openFromHeader(request.headers.get("cookie") ?? undefined).get("role")) === "staff"
    */
   authorize: (request: Request, context: AdminContext) => boolean | Promise<boolean>;
@@ -129,8 +133,11 @@ export function createAdmin(options: AdminOptions): AdminHandler {
       now: sessions.options.clock(),
       nonce: randomBytes(16).toString("base64"),
       csrf: sign(csrfValue ?? (newCookie as string)),
+      // Bound to this browser's CSRF cookie: a link cannot forge a notice, nor replay one elsewhere.
+      noticeMac: (fields) => sign(["notice", csrfValue ?? (newCookie as string), fields.notice, fields.count ?? "", fields.user ?? ""].join("\n")),
       backendName: backend.name,
     };
+    const tell = (fields: NoticeFields) => redirect(base, { ...fields, sig: page.noticeMac(fields) });
     const respond = (response: Response) => {
       if (newCookie !== undefined) {
         const secure = url.protocol === "https:" ? "; Secure" : "";
@@ -141,7 +148,14 @@ export function createAdmin(options: AdminOptions): AdminHandler {
 
     if (method === "GET") {
       if (!canList(server)) return respond(htmlResponse(page, "Sessions", cannotList(page, backend), 200));
-      if (rest === "/") return respond(htmlResponse(page, "Sessions", await listPage(page, server, url.searchParams, pageSize), 200));
+      if (rest === "/") {
+        // A cursor that does not decode would silently show the first page again.
+        const after = url.searchParams.get("after");
+        if (after !== null && decodeCursor(after) === undefined) {
+          return respond(htmlResponse(page, "Bad request", message(page, "This page link is not valid.", "Its “after” cursor was changed or cut short. Start again from the newest sessions."), 400));
+        }
+        return respond(htmlResponse(page, "Sessions", await listPage(page, server, url.searchParams, pageSize), 200));
+      }
       const detail = /^\/session\/([0-9a-f]{64})$/.exec(rest);
       if (detail) {
         const found = await server.listSessions({ limit: 1, id: detail[1] as string, state: "all", now: page.now });
@@ -165,28 +179,28 @@ export function createAdmin(options: AdminOptions): AdminHandler {
         // The pasted key arrives in the body, is hashed here, and only its id goes into the URL.
         const entered = (form.get("key") ?? "").trim();
         const id = isValidKey(entered) ? hashKey(entered) : /^[0-9a-f]{64}$/.test(entered) ? entered : undefined;
-        return redirect(base, id === undefined ? { notice: "badkey" } : { id });
+        return id === undefined ? tell({ notice: "badkey" }) : redirect(base, { id });
       }
       case "/delete": {
         if (server?.deleteById === undefined) break;
         const ids = [...new Set(form.getAll("id"))].filter((id) => /^[0-9a-f]{64}$/.test(id));
-        if (ids.length === 0) return redirect(base, { notice: "none" });
+        if (ids.length === 0) return tell({ notice: "none" });
         if (!confirmed) return respond(confirmPage(page, "/delete", ids.length === 1 ? "Delete this session?" : `Delete ${ids.length} sessions?`, "Whoever uses them is signed out at their next request.", ids.map((id) => ["id", id])));
         for (const id of ids) await server.deleteById(id);
-        return redirect(base, { notice: "deleted", count: String(ids.length) });
+        return tell({ notice: "deleted", count: String(ids.length) });
       }
       case "/clear-expired": {
         if (!confirmed) return respond(confirmPage(page, "/clear-expired", "Delete all expired sessions?", "They can no longer be used; this only frees their space.", []));
         const count = await sessions.clearExpired();
-        return redirect(base, { notice: "cleared", count: String(count) });
+        return tell({ notice: "cleared", count: String(count) });
       }
       case "/end-user": {
         if (server?.deleteByUser === undefined) break;
         const user = form.get("user") ?? "";
-        if (user === "") return redirect(base, { notice: "none" });
+        if (user === "") return tell({ notice: "none" });
         if (!confirmed) return respond(confirmPage(page, "/end-user", `End every session of user ${user}?`, "The user is signed out on every device at their next request.", [["user", user]]));
         const count = await server.deleteByUser(user);
-        return redirect(base, { notice: "ended", count: String(count), user });
+        return tell({ notice: "ended", count: String(count), user });
       }
     }
     return respond(htmlResponse(page, "Not found", goneBody(page), 404));
@@ -200,12 +214,14 @@ interface Page {
   readonly nonce: string;
   /** The CSRF token for this browser's cookie. */
   readonly csrf: string;
+  /** The MAC that lets a notice's text (and its counts) be shown: only the admin's own redirects carry it. */
+  readonly noticeMac: (fields: NoticeFields) => string;
   readonly backendName: string;
 }
 
-/** The bare answer to anything unauthorized or outside the page: nothing reveals the admin. */
+/** The answer to anything unauthorized or outside the page: the host's own 404 where the mount passes it on. */
 function notFound(): Response {
-  return new Response("Not Found", { status: 404, headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" } });
+  return refusal();
 }
 
 function htmlResponse(page: Page, title: string, body: Html, status: number): Response {
@@ -273,13 +289,29 @@ function actionForm(page: Page, action: string, question: string, fields: readon
   return html`<form method="post" action="${page.base}${action}" data-confirm="${question}">${csrfField(page)}<input type="hidden" name="confirmed" value="">${fields.map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}${button}</form>`;
 }
 
-const NOTICES: Record<string, (count: number, user: string) => string> = {
-  deleted: (n) => `Deleted ${n} ${n === 1 ? "session" : "sessions"}.`,
-  cleared: (n) => `Deleted ${n} expired ${n === 1 ? "session" : "sessions"}.`,
-  ended: (n, user) => `Ended ${n} ${n === 1 ? "session" : "sessions"} of user ${user}.`,
-  none: () => "Nothing was selected.",
-  badkey: () => "That is not a session key. Keys are 8 to 40 characters of a–z and 0–9 (or paste a 64-character session id).",
-};
+/** What a redirect after an action tells the list page to show. */
+interface NoticeFields {
+  readonly notice: string;
+  readonly count?: string;
+  readonly user?: string;
+}
+
+// A Map, not an object literal: `?notice=__proto__` or `constructor` must find nothing.
+const NOTICES = new Map<string, (count: number, user: string) => string>([
+  ["deleted", (n) => `Deleted ${n} ${n === 1 ? "session" : "sessions"}.`],
+  ["cleared", (n) => `Deleted ${n} expired ${n === 1 ? "session" : "sessions"}.`],
+  ["ended", (n, user) => `Ended ${n} ${n === 1 ? "session" : "sessions"} of user ${user}.`],
+  ["none", () => "Nothing was selected."],
+  ["badkey", () => "That is not a session key. Keys are 8 to 40 characters of a–z and 0–9 (or paste a 64-character session id)."],
+]);
+
+/** The notice the query asks for, if the admin's own redirect signed it; otherwise none. */
+function noticeText(page: Page, query: URLSearchParams): string | undefined {
+  const fields: NoticeFields = { notice: query.get("notice") ?? "", count: query.get("count") ?? "", user: query.get("user") ?? "" };
+  const describe = NOTICES.get(fields.notice);
+  if (describe === undefined || !constantTimeEqual(query.get("sig") ?? "", page.noticeMac(fields))) return undefined;
+  return describe(Number(fields.count) || 0, fields.user ?? "");
+}
 
 function parseState(value: string | null): State {
   return value === "active" || value === "expired" ? value : "all";
@@ -305,10 +337,12 @@ async function listPage(page: Page, backend: Lister, query: URLSearchParams, pag
     ...(id !== undefined ? { id } : {}),
     ...(after !== undefined ? { after } : {}),
   });
-  const noticeKind = query.get("notice") ?? "";
-  const noticeText = NOTICES[noticeKind]?.(Number(query.get("count") ?? 0) || 0, query.get("user") ?? "");
+  const notice = noticeText(page, query);
+  // Offer "Delete all expired" only when there is something to delete.
+  const anyExpired = (await backend.listSessions({ limit: 1, state: "expired", now: page.now })).sessions.length > 0;
   const filters = { state: state === "all" ? undefined : state, user: user || undefined, id };
-  const canDelete = backend.deleteById !== undefined;
+  // No checkboxes, "select all" or "Delete selected" on an empty list: there is nothing to select.
+  const canDelete = backend.deleteById !== undefined && result.sessions.length > 0;
 
   const rows = result.sessions.map((s) => {
     const active = s.expiresAt > page.now;
@@ -332,7 +366,7 @@ ${canDelete ? html`<td><input type="checkbox" name="id" value="${s.id}" aria-lab
     : html`${table}<div class="bar"><span></span>${pager}</div>`;
 
   return html`<h1>Sessions</h1><p class="sub">Newest first, in the <strong>${page.backendName}</strong> store. Sessions are named by id (the hash the store keeps), never by key.</p>
-${noticeText !== undefined ? html`<div class="notice" role="status">${noticeText}</div>` : false}
+${notice !== undefined ? html`<div class="notice" role="status">${notice}</div>` : false}
 ${id !== undefined ? html`<div class="notice">Showing the session for the key you entered. <a href="${href(page, "/")}">Show all</a></div>` : false}
 <div class="card toolbar">
 <form method="get" action="${page.base}/"><label>User id<input type="text" name="user" value="${user}" placeholder="any user"></label>
@@ -341,7 +375,7 @@ ${id !== undefined ? html`<div class="notice">Showing the session for the key yo
 <form method="post" action="${page.base}/find">${csrfField(page)}<label>Find by session key<input type="password" name="key" autocomplete="off" spellcheck="false" placeholder="paste a key"></label><button type="submit">Find</button></form>
 </div>
 <div class="actions">
-${actionForm(page, "/clear-expired", "Delete every expired session?", [], html`<button class="danger" type="submit">Delete all expired</button>`)}
+${anyExpired ? actionForm(page, "/clear-expired", "Delete every expired session?", [], html`<button class="danger" type="submit">Delete all expired</button>`) : false}
 ${user !== "" && backend.deleteByUser !== undefined ? actionForm(page, "/end-user", `End every session of user ${user}?`, [["user", user]], html`<button class="danger" type="submit">End all sessions of user ${user}</button>`) : false}
 </div>
 ${selection}`;

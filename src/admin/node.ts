@@ -5,9 +5,13 @@
 import { Buffer } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
+import { isRefusal } from "./refusal.js";
 
-/** A node:http listener that also fits Express's `(req, res, next)`. */
-export type NodeHandler = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => void;
+/**
+ * A node:http listener that also fits Express's `(req, res, next)`. The promise settles once the
+ * response is written or `next` was called (Koa and Fastify await it).
+ */
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => Promise<void>;
 
 /** The most request body read into memory; the admin's forms are a few kilobytes. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -17,23 +21,28 @@ const MAX_BODY_BYTES = 1024 * 1024;
  * full original URL, also under an Express mount path), and the `Response` is written back,
  * every `Set-Cookie` kept. The handler receives `{ node: req }` as its context, so an
  * `authorize` hook can read what the app's middleware put on the request (e.g. `req.session`).
- * Errors go to Express's `next(error)` when there is one, otherwise a 500.
+ * A request the handler refuses (see `isRefusal`) goes to `next()` when there is one, so the
+ * app's own 404 answers it; without `next` the plain 404 is written. Errors go to `next(error)`
+ * when there is one, otherwise a 500.
  *
  * @example
  * app.use("/admin/sessions", toNodeHandler(admin));          // Express
  * http.createServer(toNodeHandler(admin)).listen(8080);      // node:http
  */
 export function toNodeHandler(handler: (request: Request, context: { node: IncomingMessage }) => Promise<Response>): NodeHandler {
-  return (req, res, next) => {
-    void (async () => {
+  return (req, res, next) =>
+    (async () => {
       const response = await handler(await toRequest(req), { node: req });
+      if (next !== undefined && isRefusal(response)) return next();
       await writeResponse(response, res);
     })().catch((error: unknown) => {
       if (next) return next(error);
-      if (res.headersSent) return res.destroy();
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
       res.writeHead(500, { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" }).end("Internal Server Error");
     });
-  };
 }
 
 async function toRequest(req: IncomingMessage): Promise<Request> {

@@ -108,7 +108,39 @@ export type Invocation =
       readonly verbose: boolean;
     };
 
-const KNOWN_OPTIONS = new Set(["config", "verbose", "help", "version"]);
+/** An option a command takes: its type, short letter, and (for a string) what its value is. */
+export interface OptionSpec {
+  readonly type: "string" | "boolean";
+  readonly short?: string;
+  /** Completes "--name needs …", e.g. "a file path, e.g. --config tessera.config.js". */
+  readonly needs?: string;
+}
+
+/** The options every store-using command takes. */
+export const STORE_OPTIONS = {
+  config: { type: "string", short: "c", needs: "a file path, e.g. --config tessera.config.js" },
+  verbose: { type: "boolean", short: "v" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies Record<string, OptionSpec>;
+
+const MAIN_OPTIONS = { ...STORE_OPTIONS, version: { type: "boolean" } } as const satisfies Record<string, OptionSpec>;
+
+/**
+ * Parses `argv` against `options` and checks every option, so all commands word the same
+ * mistakes the same way. Throws `UsageError`.
+ */
+export function parseOptions(argv: readonly string[], options: Readonly<Record<string, OptionSpec>>): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  // Not strict: parseArgs's own messages are long and name `<value>`; ours say what to do.
+  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, strict: false, options: { ...options } });
+  for (const [name, value] of Object.entries(values)) {
+    const flag = name.length === 1 ? `-${name}` : `--${name}`;
+    const spec = Object.hasOwn(options, name) ? options[name] : undefined;
+    if (spec === undefined) throw new UsageError(`unknown option ${flag}.`);
+    if (spec.type === "string" && (typeof value !== "string" || value === "")) throw new UsageError(`${flag} needs ${spec.needs ?? "a value"}.`);
+    if (spec.type === "boolean" && typeof value !== "boolean") throw new UsageError(`${flag} takes no value.`);
+  }
+  return { values: values as Record<string, string | boolean | undefined>, positionals };
+}
 
 /** Whether `--verbose` is among the arguments, even when the rest fails to parse. */
 export function wantsVerbose(argv: readonly string[]): boolean {
@@ -117,24 +149,7 @@ export function wantsVerbose(argv: readonly string[]): boolean {
 
 /** Parses `argv` (without node and the script). Throws `UsageError` on anything it cannot run. */
 export function parseCommandLine(argv: readonly string[]): Invocation {
-  // Not strict: parseArgs's own messages are long and name `<value>`; ours say what to do.
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: false,
-    options: {
-      config: { type: "string", short: "c" },
-      verbose: { type: "boolean", short: "v" },
-      help: { type: "boolean", short: "h" },
-      version: { type: "boolean" },
-    },
-  });
-  for (const [name, value] of Object.entries(values)) {
-    const flag = name.length === 1 ? `-${name}` : `--${name}`;
-    if (!KNOWN_OPTIONS.has(name)) throw new UsageError(`unknown option ${flag}.`);
-    if (name === "config" && (typeof value !== "string" || value === "")) throw new UsageError("--config needs a file path, e.g. --config tessera.config.js.");
-    if (name !== "config" && typeof value !== "boolean") throw new UsageError(`${flag} takes no value.`);
-  }
+  const { values, positionals } = parseOptions(argv, MAIN_OPTIONS);
   const config = typeof values["config"] === "string" ? values["config"] : undefined;
   let [first, ...rest] = positionals;
 
@@ -149,7 +164,7 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     if (help) return { kind: "help", command: undefined };
     throw new UsageError("missing command.");
   }
-  if (!isCommand(first)) throw new UsageError(`unknown command ${JSON.stringify(first)} (commands: ${Object.keys(COMMANDS).join(", ")}).`);
+  if (!isCommand(first)) throw new UsageError(`unknown command ${JSON.stringify(first)} (commands: ${ALL_COMMANDS.join(", ")}).`);
   if (help) return { kind: "help", command: first };
 
   const spec = COMMANDS[first];
@@ -157,6 +172,9 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
   if (rest.length < spec.positionals) throw new UsageError(`${first} needs ${spec.args}.`);
   return { kind: "run", command: first, args: rest, config, verbose: values["verbose"] === true };
 }
+
+/** Every command, `sessions` (which parses its own arguments) included. */
+const ALL_COMMANDS: readonly string[] = [...Object.keys(COMMANDS), "sessions"];
 
 function describeArgs(spec: CommandSpec): string {
   return spec.positionals === 0 ? "no arguments" : spec.args;

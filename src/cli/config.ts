@@ -3,7 +3,7 @@
  * @module
  */
 import { stat } from "node:fs/promises";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { databaseBackend } from "../backends/db/index.js";
 import { createSessions, type Sessions, type SessionsOptions } from "../index.js";
@@ -22,22 +22,41 @@ export class MissingConfigError extends Error {
   }
 }
 
-/** The config file could not be used; the message says why. */
+/** The config file (or the database file it names) could not be used; the message says why (exit code 2). */
 export class ConfigFileError extends Error {
   override readonly name = "ConfigFileError";
 }
 
-/** Opens the sessions the command should use. Nothing connects until a command runs. */
-export async function loadSessions(configPath: string | undefined, env: NodeJS.ProcessEnv, cwd: string): Promise<Sessions> {
+/**
+ * Opens the sessions the command should use. Nothing connects until a command runs.
+ * `mayCreate` is false for commands that only read or delete: then a `sqlite:` file named by
+ * TESSERA_DATABASE_URL must exist, because opening a mistyped path would create an empty
+ * database and the command would "succeed" on it forever.
+ */
+export async function loadSessions(configPath: string | undefined, env: NodeJS.ProcessEnv, cwd: string, options: { mayCreate: boolean }): Promise<Sessions> {
   if (configPath !== undefined) return fromConfigFile(resolve(cwd, configPath));
   const url = env[DATABASE_URL_VARIABLE];
-  if (url !== undefined && url !== "") return createSessions({ backend: databaseBackend({ url }) });
-  throw new MissingConfigError();
+  if (url === undefined || url === "") throw new MissingConfigError();
+  if (!options.mayCreate) await requireSqliteFile(url, cwd);
+  return createSessions({ backend: databaseBackend({ url }) });
+}
+
+async function requireSqliteFile(url: string, cwd: string): Promise<void> {
+  if (!url.startsWith("sqlite:")) return;
+  const file = url.slice("sqlite:".length).replace(/^\/\//, "");
+  if (file === "" || file === ":memory:") return; // databaseBackend explains an empty one
+  const info = await stat(resolve(cwd, file)).catch(() => undefined);
+  if (info === undefined) {
+    throw new ConfigFileError(`the SQLite database ${resolve(cwd, file)} (from ${DATABASE_URL_VARIABLE}) does not exist: check the path, or create it with "tessera migrate".`);
+  }
+  if (!info.isFile()) throw new ConfigFileError(`the SQLite database ${resolve(cwd, file)} (from ${DATABASE_URL_VARIABLE}) is not a file.`);
 }
 
 async function fromConfigFile(file: string): Promise<Sessions> {
   const info = await stat(file).catch(() => undefined);
-  if (!info?.isFile()) throw new ConfigFileError(`config file ${file} does not exist.`);
+  if (info === undefined) throw new ConfigFileError(`config file ${file} does not exist.`);
+  if (info.isDirectory()) throw new ConfigFileError(`config file ${file} is a directory; pass the module inside it, e.g. --config ${join(file, "tessera.config.js")}.`);
+  if (!info.isFile()) throw new ConfigFileError(`config file ${file} is not a regular file.`);
 
   let module: Record<string, unknown>;
   try {

@@ -1,18 +1,16 @@
 #!/usr/bin/env node
 /**
  * The `tessera` command: `migrate`, `clearsessions`, `sql <dialect>`, `sessions …` (see sessions.ts).
- * Exit codes: 0 done, 1 the command failed, 2 it was invoked wrongly (or no store is configured).
+ * Exit codes: 0 done, 1 the command failed, 2 it was invoked wrongly or the configuration is unusable.
  * @module
  */
 import { readFileSync } from "node:fs";
 import type { Sessions } from "../index.js";
-import { commandHelp, mainHelp, parseCommandLine, UsageError, wantsVerbose, type Invocation } from "./args.js";
+import { commandHelp, mainHelp, parseCommandLine, wantsVerbose, type Invocation } from "./args.js";
 import { clearSessions, migrate, sql, type Print } from "./commands.js";
-import { loadSessions, MissingConfigError } from "./config.js";
+import { loadSessions } from "./config.js";
+import { reportError } from "./output.js";
 import { readProcessStdin, sessionsCommand } from "./sessions.js";
-
-const EXIT_FAILURE = 1;
-const EXIT_USAGE = 2;
 
 async function main(argv: readonly string[]): Promise<number> {
   const print: Print = (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
@@ -49,7 +47,8 @@ async function main(argv: readonly string[]): Promise<number> {
   let sessions: Sessions | undefined;
   let code = 0;
   try {
-    sessions = await loadSessions(invocation.config, process.env, process.cwd());
+    // Only migrate may create the database; clearsessions on a mistyped path must not "succeed".
+    sessions = await loadSessions(invocation.config, process.env, process.cwd(), { mayCreate: invocation.command === "migrate" });
     if (invocation.command === "migrate") await migrate(sessions, print);
     else await clearSessions(sessions, print);
   } catch (error) {
@@ -67,22 +66,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
 /** Prints one line (or the stack with --verbose) and returns the exit code for `error`. */
 function report(error: unknown, verbose: boolean): number {
-  const usage = error instanceof UsageError || error instanceof MissingConfigError;
-  const message = error instanceof Error ? error.message : String(error);
-  // Tessera's errors start with "[tessera] "; the line already says who is speaking.
-  const line = `tessera: ${message.replace(/^\[tessera\] /, "").replace(/\s*\n\s*/g, " ")}`;
-  process.stderr.write(`${line}${error instanceof UsageError ? ' Run "tessera --help" for usage.' : ""}\n`);
-  if (verbose && !usage) process.stderr.write(`${describeStack(error)}\n`);
-  return usage ? EXIT_USAGE : EXIT_FAILURE;
-}
-
-function describeStack(error: unknown): string {
-  const parts: string[] = [];
-  for (let current = error, depth = 0; current !== undefined && depth < 5; depth++) {
-    parts.push(current instanceof Error ? (current.stack ?? current.message) : String(current));
-    current = current instanceof Error ? current.cause : undefined;
-  }
-  return parts.join("\nCaused by: ");
+  return reportError(error, { verbose, help: "tessera --help", stderr: (text) => process.stderr.write(text) });
 }
 
 function readVersion(): string {

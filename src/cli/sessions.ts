@@ -9,10 +9,12 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { parseArgs } from "node:util";
+import { decodeCursor } from "../backends/listing.js";
 import type { ServerBackend, SessionListQuery, Sessions, StoredSession } from "../index.js";
 import { hashKey, isValidKey } from "../keys.js";
-import { loadSessions, MissingConfigError } from "./config.js";
+import { parseOptions, STORE_OPTIONS, UsageError, type OptionSpec } from "./args.js";
+import { loadSessions } from "./config.js";
+import { CommandError, printable, reportError, terminalJson } from "./output.js";
 
 /** What the command reads and writes; the real process in `main.ts`, buffers in tests. */
 export interface SessionsCommandIo {
@@ -62,9 +64,6 @@ Without --config, the store is databaseBackend({ url: $TESSERA_DATABASE_URL }).
 A key given as - is read from standard input, keeping it out of shell history.
 `;
 
-class UsageError extends Error {}
-class CommandError extends Error {}
-
 /** Runs `tessera sessions …` (argv after "sessions") and returns the exit code: 0, 1 failed, 2 usage. */
 export async function sessionsCommand(argv: readonly string[], io: SessionsCommandIo): Promise<number> {
   const verbose = argv.includes("-v") || argv.includes("--verbose");
@@ -79,7 +78,8 @@ export async function sessionsCommand(argv: readonly string[], io: SessionsComma
     }
     if (!isSubcommand(sub)) throw new UsageError(`unknown sessions command ${JSON.stringify(sub)} (commands: ${SUBCOMMANDS.join(", ")}).`);
     checkPositionals(sub, rest);
-    sessions = io.sessions ?? (await loadSessions(values.config, io.env, io.cwd));
+    // These commands only read and delete: a mistyped sqlite: path must not create an empty database.
+    sessions = io.sessions ?? (await loadSessions(values.config, io.env, io.cwd, { mayCreate: false }));
     const run = new Runner(sessions, io, values.json === true);
     if (sub === "list") await run.list(values);
     else if (sub === "show") await run.show(await run.idOf(rest[0] as string));
@@ -99,29 +99,19 @@ export async function sessionsCommand(argv: readonly string[], io: SessionsComma
 
 type Values = { json?: boolean; help?: boolean; verbose?: boolean; config?: string; user?: string; state?: string; limit?: string; after?: string; key?: string };
 
+const OPTIONS = {
+  ...STORE_OPTIONS,
+  json: { type: "boolean" },
+  user: { type: "string", needs: "a user id" },
+  state: { type: "string", needs: "active, expired or all" },
+  limit: { type: "string", needs: "a whole number from 1 to 1000" },
+  after: { type: "string", needs: "the cursor a previous list printed" },
+  key: { type: "string", needs: "- (the key is then read from standard input)" },
+} as const satisfies Record<string, OptionSpec>;
+
 function parse(argv: readonly string[]): { values: Values; positionals: string[] } {
-  try {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-        verbose: { type: "boolean", short: "v" },
-        config: { type: "string", short: "c" },
-        user: { type: "string" },
-        state: { type: "string" },
-        limit: { type: "string" },
-        after: { type: "string" },
-        key: { type: "string" },
-      },
-    });
-    return { values: values as Values, positionals };
-  } catch (error) {
-    // parseArgs says e.g. "Unknown option '--foo'": short and clear enough to pass on.
-    throw new UsageError(error instanceof Error ? error.message.replace(/\. To specify a positional.*$/s, ".") : String(error));
-  }
+  const { values, positionals } = parseOptions(argv, OPTIONS);
+  return { values: values as Values, positionals };
 }
 
 function isSubcommand(name: string): name is Subcommand {
@@ -185,7 +175,7 @@ class Runner {
   }
 
   #print(value: unknown, text: string): void {
-    this.#io.stdout(this.#json ? `${JSON.stringify(value, null, 2)}\n` : text);
+    this.#io.stdout(this.#json ? `${terminalJson(value)}\n` : text);
   }
 
   async list(values: Values): Promise<void> {
@@ -195,6 +185,8 @@ class Runner {
     const limit = values.limit === undefined ? 50 : Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError("--limit must be a whole number from 1 to 1000.");
     if (values.key !== undefined && values.key !== "-") throw new UsageError("--key takes - and reads the key from standard input, so it stays out of shell history.");
+    // A cursor that does not decode would silently list from the newest session again.
+    if (values.after !== undefined && decodeCursor(values.after) === undefined) throw new UsageError("--after needs the cursor a previous list printed after \"More:\"; this one is not valid.");
     const now = this.#sessions.options.clock();
     const query: SessionListQuery = {
       limit,
@@ -206,9 +198,10 @@ class Runner {
     };
     const page = await backend.listSessions(query);
     const views = page.sessions.map((s) => this.#view(s, now));
-    const rows = views.map((v) => [v.id.slice(0, 12), v.createdAt, v.updatedAt, v.expiresAt, v.userId ?? "-", `${v.size} B`, v.active ? "active" : "expired"]);
+    // Whole ids: show and delete take exactly what is printed here.
+    const rows = views.map((v) => [v.id, v.createdAt, v.updatedAt, v.expiresAt, v.userId === null ? "-" : printable(v.userId), `${v.size} B`, v.active ? "active" : "expired"]);
     const table = views.length === 0 ? "No sessions match.\n" : columns([["ID", "CREATED", "LAST ACTIVITY", "EXPIRES", "USER", "SIZE", "STATE"], ...rows]);
-    const more = page.next === undefined ? "" : `More: tessera sessions list --after ${page.next}${values.user !== undefined ? ` --user ${shellQuote(values.user)}` : ""}${state !== "all" ? ` --state ${state}` : ""}${values.limit !== undefined ? ` --limit ${limit}` : ""}\n`;
+    const more = page.next === undefined ? "" : `More: tessera sessions list --after ${page.next}${values.user !== undefined ? ` --user ${printable(shellQuote(values.user))}` : ""}${state !== "all" ? ` --state ${state}` : ""}${values.limit !== undefined ? ` --limit ${limit}` : ""}\n`;
     this.#print({ sessions: views, next: page.next ?? null }, table + more);
   }
 
@@ -226,7 +219,7 @@ class Runner {
     const view = { ...this.#view(record, now), version: record.version, data };
     const lines = [
       `ID             ${view.id}`,
-      `User           ${view.userId ?? "-"}`,
+      `User           ${view.userId === null ? "-" : printable(view.userId)}`,
       `State          ${view.active ? "active" : "expired"}`,
       `Created        ${view.createdAt}`,
       `Last activity  ${view.updatedAt}`,
@@ -234,7 +227,7 @@ class Runner {
       `Size           ${view.size} B`,
       `Version        ${view.version}`,
       `Data`,
-      JSON.stringify(data, null, 2),
+      terminalJson(data),
     ];
     this.#print(view, `${lines.join("\n")}\n`);
   }
@@ -255,7 +248,7 @@ class Runner {
   async clearUser(userId: string): Promise<void> {
     const backend = this.#backend("deleteByUser", "end a user's sessions (it keeps no user index)");
     const ended = await backend.deleteByUser(userId);
-    this.#print({ userId, ended }, `Ended ${ended} ${ended === 1 ? "session" : "sessions"} of user ${userId}.\n`);
+    this.#print({ userId, ended }, `Ended ${ended} ${ended === 1 ? "session" : "sessions"} of user ${printable(userId)}.\n`);
   }
 }
 
@@ -276,9 +269,5 @@ function shellQuote(value: string): string {
 
 /** One line on stderr (the stack with --verbose); the exit code for the error. */
 function report(error: unknown, verbose: boolean, io: SessionsCommandIo): number {
-  const usage = error instanceof UsageError || error instanceof MissingConfigError;
-  const message = (error instanceof Error ? error.message : String(error)).replace(/^\[tessera\] /, "").replace(/\s*\n\s*/g, " ");
-  io.stderr(`tessera: ${message}${error instanceof UsageError ? ' Run "tessera sessions --help" for usage.' : ""}\n`);
-  if (verbose && !usage && !(error instanceof CommandError) && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
-  return usage ? 2 : 1;
+  return reportError(error, { verbose, help: "tessera sessions --help", stderr: io.stderr });
 }

@@ -128,6 +128,8 @@ const allKeys = (app: App) => [app.staffKey, app.visitorKey, ...app.seeded.map((
 const cookieFor = (key: string) => `sessionid=${key}`;
 /** ICU puts a narrow no-break space before AM/PM; compare with plain spaces. */
 const spaced = (text: string | null) => (text ?? "").replace(/\u202f/g, " ");
+/** The list URL an action redirects to: its notice, signed for this browser. */
+const noticeUrl = (query: string) => new RegExp(`^${BASE}/\\?${query.replace(/[?&]/g, "\\$&")}&sig=[A-Za-z0-9_-]{43}$`);
 
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((a) => a.close()));
@@ -246,7 +248,7 @@ describe("admin in headless Chromium", () => {
       void d.accept();
     });
     await page.getByRole("button", { name: "Delete this session" }).click();
-    await page.waitForURL(`${app.url}${BASE}/?notice=deleted&count=1`);
+    await page.waitForURL((url) => noticeUrl("notice=deleted&count=1").test(`${url.pathname}${url.search}`));
     expect(question).toBe("Delete this session? Whoever uses it is signed out.");
     expect(await page.getByRole("status").textContent()).toBe("Deleted 1 session.");
     expect(await listedIds(page)).not.toContain(target.id);
@@ -337,6 +339,56 @@ describe("admin in headless Chromium", () => {
     }
     expect(await app.sessions.clearExpired()).toBe(2); // the refused posts deleted nothing
   });
+
+  it("offers only the actions that can do something: no selection on an empty list, no 'Delete all expired' without expired sessions (issue 13, item 20)", async () => {
+    const app = await startApp({ pageSize: 50 });
+    const page = await staffPage(app);
+    await page.goto(`${app.url}${BASE}/?user=nobody`);
+    expect(await page.locator("td.empty").textContent()).toBe("No sessions match.");
+    expect(await page.getByRole("checkbox").count()).toBe(0);
+    expect(await page.getByRole("button", { name: "Delete selected" }).count()).toBe(0);
+    expect(await page.getByRole("button", { name: "Delete all expired" }).count()).toBe(1); // two sessions have expired
+
+    await app.sessions.clearExpired();
+    await page.goto(`${app.url}${BASE}/`);
+    expect(await listedIds(page)).toHaveLength(9);
+    expect(await page.getByRole("button", { name: "Delete selected" }).count()).toBe(1);
+    expect(await page.getByRole("button", { name: "Delete all expired" }).count()).toBe(0);
+  });
+
+  it("fits the table at 1000 px without hiding a column, and scrolls it inside its box on a phone (issue 13, item 20)", async () => {
+    const app = await startApp({ pageSize: 50 });
+    for (const width of [1000, 820, 390]) {
+      const context = await browser.newContext({ viewport: { width, height: 800 }, locale: "en-US" });
+      await context.addCookies([{ name: "sessionid", value: app.staffKey, url: app.url }]);
+      const page = await context.newPage();
+      await page.goto(`${app.url}${BASE}/`);
+      const measure = () =>
+        page.locator(".table").evaluate((el) => ({
+          // The test's tsconfig has no DOM types; the callback runs in the page.
+          pageOverflow: (() => {
+            const root = (el.ownerDocument as unknown as { documentElement: { scrollWidth: number; clientWidth: number } }).documentElement;
+            return root.scrollWidth - root.clientWidth;
+          })(),
+          hidden: el.scrollWidth - el.clientWidth,
+          boxRight: el.getBoundingClientRect().right,
+          lastRight: (el.querySelector("thead th:last-child") as typeof el).getBoundingClientRect().right,
+        }));
+      const before = await measure();
+      expect(before.pageOverflow, `${width} px: the page itself scrolls sideways`).toBe(0);
+      if (width >= 820) {
+        // Every column is on screen without scrolling: nothing looks cut off.
+        expect([before.hidden, before.lastRight <= before.boxRight], `${width} px`).toEqual([0, true]);
+      } else {
+        // Too narrow to fit: the box scrolls, and scrolled to its end the last column is whole.
+        expect(before.hidden, `${width} px`).toBeGreaterThan(0);
+        await page.locator(".table").evaluate((el) => (el.scrollLeft = el.scrollWidth));
+        const after = await measure();
+        expect(after.lastRight, `${width} px`).toBeLessThanOrEqual(after.boxRight + 0.5);
+      }
+      await context.close();
+    }
+  });
 });
 
 describe("admin over plain HTTP", () => {
@@ -373,7 +425,7 @@ describe("admin over plain HTTP", () => {
     expect(await app.sessions.open(target.key).get("name")).toBe("Alice");
 
     const ok = await post(app, "/delete", mine.cookie, { id: target.id, confirmed: "1", csrf: mine.token });
-    expect([ok.status, ok.headers.get("location"), ok.headers.get("cache-control")]).toEqual([303, `${BASE}/?notice=deleted&count=1`, "no-store"]);
+    expect([ok.status, ok.headers.get("location"), ok.headers.get("cache-control")]).toEqual([303, expect.stringMatching(noticeUrl("notice=deleted&count=1")), "no-store"]);
     expect(await app.sessions.open(target.key).get("name")).toBeUndefined();
   });
 
@@ -386,9 +438,9 @@ describe("admin over plain HTTP", () => {
     expect(page).toContain("<h1>Delete all expired sessions?</h1>");
     expect(page).toContain('<input type="hidden" name="confirmed" value="1">');
     const done = await post(app, "/clear-expired", cookie, { csrf: token, confirmed: "1" });
-    expect(done.headers.get("location")).toBe(`${BASE}/?notice=cleared&count=2`);
+    expect(done.headers.get("location")).toMatch(noticeUrl("notice=cleared&count=2"));
     const again = await post(app, "/clear-expired", cookie, { csrf: token, confirmed: "1" });
-    expect(again.headers.get("location")).toBe(`${BASE}/?notice=cleared&count=0`);
+    expect(again.headers.get("location")).toMatch(noticeUrl("notice=cleared&count=0"));
   });
 
   it("hashes a pasted key and redirects to its id; the key never reaches a URL", async () => {
@@ -429,13 +481,17 @@ describe("admin over plain HTTP", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      expect((await fetch(`${url}${BASE}/`, { headers: { cookie: cookieFor(app.visitorKey) } })).status).toBe(404);
+      // A refused visitor falls through to Express's own 404, exactly as an unknown path does.
+      const refused = await fetch(`${url}${BASE}/`, { headers: { cookie: cookieFor(app.visitorKey) } });
+      const unknown = await fetch(`${url}/no-such-page`, { headers: { cookie: cookieFor(app.visitorKey) } });
+      expect([refused.status, refused.headers.get("content-type"), await refused.text()]).toEqual([unknown.status, unknown.headers.get("content-type"), (await unknown.text()).replace("/no-such-page", `${BASE}/`)]);
+      expect(refused.status).toBe(404);
       const { cookie, token } = await csrfOf({ ...app, url });
       const list = await fetch(`${url}${BASE}/?user=bob`, { headers: { cookie } });
       expect(list.status).toBe(200);
       expect((await list.text()).match(/name="id" value="[0-9a-f]{64}"/g)).toHaveLength(2);
       const ended = await post({ ...app, url }, "/end-user", cookie, { csrf: token, confirmed: "1", user: "bob" });
-      expect([ended.status, ended.headers.get("location")]).toEqual([303, `${BASE}/?notice=ended&count=2&user=bob`]);
+      expect([ended.status, ended.headers.get("location")]).toEqual([303, expect.stringMatching(noticeUrl("notice=ended&count=2&user=bob"))]);
       expect(await app.sessions.listForUser("bob")).toEqual([]);
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -453,23 +509,47 @@ describe("admin over plain HTTP", () => {
     expect(await ids(`?after=${next}`)).toEqual(order.slice(4, 8));
     expect(await ids("?user=alice&state=active")).toEqual(app.seeded.filter((s) => s.user === "alice").map((s) => s.id).reverse());
     const done = await post(app, "/delete", cookie, { csrf: token, confirmed: "1", id: order[0] as string });
-    expect(done.headers.get("location")).toBe(`${BASE}/?notice=deleted&count=1`);
+    expect(done.headers.get("location")).toMatch(noticeUrl("notice=deleted&count=1"));
     expect(await ids("")).toEqual(order.slice(1, 5));
     const cleared = await post(app, "/clear-expired", cookie, { csrf: token, confirmed: "1" });
-    expect(cleared.headers.get("location")).toBe(`${BASE}/?notice=cleared&count=2`);
+    expect(cleared.headers.get("location")).toMatch(noticeUrl("notice=cleared&count=2"));
   });
 
-  it("shrugs off hostile query values: a forged cursor starts at the newest, unknown filters mean all", async () => {
+  it("shrugs off hostile query values: unknown filters mean all, a forged cursor is a 400", async () => {
     const app = await startApp();
     const { cookie } = await csrfOf(app);
     const ids = async (query: string) => [...(await fetch(`${app.url}${BASE}/${query}`, { headers: { cookie } }).then((r) => r.text())).matchAll(/name="id" value="([0-9a-f]{64})"/g)].map((m) => m[1]);
     const top = newestFirst(app).slice(0, 5);
-    for (const query of ["?after=garbage", "?after=%00%ff", `?after=${"A".repeat(5000)}`, "?state=<script>", "?id=../../etc/passwd", "?notice=<b>&count=NaN"]) {
+    for (const query of ["?state=<script>", "?id=../../etc/passwd", "?notice=<b>&count=NaN"]) {
       expect(await ids(query), query).toEqual(top);
+    }
+    // A broken cursor is a bad request, not a silent jump back to the first page (issue 13, item 16).
+    for (const query of ["?after=garbage", "?after=%00%ff", `?after=${"A".repeat(5000)}`, "?after="]) {
+      const response = await fetch(`${app.url}${BASE}/${query}`, { headers: { cookie } });
+      const text = await response.text();
+      expect([response.status, response.headers.get("cache-control"), text.includes("<h1>This page link is not valid.</h1>")], query).toEqual([400, "no-store", true]);
     }
     const echoed = await fetch(`${app.url}${BASE}/?user=${encodeURIComponent('"><script>alert(1)</script>')}`, { headers: { cookie } }).then((r) => r.text());
     expect(echoed).toContain('value="&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;"');
     expect(echoed).not.toContain("<script>alert(1)");
+  });
+
+  it("shows only the notices its own redirects signed: no 500 on __proto__, no forged counts (issue 13, item 10)", async () => {
+    const app = await startApp();
+    const mine = await csrfOf(app);
+    const theirs = await csrfOf(app);
+    const list = (query: string, cookie = mine.cookie) => fetch(`${app.url}${BASE}/${query}`, { headers: { cookie } });
+    for (const query of ["?notice=__proto__", "?notice=constructor", "?notice=toString&count=3", "?notice=hasOwnProperty", "?notice=deleted&count=1000000", "?notice=deleted&count=1000000&sig=forged", "?notice=none"]) {
+      const response = await list(query);
+      const text = await response.text();
+      expect([response.status, text.includes('role="status"')], query).toEqual([200, false]);
+    }
+    const done = await post(app, "/clear-expired", mine.cookie, { csrf: mine.token, confirmed: "1" });
+    const location = done.headers.get("location") as string;
+    expect(await list(location.slice(BASE.length + 1)).then((r) => r.text())).toContain('<div class="notice" role="status">Deleted 2 expired sessions.</div>');
+    // The same link is worthless in another browser, and with its count changed.
+    expect(await list(location.slice(BASE.length + 1), theirs.cookie).then((r) => r.text())).not.toContain('role="status"');
+    expect(await list(location.slice(BASE.length + 1).replace("count=2", "count=2000")).then((r) => r.text())).not.toContain('role="status"');
   });
 
   it("refuses to exist without authorize", () => {
