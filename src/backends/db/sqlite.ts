@@ -4,6 +4,8 @@
  * @module
  */
 import type BetterSqlite3 from "better-sqlite3";
+import { createRequire } from "node:module";
+import { ConfigurationError } from "../../errors.js";
 import { importPeer, type SqlDriver } from "./driver.js";
 
 type Database = BetterSqlite3.Database;
@@ -14,7 +16,37 @@ const BUSY_TIMEOUT_MS = 5000;
 /** Opens `file` (or `:memory:`) with better-sqlite3. */
 export async function openSqlite(file: string): Promise<SqlDriver> {
   const module = await importPeer<{ default: typeof BetterSqlite3 }>("better-sqlite3", "The SQLite backend (sqlite: URLs and the default backend)");
-  return sqliteDriver(new module.default(file), true);
+  let db: Database;
+  try {
+    db = new module.default(file);
+  } catch (error) {
+    throw nativeAddonError(error) ?? error;
+  }
+  return sqliteDriver(db, true);
+}
+
+/**
+ * better-sqlite3 loads its compiled addon on the first `new Database()`. When that fails (built
+ * for another Node, not built at all, or a release that needs a newer Node, such as 13 on Node 20)
+ * the raw error names a .node file; say instead which versions fit and how to fix it.
+ */
+function nativeAddonError(error: unknown): ConfigurationError | undefined {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code !== "ERR_DLOPEN_FAILED" && !/bindings file|NODE_MODULE_VERSION|\.node\b/.test(message)) return undefined;
+  let installed = "";
+  try {
+    const manifest = createRequire(import.meta.url)("better-sqlite3/package.json") as { version?: string; engines?: { node?: string } };
+    installed = ` ${manifest.version ?? ""}${manifest.engines?.node === undefined ? "" : ` (which supports Node ${manifest.engines.node})`}`;
+  } catch {
+    // The manifest is only for a better message; the advice below holds without it.
+  }
+  return new ConfigurationError(
+    `The SQLite backend could not load better-sqlite3${installed} on Node ${process.versions.node}: its native addon is missing or built for another Node. ` +
+      "better-sqlite3 13 needs Node 22 or later; on Node 20 install better-sqlite3@12 (npm install better-sqlite3@12). " +
+      "After changing Node, rebuild it with: npm rebuild better-sqlite3",
+    { cause: error },
+  );
 }
 
 /** Wraps an existing better-sqlite3 Database; `owned` says whether `close()` closes it. */
