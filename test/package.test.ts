@@ -48,8 +48,9 @@ beforeAll(async () => {
   app = join(work, "app");
   mkdirSync(app);
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "tessera-package-test-app", private: true }));
-  // better-sqlite3 from this repo (already compiled: the registry has no prebuilt binary reachable here).
-  await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball, "express@5", join(repo, "node_modules", "better-sqlite3")], app);
+  // better-sqlite3 linked from this repo, already compiled (its prebuilt binaries are not on the
+  // registry); --ignore-scripts, or npm would recompile it in place. Nothing else here has scripts.
+  await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", tarball, "express@5", join(repo, "node_modules", "better-sqlite3")], app);
 }, 600_000);
 
 afterAll(() => {
