@@ -4,6 +4,8 @@
  * @module
  */
 import type BetterSqlite3 from "better-sqlite3";
+import { createRequire } from "node:module";
+import { ConfigurationError } from "../../errors.js";
 import { importPeer, type SqlDriver } from "./driver.js";
 
 type Database = BetterSqlite3.Database;
@@ -14,7 +16,87 @@ const BUSY_TIMEOUT_MS = 5000;
 /** Opens `file` (or `:memory:`) with better-sqlite3. */
 export async function openSqlite(file: string): Promise<SqlDriver> {
   const module = await importPeer<{ default: typeof BetterSqlite3 }>("better-sqlite3", "The SQLite backend (sqlite: URLs and the default backend)");
-  return sqliteDriver(new module.default(file), true);
+  refuseUnsupportedNode();
+  let db: Database;
+  try {
+    db = new module.default(file);
+  } catch (error) {
+    throw nativeAddonError(error) ?? error;
+  }
+  return sqliteDriver(db, true);
+}
+
+/** What to do when the installed better-sqlite3 and this Node do not fit together. */
+const REMEDY =
+  "Install a better-sqlite3 release built for this Node (better-sqlite3@12 runs on Node 20 to 26; 13 needs Node 22 or later), " +
+  "or run a Node it supports; after changing Node, rebuild it with: npm rebuild better-sqlite3";
+
+/** The installed better-sqlite3's version and supported Node range, when its manifest can be read. */
+function installedBetterSqlite3(): { version: string; node: string | undefined } | undefined {
+  try {
+    const manifest = createRequire(import.meta.url)("better-sqlite3/package.json") as { version?: unknown; engines?: { node?: unknown } };
+    return { version: String(manifest.version), node: typeof manifest.engines?.node === "string" ? manifest.engines.node : undefined };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * better-sqlite3 ships prebuilt addons that can crash the whole process (a segfault, nothing to
+ * catch) on a Node outside its `engines` range, as 13 does on Node 20. Refuse before loading it.
+ */
+function refuseUnsupportedNode(): void {
+  const installed = installedBetterSqlite3();
+  if (installed?.node === undefined || nodeSatisfies(installed.node, process.versions.node)) return;
+  throw new ConfigurationError(
+    `The SQLite backend cannot use better-sqlite3 ${installed.version} on Node ${process.versions.node}: it supports Node ${installed.node}, and loading it here would crash the process. ${REMEDY}`,
+  );
+}
+
+/**
+ * Whether `version` (x.y.z) is in an `engines.node` range. Reads the forms drivers use
+ * (`>=22`, `20.x || 22.x`, `^20.19.0`, `>=18 <25`); a form it cannot read counts as satisfied,
+ * so an unusual range never blocks a driver that would work.
+ */
+export function nodeSatisfies(range: string, version: string): boolean {
+  const parse = (text: string) => text.split(".").map((part) => (/^\d+$/.test(part) ? Number(part) : undefined));
+  const [major = 0, minor = 0, patch = 0] = parse(version).map((part) => part ?? 0);
+  const compare = (wanted: (number | undefined)[]) => {
+    const [a = 0, b = 0, c = 0] = wanted;
+    return major - a || minor - b || patch - c;
+  };
+  const comparator = (text: string): boolean => {
+    const match = /^(>=|<=|>|<|\^|~|=)?v?(\d+(?:\.(?:\d+|x|\*))*)$/.exec(text);
+    if (!match) return true;
+    const operator = match[1] ?? "";
+    const wanted = parse(match[2]!);
+    const order = compare(wanted);
+    if (operator === ">=") return order >= 0;
+    if (operator === ">") return order > 0;
+    if (operator === "<=") return order <= 0;
+    if (operator === "<") return order < 0;
+    if (operator === "^") return major === wanted[0] && order >= 0;
+    if (operator === "~") return major === wanted[0] && minor === (wanted[1] ?? minor) && order >= 0;
+    // "20", "20.x", "20.19.x": every given part must match.
+    return wanted.every((part, index) => part === undefined || part === [major, minor, patch][index]);
+  };
+  return range.split("||").some((set) => set.trim().split(/\s+/).every(comparator));
+}
+
+/**
+ * better-sqlite3 loads its compiled addon on the first `new Database()`. When that fails with an
+ * error (not built, or built for another Node), the raw message names a .node file; say instead
+ * which versions fit and how to fix it.
+ */
+function nativeAddonError(error: unknown): ConfigurationError | undefined {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code !== "ERR_DLOPEN_FAILED" && !/bindings file|NODE_MODULE_VERSION|\.node\b/.test(message)) return undefined;
+  const installed = installedBetterSqlite3();
+  return new ConfigurationError(
+    `The SQLite backend could not load better-sqlite3${installed === undefined ? "" : ` ${installed.version}`} on Node ${process.versions.node}: its native addon is missing or built for another Node. ${REMEDY}`,
+    { cause: error },
+  );
 }
 
 /** Wraps an existing better-sqlite3 Database; `owned` says whether `close()` closes it. */

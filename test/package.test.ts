@@ -1,0 +1,192 @@
+/**
+ * The package as npm ships it: `npm pack` of a fresh build, installed into a new app next to
+ * express@5, running the README's Express app from ESM and from CommonJS (`require`) over a real
+ * socket. Also: the committed lockfile agrees with package.json, so `npm install` on a fresh
+ * clone leaves it alone.
+ */
+import { execFile, spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+// Packing, installing from the registry and starting Node processes is slow on a busy machine.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 600_000 });
+
+const repo = fileURLToPath(new URL("..", import.meta.url));
+const manifest = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as Record<string, unknown> & { name: string; version: string };
+const SECRET = "package-test-secret-".padEnd(48, "x");
+
+function run(command: string, args: string[], cwd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { cwd, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(" ")} failed:\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+let work: string;
+let app: string;
+let tarball: string;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), "tessera-package-"));
+  // Build into a staging copy rather than the repo's dist/, which other suites build at the same time.
+  const stage = join(work, "stage");
+  mkdirSync(stage);
+  await run(process.execPath, [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", join(repo, "tsconfig.build.json"), "--outDir", join(stage, "dist")], repo);
+  for (const file of ["package.json", "README.md", "LICENSE"]) copyFileSync(join(repo, file), join(stage, file));
+  const packed = JSON.parse(await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], stage)) as { filename: string; files: { path: string }[] }[];
+  tarball = join(work, packed[0]!.filename);
+  expect(packed[0]!.filename).toBe(`tessera-sessions-${manifest.version}.tgz`);
+  const shipped = packed[0]!.files.map((file) => file.path);
+  expect(shipped).toEqual(expect.arrayContaining(["LICENSE", "README.md", "package.json", "dist/index.js", "dist/index.d.ts", "dist/adapters/express.js"]));
+  expect(shipped.filter((path) => path.endsWith(".map") || path.startsWith("src/"))).toEqual([]);
+
+  app = join(work, "app");
+  mkdirSync(app);
+  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "tessera-package-test-app", private: true }));
+  // better-sqlite3 linked from this repo, already compiled (its prebuilt binaries are not on the
+  // registry); --ignore-scripts, or npm would recompile it in place. Nothing else here has scripts.
+  await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", tarball, "express@5", join(repo, "node_modules", "better-sqlite3")], app);
+}, 600_000);
+
+afterAll(() => {
+  if (work !== undefined) rmSync(work, { recursive: true, force: true });
+});
+
+/** Starts `file` in the app, waits for the port it prints, and returns it with a stop function. */
+async function start(file: string): Promise<{ origin: string; stop: () => void; stderr: () => string }> {
+  const child = spawn(process.execPath, [file], { cwd: app, env: { ...process.env, SESSION_SECRET: SECRET }, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const port = await new Promise<string>((resolve, reject) => {
+    let stdout = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+      const match = /listening on (\d+)/.exec(stdout);
+      if (match) resolve(match[1]!);
+    });
+    child.on("exit", (code) => reject(new Error(`${file} exited with ${code}:\n${stderr}`)));
+  });
+  return { origin: `http://127.0.0.1:${port}`, stop: () => child.kill(), stderr: () => stderr };
+}
+
+/** The README's Express app; `header` is how each module system loads the packages. */
+function expressApp(header: string): string {
+  return `${header}
+const sessions = createSessions({
+  backend: databaseBackend({ url: "sqlite:sessions.sqlite3" }),
+  secret: process.env.SESSION_SECRET,
+});
+const app = express();
+app.use(sessionMiddleware(sessions));
+app.get("/", async (req, res) => res.send(await req.session.get("username", "Guest")));
+app.post("/cart/:item", async (req, res) => {
+  const cart = await req.session.get("cart", []);
+  await req.session.set("cart", [...cart, Number(req.params.item)]);
+  res.send(cart.length + 1 + " items");
+});
+const server = app.listen(0, "127.0.0.1", () => console.log("listening on " + server.address().port));
+`;
+}
+
+async function exerciseCart(origin: string): Promise<void> {
+  expect(await (await fetch(`${origin}/`)).text()).toBe("Guest");
+  const first = await fetch(`${origin}/cart/7`, { method: "POST" });
+  expect(await first.text()).toBe("1 items");
+  const cookie = first.headers.get("set-cookie");
+  expect(cookie).toMatch(/^sessionid=[a-z0-9]{32}; /);
+  const second = await fetch(`${origin}/cart/8`, { method: "POST", headers: { cookie: cookie!.split(";")[0]! } });
+  expect(await second.text()).toBe("2 items");
+}
+
+describe("the packed tarball in a fresh app", () => {
+  it("runs the README's Express app from ESM (import)", async () => {
+    writeFileSync(
+      join(app, "esm.mjs"),
+      expressApp(`import express from "express";
+import { createSessions } from "tessera-sessions";
+import { databaseBackend } from "tessera-sessions/backends/db";
+import { sessionMiddleware } from "tessera-sessions/express";`),
+    );
+    const server = await start("esm.mjs");
+    try {
+      await exerciseCart(server.origin);
+    } finally {
+      server.stop();
+    }
+    expect(server.stderr()).toBe("");
+  });
+
+  it("runs the same app from CommonJS (require)", async () => {
+    writeFileSync(
+      join(app, "cjs.cjs"),
+      expressApp(`const express = require("express");
+const { createSessions } = require("tessera-sessions");
+const { databaseBackend } = require("tessera-sessions/backends/db");
+const { sessionMiddleware } = require("tessera-sessions/express");`),
+    );
+    const server = await start("cjs.cjs");
+    try {
+      await exerciseCart(server.origin);
+    } finally {
+      server.stop();
+    }
+    expect(server.stderr()).toBe("");
+  });
+
+  it("does not ship internal helpers in its type declarations", () => {
+    const declarations = readdirSync(join(app, "node_modules", "tessera-sessions", "dist", "adapters"))
+      .filter((file) => file.endsWith(".d.ts"))
+      .map((file) => readFileSync(join(app, "node_modules", "tessera-sessions", "dist", "adapters", file), "utf8"))
+      .join("\n");
+    expect(declarations).toContain("sessionMiddleware");
+    expect(declarations).not.toMatch(/attachSessionShared|prototypeAbove/);
+  });
+
+  it("refuses, with a ConfigurationError, a better-sqlite3 whose engines exclude this Node (it would crash the process)", async () => {
+    // better-sqlite3 13 supports Node >=22; on Node 20 its prebuilt addon segfaults when loaded.
+    await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", "better-sqlite3@13"], app);
+    writeFileSync(
+      join(app, "sqlite13.mjs"),
+      `import { createSessions, ConfigurationError } from "tessera-sessions";
+import { databaseBackend } from "tessera-sessions/backends/db";
+const sessions = createSessions({ backend: databaseBackend({ url: "sqlite:sessions13.sqlite3" }), secret: process.env.SESSION_SECRET });
+try {
+  const session = sessions.open();
+  await session.set("x", 1);
+  await session.save();
+  console.log("saved");
+} catch (error) {
+  console.log(error instanceof ConfigurationError, error.message);
+}
+`,
+    );
+    const installed = JSON.parse(readFileSync(join(app, "node_modules", "better-sqlite3", "package.json"), "utf8")) as { version: string; engines: { node: string } };
+    expect(installed.engines.node).toBe(">=22");
+    const output = await run(process.execPath, ["sqlite13.mjs"], app);
+    if (Number(process.versions.node.split(".")[0]) >= 22) {
+      // On a Node it supports, the prebuilt addon loads and the session is saved.
+      expect(output).toBe("saved\n");
+    } else {
+      expect(output).toBe(
+        `true [tessera] The SQLite backend cannot use better-sqlite3 ${installed.version} on Node ${process.versions.node}: it supports Node >=22, ` +
+          "and loading it here would crash the process. Install a better-sqlite3 release built for this Node (better-sqlite3@12 runs on Node 20 to 26; " +
+          "13 needs Node 22 or later), or run a Node it supports; after changing Node, rebuild it with: npm rebuild better-sqlite3\n",
+      );
+    }
+  });
+});
+
+describe("package-lock.json", () => {
+  it("records the root's dependencies, peers and engines exactly as package.json has them", () => {
+    const lock = JSON.parse(readFileSync(join(repo, "package-lock.json"), "utf8")) as { packages: Record<string, Record<string, unknown>> };
+    const root = lock.packages[""]!;
+    for (const field of ["name", "version", "license", "dependencies", "devDependencies", "peerDependencies", "peerDependenciesMeta", "engines", "bin"]) {
+      expect([field, root[field]]).toEqual([field, manifest[field]]);
+    }
+  });
+});
