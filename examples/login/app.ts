@@ -117,6 +117,7 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
   const staff = new Set(options.staff ?? [STAFF_USERNAME]);
   const admin = createAdmin({
     sessions,
+    backLink: { href: "/dashboard", label: "Back to the demo" },
     authorize: async (_request, { node }) => staff.has((await sessionOf(node as unknown as Request).get("username")) ?? ""),
   });
   app.use("/admin/sessions", toNodeHandler(admin));

@@ -55,11 +55,12 @@ export function shortId(id: string): string {
 }
 
 /** The whole page around `body`. `nonce` allows exactly this page's style and script (see the CSP). */
-export function layout(options: { title: string; nonce: string; body: Html; home: string }): string {
-  const { title, nonce, body, home } = options;
+export function layout(options: { title: string; nonce: string; body: Html; home: string; backLink: { readonly href: string; readonly label: string } | undefined }): string {
+  const { title, nonce, body, home, backLink } = options;
+  const back = backLink === undefined ? html`` : html`<a class="back" href="${backLink.href}">${backLink.label}</a>`;
   return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer"><meta name="robots" content="noindex">
 <title>${title} · Tessera</title><style nonce="${nonce}">${{ html: STYLE }}</style></head>
-<body><header class="top"><a class="brand" href="${home}"><span class="logo" aria-hidden="true"></span>Tessera sessions</a></header>
+<body><header class="top"><a class="brand" href="${home}"><span class="logo" aria-hidden="true"></span>Tessera sessions</a>${back}</header>
 <main>${body}</main>
 <script nonce="${nonce}">${{ html: SCRIPT }}</script></body></html>`.html}`;
 }
@@ -88,7 +89,7 @@ const STYLE = `
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--text);font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 a{color:var(--accent);text-decoration:none}a:hover{text-decoration:underline}
-.top{background:var(--card);border-bottom:1px solid var(--line);padding:12px 28px}
+.top{background:var(--card);border-bottom:1px solid var(--line);padding:12px 28px;display:flex;justify-content:space-between;align-items:center;gap:12px}
 .brand{font-weight:650;color:var(--text);display:inline-flex;align-items:center;gap:10px}
 .logo{width:18px;height:18px;border-radius:4px;background:linear-gradient(135deg,#3b5bdb 0 50%,#15aabf 50% 100%)}
 main{max-width:1180px;margin:0 auto;padding:24px 28px 48px}

@@ -74,6 +74,11 @@ export interface AdminOptions {
    * @default derived from the sessions' secret, else random per process
    */
   csrfSecret?: string;
+  /**
+   * A link back to the host app, shown at the top of every admin page.
+   * @example backLink: { href: "/dashboard", label: "Back to the shop" }
+   */
+  backLink?: { readonly href: string; readonly label: string };
 }
 
 const CSRF_COOKIE = "tessera_admin_csrf";
@@ -108,6 +113,10 @@ export function createAdmin(options: AdminOptions): AdminHandler {
   if (typeof mount !== "string" || !mount.startsWith("/")) throw new ConfigurationError(`createAdmin basePath must start with "/" (it is ${JSON.stringify(mount)}).`);
   const base = mount.replace(/\/+$/, ""); // "" when mounted at the root
   const pageSize = options.pageSize ?? 50;
+  const { backLink } = options;
+  if (backLink !== undefined && (typeof backLink.href !== "string" || !/^(\/(?!\/)|https?:\/\/)/.test(backLink.href) || typeof backLink.label !== "string" || backLink.label === "")) {
+    throw new ConfigurationError('createAdmin backLink must be { href, label } with href a path ("/dashboard") or an http(s) URL, and a label.');
+  }
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new ConfigurationError("createAdmin pageSize must be a whole number from 1 to 1000.");
   if (options.csrfSecret !== undefined && Buffer.byteLength(options.csrfSecret) < 32) throw new ConfigurationError("createAdmin csrfSecret must be at least 32 bytes long.");
   const csrfKey = options.csrfSecret
@@ -130,6 +139,7 @@ export function createAdmin(options: AdminOptions): AdminHandler {
     const newCookie = csrfValue === undefined ? randomBytes(32).toString("base64url") : undefined;
     const page: Page = {
       base,
+      backLink,
       now: sessions.options.clock(),
       nonce: randomBytes(16).toString("base64"),
       csrf: sign(csrfValue ?? (newCookie as string)),
@@ -210,6 +220,7 @@ export function createAdmin(options: AdminOptions): AdminHandler {
 /** What every page needs. */
 interface Page {
   readonly base: string;
+  readonly backLink: AdminOptions["backLink"];
   readonly now: number;
   readonly nonce: string;
   /** The CSRF token for this browser's cookie. */
@@ -225,7 +236,7 @@ function notFound(): Response {
 }
 
 function htmlResponse(page: Page, title: string, body: Html, status: number): Response {
-  const text = layout({ title, nonce: page.nonce, body, home: `${page.base}/` });
+  const text = layout({ title, nonce: page.nonce, body, home: `${page.base}/`, backLink: page.backLink });
   return withSecurityHeaders(new Response(text, { status, headers: { "Content-Type": "text/html; charset=utf-8" } }), page.nonce);
 }
 

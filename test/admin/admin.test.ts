@@ -567,6 +567,11 @@ describe("admin over plain HTTP", () => {
     expect(response.headers.get("set-cookie")).toMatch(/^tessera_admin_csrf=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict$/);
     expect((await admin(new Request(`http://localhost/session/${"0".repeat(64)}`))).status).toBe(404);
     expect(() => createAdmin({ sessions, authorize: () => true, basePath: "admin" })).toThrow('createAdmin basePath must start with "/" (it is "admin").');
+    for (const backLink of [{ href: "javascript:alert(1)", label: "Back" }, { href: "//evil.example", label: "Back" }, { href: "/", label: "" }]) {
+      expect(() => createAdmin({ sessions, authorize: () => true, backLink })).toThrow("createAdmin backLink must be { href, label }");
+    }
+    const linked = createAdmin({ sessions, authorize: () => true, basePath: "/", backLink: { href: "/home", label: "Back <home>" } });
+    expect(await (await linked(new Request("http://localhost/"))).text()).toContain('<a class="back" href="/home">Back &#60;home&#62;</a>');
   });
 
   it("says so for a backend that cannot list sessions", async () => {

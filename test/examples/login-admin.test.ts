@@ -73,6 +73,7 @@ describe("login demo: the session admin", () => {
     staff.on("dialog", (d) => void d.accept());
     expect(await staff.getByRole("link", { name: "Session admin" }).getAttribute("href")).toBe(ADMIN); // staff find it from every page
     const list = await staff.goto(`${url}${ADMIN}`);
+    expect(await staff.getByRole("link", { name: "Back to the demo" }).getAttribute("href")).toBe("/dashboard"); // and a way back
     expect([list?.status(), list?.headers()["cache-control"]]).toEqual([200, "no-store"]);
     expect(await listedIds(staff)).toEqual([hashKey(await sessionKeyOf(staff)), visitorId]);
     const html = (await list?.text()) ?? "";
