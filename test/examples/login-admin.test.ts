@@ -43,8 +43,8 @@ describe("login demo: the session admin", () => {
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, clock, sessions };
   }
 
-  async function loggedIn(url: string, username: string, password: string, userAgent?: string): Promise<Page> {
-    const context = await browser.newContext(userAgent === undefined ? {} : { userAgent });
+  async function loggedIn(url: string, username: string, password: string, userAgent?: string, viewport?: { width: number; height: number }): Promise<Page> {
+    const context = await browser.newContext({ ...(userAgent === undefined ? {} : { userAgent }), ...(viewport === undefined ? {} : { viewport }) });
     const page = await context.newPage();
     await page.goto(`${url}/login`);
     await page.getByLabel("Username").fill(username);
@@ -132,13 +132,8 @@ describe("login demo: the session admin", () => {
     const { url } = await start();
     const desktop = await loggedIn(url, DEMO_USERNAME, DEMO_PASSWORD, "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36");
     await desktop.close();
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1" });
-    const phone = await context.newPage();
-    await phone.goto(`${url}/login`);
-    await phone.getByLabel("Username").fill(DEMO_USERNAME);
-    await phone.getByLabel("Password").fill(DEMO_PASSWORD);
-    await phone.getByRole("button", { name: "Log in" }).click();
-    await phone.waitForURL(`${url}/dashboard`);
+    const iPhone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+    const phone = await loggedIn(url, DEMO_USERNAME, DEMO_PASSWORD, iPhone, { width: 390, height: 844 });
     await phone.goto(`${url}/account/sessions`);
     const devices = await phone.locator("table td:first-child > span").allTextContents();
     expect(devices.sort()).toEqual(["Chrome on Windows", "Safari on iOS"]);

@@ -2,7 +2,21 @@
  * Drives an example shop (examples/<framework>/app.ts) through login -> cart -> logout over
  * real HTTP, the way a browser would, and checks what each step does to the session.
  */
+import { createServer, type RequestListener } from "node:http";
+import type { AddressInfo } from "node:net";
 import { expect } from "vitest";
+
+/** Serves `listener` on a loopback port, drives the shop through it, and closes the server. */
+export async function driveShopListener(listener: RequestListener): Promise<void> {
+  const server = createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    await driveShop(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+  expect(server.listening).toBe(false);
+}
 
 const SET_COOKIE = /^sessionid=([a-z0-9]{32}); Max-Age=1209600; Path=\/; Expires=[^;]+; HttpOnly; SameSite=Lax$/;
 const DELETION = "sessionid=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax";
