@@ -25,7 +25,7 @@
 import { BackendError, ConfigurationError, CreateError, UpdateError } from "../errors.js";
 import { parsePythonJson, pythonJson, SESSION_STORE_SALT, signPayload, unsignPayload } from "../django/signing.js";
 import type { ServerBackend, SessionWrite, StoredSession } from "./base.js";
-import { defaultBatchSize, deleteInBatches, type Row, type SqlDriver } from "./db/driver.js";
+import { closeOpened, defaultBatchSize, deleteInBatches, type Row, type SqlDriver } from "./db/driver.js";
 import type { Dialect } from "./db/schema.js";
 import { openSqlite, sqliteDriver } from "./db/sqlite.js";
 
@@ -223,9 +223,7 @@ export function djangoDatabaseBackend(options: DjangoDatabaseBackendOptions): Se
       const pending = driver;
       driver = undefined;
       floats.clear();
-      // A connection that never opened has nothing to release; its error was already reported.
-      const opened = await pending?.catch(() => undefined);
-      if (opened) await opened.close();
+      await closeOpened(pending);
     },
   };
 

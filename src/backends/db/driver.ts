@@ -34,6 +34,12 @@ export interface SqlDriver {
  * Loads an optional peer dependency, or explains which package to install. `packageName`
  * differs from `name` for a subpath such as "mysql2/promise".
  */
+/** Closes a lazily opened driver. One that never opened has nothing to release: its error was already reported. */
+export async function closeOpened(pending: Promise<SqlDriver> | undefined): Promise<void> {
+  const opened = await pending?.catch(() => undefined);
+  if (opened) await opened.close();
+}
+
 export async function importPeer<T>(name: string, feature: string, packageName = name): Promise<T> {
   try {
     return (await import(name)) as T;

@@ -8,7 +8,7 @@ import { BackendError, ConfigurationError, CreateError, UpdateError, VersionConf
 import { hashKey } from "../../keys.js";
 import type { ServerBackend, SessionListQuery, SessionWrite, StoredSession } from "../base.js";
 import { decodeCursor, page } from "../listing.js";
-import { defaultBatchSize, deleteInBatches, type Row, type SqlDriver } from "./driver.js";
+import { closeOpened, defaultBatchSize, deleteInBatches, type Row, type SqlDriver } from "./driver.js";
 import { LEDGER_DDL, MIGRATIONS, MIGRATIONS_TABLE, SESSIONS_TABLE, type Dialect } from "./schema.js";
 import { isMysqlPool, mysqlDriver, openMysql } from "./mysql.js";
 import { isPgClient, openPostgres, postgresDriver, type PoolSettings } from "./postgres.js";
@@ -170,9 +170,7 @@ export function databaseBackend(options: DatabaseBackendOptions): ServerBackend 
     async close() {
       const pending = driver;
       driver = undefined;
-      // A connection that never opened has nothing to release; its error was already reported.
-      const opened = await pending?.catch(() => undefined);
-      if (opened) await opened.close();
+      await closeOpened(pending);
     },
   };
 }
