@@ -5,8 +5,8 @@
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { createSessions, UpdateError } from "tessera-sessions";
-import { djangoCookieBackend } from "tessera-sessions/backends/django-cookies";
-import { djangoDatabaseBackend, pythonDatetimeText } from "tessera-sessions/backends/django-db";
+import { djangoCookieBackend } from "../../src/backends/django-cookies.js";
+import { djangoDatabaseBackend, pythonDatetimeText } from "../../src/backends/django-db.js";
 import { runBackendSuite } from "tessera-sessions/testing";
 import { loads, PythonFloat, dumps, SESSION_STORE_SALT, SIGNED_COOKIES_SALT } from "tessera-sessions/django";
 import { recordingLogger } from "../helpers.js";

@@ -4,7 +4,7 @@
  * login, write, expiry, flush, clearExpired and a rotated secret, over real HTTP.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { djangoDatabaseBackend } from "tessera-sessions/backends/django-db";
+import { djangoDatabaseBackend } from "../../src/backends/django-db.js";
 import type { Dialect } from "tessera-sessions/backends/db";
 import { openMysql } from "../../src/backends/db/mysql.js";
 import { openPostgres } from "../../src/backends/db/postgres.js";

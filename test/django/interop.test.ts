@@ -14,8 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { djangoCookieBackend } from "tessera-sessions/backends/django-cookies";
-import { djangoDatabaseBackend } from "tessera-sessions/backends/django-db";
+import { djangoCookieBackend } from "../../src/backends/django-cookies.js";
+import { djangoDatabaseBackend } from "../../src/backends/django-db.js";
 import { loads, SESSION_STORE_SALT, SIGNED_COOKIES_SALT, verifyDjangoLogin } from "tessera-sessions/django";
 import { Browser, cleanUp, NEW, OLD, q, requireDjango, SECRET, startDjango, startTessera } from "./harness.js";
 

@@ -8,20 +8,14 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
+import { sourceExports } from "../../scripts/source-exports.mjs";
 
-const SRC = new URL("../../src/", import.meta.url);
+const ROOT = new URL("../../", import.meta.url);
+/** The package's subpath exports, mapped to sources from package.json as vitest.config.ts does. */
+const ALIASES = new Map([...sourceExports()].map(([specifier, source]) => [specifier, new URL(source, ROOT).href]));
 
-/** The package's subpath exports, mapped to sources as vitest.config.ts does. */
 function aliasOf(specifier) {
-  if (specifier === "tessera-sessions") return new URL("index.ts", SRC).href;
-  if (specifier === "tessera-sessions/backends/db") return new URL("backends/db/index.ts", SRC).href;
-  const folder = /^tessera-sessions\/(testing|admin|django)$/.exec(specifier);
-  if (folder) return new URL(`${folder[1]}/index.ts`, SRC).href;
-  const backend = /^tessera-sessions\/backends\/(.+)$/.exec(specifier);
-  if (backend) return new URL(`backends/${backend[1]}.ts`, SRC).href;
-  const adapter = /^tessera-sessions\/(node|express|fastify|koa|hono|fetch)$/.exec(specifier);
-  if (adapter) return new URL(`adapters/${adapter[1]}.ts`, SRC).href;
-  return undefined;
+  return ALIASES.get(specifier);
 }
 
 export async function resolve(specifier, context, nextResolve) {

@@ -1,0 +1,2 @@
+/** Import specifier ("tessera-sessions/express") -> source path relative to the repository root. */
+export function sourceExports(): Map<string, string>;
