@@ -25,7 +25,7 @@
 import { BackendError, ConfigurationError, CreateError, UpdateError } from "../errors.js";
 import { parsePythonJson, pythonJson, SESSION_STORE_SALT, signPayload, unsignPayload } from "../django/signing.js";
 import type { ServerBackend, SessionWrite, StoredSession } from "./base.js";
-import { closeOpened, defaultBatchSize, deleteInBatches, type Row, type SqlDriver } from "./db/driver.js";
+import { defaultBatchSize, lazyDriver, deleteInBatches, type Row, type SqlDriver } from "./db/driver.js";
 import type { Dialect } from "./db/schema.js";
 import { openSqlite, sqliteDriver } from "./db/sqlite.js";
 
@@ -127,9 +127,9 @@ export function djangoDatabaseBackend(options: DjangoDatabaseBackendOptions): Se
   const sql = DIALECTS[dialect];
   const name = `django-${dialect}`;
 
-  let driver: Promise<SqlDriver> | undefined;
+  const connection = lazyDriver(connect);
   const use = async <R>(operation: (d: SqlDriver) => Promise<R>): Promise<R> => {
-    const d = await (driver ??= connect());
+    const d = await connection.get();
     try {
       return await operation(d);
     } catch (error) {
@@ -216,14 +216,12 @@ export function djangoDatabaseBackend(options: DjangoDatabaseBackendOptions): Se
     async migrate() {
       // Creates Django's table only where it is missing, and records nothing in Django's
       // django_migrations: see docs/django.md for running Django's migrate afterwards.
-      const d = await (driver ??= connect());
+      const d = await connection.get();
       for (const statement of sql.ddl) await d.run(statement, []);
     },
     async close() {
-      const pending = driver;
-      driver = undefined;
       floats.clear();
-      await closeOpened(pending);
+      await connection.close();
     },
   };
 

@@ -4,7 +4,7 @@ import { createSessions, hashKey } from "tessera-sessions";
 import { databaseBackend } from "tessera-sessions/backends/db";
 import { memoryBackend } from "tessera-sessions/backends/memory";
 import { runBackendSuite } from "tessera-sessions/testing";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -95,6 +95,25 @@ describe("sqlite: close() after a failed open", () => {
       const sessions = createSessions({ backend: databaseBackend({ url: `sqlite:${join(dir, "missing", "s.sqlite3")}` }) });
       await expect(sessions.migrate()).rejects.toThrow(/directory does not exist|unable to open database/);
       await expect(sessions.close()).resolves.toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("sqlite: a failed open is tried again", () => {
+  it.each([
+    ["tessera", {}],
+    ["django", { format: "django" as const, secret: "django-insecure-open-again-after-failure-0123456789" }],
+  ])("the next call opens the file once it can (format %s), instead of repeating the first error for good", async (_format, extra) => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-sqlite-later-"));
+    try {
+      const backend = databaseBackend({ url: `sqlite:${join(dir, "later", "sessions.sqlite3")}`, ...extra });
+      await expect(backend.exists("abcdefgh12345678")).rejects.toThrow(/directory does not exist|unable to open database/);
+      mkdirSync(join(dir, "later")); // the volume is mounted, the directory created...
+      await backend.migrate?.();
+      await expect(backend.exists("abcdefgh12345678")).resolves.toBe(false);
+      await backend.close?.();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

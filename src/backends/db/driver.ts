@@ -34,10 +34,40 @@ export interface SqlDriver {
  * Loads an optional peer dependency, or explains which package to install. `packageName`
  * differs from `name` for a subpath such as "mysql2/promise".
  */
-/** Closes a lazily opened driver. One that never opened has nothing to release: its error was already reported. */
-export async function closeOpened(pending: Promise<SqlDriver> | undefined): Promise<void> {
-  const opened = await pending?.catch(() => undefined);
-  if (opened) await opened.close();
+/**
+ * A connection opened on first use (creating the backend costs nothing and startup order does not
+ * matter), then shared. A failed open is not kept: the next call tries again, so a database that
+ * was briefly locked or down at the first request does not fail every request after it.
+ * `prepare` runs once on a fresh connection (SQLite migrates itself there); if it fails, the
+ * connection is closed and the next call starts over.
+ */
+export function lazyDriver(connect: () => Promise<SqlDriver>, prepare?: (d: SqlDriver) => Promise<void>) {
+  let pending: Promise<SqlDriver> | undefined;
+  const open = async (): Promise<SqlDriver> => {
+    const d = await connect();
+    if (prepare) await prepare(d).catch(async (error: unknown) => {
+      await d.close().catch(() => {});
+      throw error;
+    });
+    return d;
+  };
+  return {
+    get(): Promise<SqlDriver> {
+      if (pending) return pending;
+      const attempt = open();
+      pending = attempt;
+      attempt.catch(() => {
+        if (pending === attempt) pending = undefined;
+      });
+      return attempt;
+    },
+    /** Closes the connection if one opened; one that never opened has nothing to release (its error was already reported). */
+    async close(): Promise<void> {
+      const opened = await pending?.catch(() => undefined);
+      pending = undefined;
+      if (opened) await opened.close();
+    },
+  };
 }
 
 export async function importPeer<T>(name: string, feature: string, packageName = name): Promise<T> {

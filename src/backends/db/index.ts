@@ -8,7 +8,7 @@ import { BackendError, ConfigurationError, CreateError, UpdateError, VersionConf
 import { hashKey } from "../../keys.js";
 import type { ServerBackend, SessionListQuery, SessionWrite, StoredSession } from "../base.js";
 import { decodeCursor, page } from "../listing.js";
-import { closeOpened, defaultBatchSize, deleteInBatches, type Row, type SqlDriver } from "./driver.js";
+import { defaultBatchSize, lazyDriver, deleteInBatches, type Row, type SqlDriver } from "./driver.js";
 import { LEDGER_DDL, MIGRATIONS, MIGRATIONS_TABLE, SESSIONS_TABLE, type Dialect } from "./schema.js";
 import { isMysqlPool, mysqlDriver, openMysql } from "./mysql.js";
 import { isPgClient, openPostgres, postgresDriver, type PoolSettings } from "./postgres.js";
@@ -80,13 +80,11 @@ export function databaseBackend(options: DatabaseBackendOptions): ServerBackend 
   if (options.format === "django") return djangoDatabaseBackend({ secret: options.secret ?? [], ...(batchSize === undefined ? {} : { batchSize }), connection: { dialect, connect } });
   if (options.format !== undefined && options.format !== "tessera") throw new ConfigurationError('databaseBackend format must be "tessera" or "django".');
 
-  // Connect on first use, so creating the backend costs nothing and startup order does not matter.
-  let driver: Promise<SqlDriver> | undefined;
-  const db = () =>
-    (driver ??= connect().then(async (d) => {
-      if (d.dialect === "sqlite") await migrate(d); // the embedded default just works
-      return d;
-    }));
+  // SQLite migrates itself on first use: the embedded default just works.
+  const connection = lazyDriver(connect, async (d) => {
+    if (d.dialect === "sqlite") await migrate(d);
+  });
+  const db = () => connection.get();
 
   // Runs one operation; a missing table means nobody ran the migrations, so say how to fix it.
   const use = async <T>(operation: (d: SqlDriver) => Promise<T>): Promise<T> => {
@@ -167,11 +165,7 @@ export function databaseBackend(options: DatabaseBackendOptions): ServerBackend 
     async migrate() {
       await migrate(await db());
     },
-    async close() {
-      const pending = driver;
-      driver = undefined;
-      await closeOpened(pending);
-    },
+    close: () => connection.close(),
   };
 }
 

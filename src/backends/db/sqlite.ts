@@ -99,9 +99,28 @@ function nativeAddonError(error: unknown): ConfigurationError | undefined {
   );
 }
 
+/**
+ * Switches the file to WAL. On a fresh file opened by two processes at the same moment, SQLite
+ * answers SQLITE_BUSY to one of them at once, without its busy wait (it would risk a deadlock), so
+ * retry for as long as a writer would wait. A short blocking sleep: this runs once per connection.
+ */
+function switchToWal(db: Database): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      db.pragma("journal_mode = WAL");
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "SQLITE_BUSY" || Date.now() >= deadline) throw error;
+      Atomics.wait(pause, 0, 0, 10);
+    }
+  }
+}
+
 /** Wraps an existing better-sqlite3 Database; `owned` says whether `close()` closes it. */
 export function sqliteDriver(db: Database, owned: boolean): SqlDriver {
-  if (!db.memory) db.pragma("journal_mode = WAL");
+  if (!db.memory) switchToWal(db);
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   db.pragma("synchronous = NORMAL");
   const statements = new Map<string, BetterSqlite3.Statement>();
