@@ -142,6 +142,30 @@ describe("tessera clearsessions", () => {
     expect(await tessera(["clearsessions"], "sqlite:typo.sqlite3")).toEqual({ code: 0, stdout: "Deleted 0 expired sessions.\n", stderr: "" });
   });
 
+  it("refuses a missing SQLite file named in a --config module too, plain or under cached-db (issue 13, item 15)", async () => {
+    writeFileSync(
+      join(work, "typo.config.mjs"),
+      `import { databaseBackend } from "tessera-sessions/backends/db";\nexport default { backend: databaseBackend({ url: "sqlite:typo.sqlite3" }) };\n`,
+    );
+    writeFileSync(
+      join(work, "cached.config.mjs"),
+      `import { databaseBackend } from "tessera-sessions/backends/db";\nimport { cacheBackend } from "tessera-sessions/backends/cache";\n` +
+        `import { cachedDatabaseBackend } from "tessera-sessions/backends/cached-db";\n` +
+        `export default { backend: cachedDatabaseBackend({ database: databaseBackend({ url: "sqlite:typo.sqlite3" }), cache: cacheBackend({ url: "memory:" }) }) };\n`,
+    );
+    const file = join(work, "typo.sqlite3");
+    for (const config of ["typo.config.mjs", "cached.config.mjs"]) {
+      expect(await tessera(["clearsessions", "--config", config])).toEqual({
+        code: 2,
+        stdout: "",
+        stderr: `tessera: the SQLite database ${file} (from --config ${config}) does not exist: check the path, or create it with "tessera migrate".\n`,
+      });
+    }
+    expect(existsSync(file)).toBe(false);
+    expect((await tessera(["migrate", "--config", "typo.config.mjs"])).code).toBe(0);
+    expect(await tessera(["clearsessions", "--config", "cached.config.mjs"])).toEqual({ code: 0, stdout: "Deleted 0 expired sessions.\n", stderr: "" });
+  });
+
   it("says 'session' for one", async () => {
     const file = join(work, "app.sqlite3");
     await seedSessions(file, [-10, 600]);

@@ -64,6 +64,11 @@ export interface ServerBackend {
    */
   readonly keepsCreationTime?: boolean;
   /**
+   * The SQLite file the backend opens (an absolute path), when it opens one by URL. Opening a
+   * missing file creates it, so the CLI's read and delete commands check that it exists first.
+   */
+  readonly sqliteFile?: string;
+  /**
    * The record for `key`, or `null` when it is missing or expired at `now`. Never creates one.
    */
   load(key: string, now: number): Promise<StoredSession | null>;

@@ -178,6 +178,7 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
     kind: "server",
     name: `cached-db(${cache.name}+${database.name})`,
     ...(database.keepsCreationTime === false ? { keepsCreationTime: false } : {}),
+    ...(database.sqliteFile === undefined ? {} : { sqliteFile: database.sqliteFile }),
     async load(key, now) {
       const cached = await withCache(hashKey(key), key, "read", () => cache.load(key, now));
       const entry = cached ? parseEntry(cached) : null;

@@ -29,27 +29,28 @@ export class ConfigFileError extends Error {
 
 /**
  * Opens the sessions the command should use. Nothing connects until a command runs.
- * `mayCreate` is false for commands that only read or delete: then a `sqlite:` file named by
- * TESSERA_DATABASE_URL must exist, because opening a mistyped path would create an empty
- * database and the command would "succeed" on it forever.
+ * `mayCreate` is false for commands that only read or delete: then a SQLite file must exist,
+ * because opening a mistyped path would create an empty database and the command would
+ * "succeed" on it forever.
  */
 export async function loadSessions(configPath: string | undefined, env: NodeJS.ProcessEnv, cwd: string, options: { mayCreate: boolean }): Promise<Sessions> {
-  if (configPath !== undefined) return fromConfigFile(resolve(cwd, configPath));
+  const from = configPath === undefined ? DATABASE_URL_VARIABLE : `--config ${configPath}`;
+  const sessions = configPath === undefined ? fromEnvironment(env) : await fromConfigFile(resolve(cwd, configPath));
+  const file = sessions.options.backend.kind === "server" ? sessions.options.backend.sqliteFile : undefined;
+  if (!options.mayCreate && file !== undefined) await requireSqliteFile(file, from);
+  return sessions;
+}
+
+function fromEnvironment(env: NodeJS.ProcessEnv): Sessions {
   const url = env[DATABASE_URL_VARIABLE];
   if (url === undefined || url === "") throw new MissingConfigError();
-  if (!options.mayCreate) await requireSqliteFile(url, cwd);
   return createSessions({ backend: databaseBackend({ url }) });
 }
 
-async function requireSqliteFile(url: string, cwd: string): Promise<void> {
-  if (!url.startsWith("sqlite:")) return;
-  const file = url.slice("sqlite:".length).replace(/^\/\//, "");
-  if (file === "" || file === ":memory:") return; // databaseBackend explains an empty one
-  const info = await stat(resolve(cwd, file)).catch(() => undefined);
-  if (info === undefined) {
-    throw new ConfigFileError(`the SQLite database ${resolve(cwd, file)} (from ${DATABASE_URL_VARIABLE}) does not exist: check the path, or create it with "tessera migrate".`);
-  }
-  if (!info.isFile()) throw new ConfigFileError(`the SQLite database ${resolve(cwd, file)} (from ${DATABASE_URL_VARIABLE}) is not a file.`);
+async function requireSqliteFile(file: string, from: string): Promise<void> {
+  const info = await stat(file).catch(() => undefined);
+  if (info === undefined) throw new ConfigFileError(`the SQLite database ${file} (from ${from}) does not exist: check the path, or create it with "tessera migrate".`);
+  if (!info.isFile()) throw new ConfigFileError(`the SQLite database ${file} (from ${from}) is not a file.`);
 }
 
 async function fromConfigFile(file: string): Promise<Sessions> {

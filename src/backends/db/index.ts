@@ -5,6 +5,7 @@
  * @module
  */
 import { BackendError, ConfigurationError, CreateError, UpdateError, VersionConflictError } from "../../errors.js";
+import { resolve } from "node:path";
 import { hashKey } from "../../keys.js";
 import type { ServerBackend, SessionListQuery, SessionWrite, StoredSession } from "../base.js";
 import { decodeCursor, page } from "../listing.js";
@@ -76,8 +77,9 @@ const NAMES: Record<Dialect, string> = { sqlite: "sqlite", postgres: "postgres",
 export function databaseBackend(options: DatabaseBackendOptions): ServerBackend & { readonly dialect: Dialect } {
   const batchSize = options.batchSize;
   if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) throw new ConfigurationError("databaseBackend batchSize must be a positive whole number.");
-  const { dialect, connect } = resolveConnection(options, poolSettings(options));
-  if (options.format === "django") return djangoDatabaseBackend({ secret: options.secret ?? [], ...(batchSize === undefined ? {} : { batchSize }), connection: { dialect, connect } });
+  const { dialect, connect, sqliteFile } = resolveConnection(options, poolSettings(options));
+  const located = sqliteFile === undefined ? {} : { sqliteFile };
+  if (options.format === "django") return { ...located, ...djangoDatabaseBackend({ secret: options.secret ?? [], ...(batchSize === undefined ? {} : { batchSize }), connection: { dialect, connect } }) };
   if (options.format !== undefined && options.format !== "tessera") throw new ConfigurationError('databaseBackend format must be "tessera" or "django".');
 
   // SQLite migrates itself on first use: the embedded default just works.
@@ -101,6 +103,7 @@ export function databaseBackend(options: DatabaseBackendOptions): ServerBackend 
 
   const columns = "data, expires_at, version, user_id, created_at, updated_at";
   return {
+    ...located,
     kind: "server",
     name: NAMES[dialect],
     dialect,
@@ -271,7 +274,7 @@ function detectDialect(client: unknown): Dialect | undefined {
 }
 
 /** Turns the options into a dialect and a way to connect, rejecting what cannot work. */
-function resolveConnection(options: DatabaseBackendOptions, settings: PoolSettings): { dialect: Dialect; connect: () => Promise<SqlDriver> } {
+function resolveConnection(options: DatabaseBackendOptions, settings: PoolSettings): { dialect: Dialect; connect: () => Promise<SqlDriver>; sqliteFile?: string } {
   if (options.client !== undefined && options.client !== null) {
     const client = options.client;
     if (options.dialect !== undefined && !Object.hasOwn(NAMES, options.dialect)) throw new ConfigurationError('databaseBackend dialect must be "sqlite", "postgres" or "mysql".');
@@ -289,7 +292,7 @@ function resolveConnection(options: DatabaseBackendOptions, settings: PoolSettin
   if (url.startsWith("sqlite:")) {
     const file = url.slice("sqlite:".length).replace(/^\/\//, "");
     if (file === "") throw new ConfigurationError('A sqlite URL names a file: "sqlite:sessions.sqlite3", or "sqlite::memory:" for an in-memory database.');
-    return { dialect: "sqlite", connect: () => openSqlite(file) };
+    return { dialect: "sqlite", connect: () => openSqlite(file), ...(file === ":memory:" ? {} : { sqliteFile: resolve(file) }) };
   }
   // The drivers load pg or mysql2 on first use, so an app on SQLite needs neither installed.
   if (/^postgres(ql)?:\/\//i.test(url)) return { dialect: "postgres", connect: () => openPostgres(url, settings) };
