@@ -13,7 +13,8 @@ import { freePort, isPortClash, onExit, runOrFail, serverFailure, waitFor } from
 
 export type { TestServer } from "./postgres.js";
 
-function findBinary(names: readonly string[]): string {
+/** The first of `names` found, or an error naming the package to install. */
+export function findMariadbBinary(names: readonly string[]): string {
   const dirs = ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin", ...(process.env["PATH"] ?? "").split(":")];
   for (const name of names) for (const dir of dirs) if (dir !== "" && existsSync(join(dir, name))) return join(dir, name);
   throw new Error(`MariaDB server binaries not found (${names.join(" or ")}). Install them with: apt-get install mariadb-server`);
@@ -36,8 +37,8 @@ const FAST = ["--skip-log-bin", "--innodb-flush-log-at-trx-commit=0", "--innodb-
 
 /** Starts a fresh MariaDB server with a database named `database`. */
 export async function startMariadb(database = "tessera_test"): Promise<TestServer> {
-  const installDb = findBinary(["mariadb-install-db", "mysql_install_db"]);
-  const mariadbd = findBinary(["mariadbd", "mysqld"]);
+  const installDb = findMariadbBinary(["mariadb-install-db", "mysql_install_db"]);
+  const mariadbd = findMariadbBinary(["mariadbd", "mysqld"]);
   const dir = mkdtempSync(join(tmpdir(), "tessera-mariadb-"));
   const removeDir = () => rmSync(dir, { recursive: true, force: true });
   let child: ChildProcess | undefined;

@@ -33,7 +33,7 @@ export interface RestartableServer extends TestServer {
  * Where `initdb` and `postgres` are: $TESSERA_PG_BIN if set, else Debian's per-version directory
  * (they are not on PATH there), else PATH (Homebrew, Fedora…).
  */
-function findBinDir(): string {
+export function findBinDir(): string {
   const hint = "Install them with: apt-get install postgresql (or point TESSERA_PG_BIN at the directory holding initdb)";
   const override = process.env["TESSERA_PG_BIN"];
   if (override !== undefined && override !== "") {
