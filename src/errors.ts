@@ -84,6 +84,23 @@ export class BackendError extends SessionError {
   }
 }
 
+/**
+ * A store call got no answer in time (`backendTimeoutMs`, or a backend's own deadline). It is a
+ * BackendError, so it is answered with 503 like any other outage.
+ */
+export class DeadlineError extends BackendError {
+  /** The limit that passed, in milliseconds. */
+  readonly ms: number;
+
+  constructor(backend: string, message: string, ms: number) {
+    super(backend, message);
+    // Shown as the outage it is: logs and error pages that print `name` (or branch on `code`)
+    // see one BackendError; `instanceof DeadlineError` tells a timeout apart.
+    this.name = "BackendError";
+    this.ms = ms;
+  }
+}
+
 /** A value given to `set()` cannot be stored as JSON (a function, a BigInt, a cycle, a class instance...). */
 export class InvalidValueError extends SessionError {
   constructor(message: string) {

@@ -17,6 +17,7 @@ export {
   VersionConflictError,
   SessionInterruptedError,
   BackendError,
+  DeadlineError,
   InvalidValueError,
   CookieTooLargeError,
 } from "./errors.js";

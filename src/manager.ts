@@ -5,9 +5,9 @@
  */
 import { Buffer } from "node:buffer";
 import { deletionCookie, MAX_COOKIE_BYTES, readCookie, sessionCookie } from "./cookie.js";
-import type { ServerBackend, SessionBackend } from "./backends/base.js";
 import { decodeData } from "./codec.js";
-import { ConfigurationError, CookieTooLargeError, SessionInterruptedError, UpdateError } from "./errors.js";
+import { CookieTooLargeError, SessionInterruptedError, UpdateError } from "./errors.js";
+import { gatewayOf } from "./gateway.js";
 import { hashKey } from "./keys.js";
 import { resolveOptions, type ResolvedOptions, type SessionsOptions } from "./options.js";
 import { Session, touchDue, type SessionData } from "./session.js";
@@ -93,7 +93,8 @@ export interface Sessions<Data extends object = SessionData> {
  */
 export function createSessions<Data extends object = SessionData>(options?: SessionsOptions): Sessions<Data> {
   const resolved = resolveOptions(options);
-  const { backend } = resolved;
+  // The one guarded backend every call below, every Session, the admin and the CLI go through.
+  const store = gatewayOf(resolved);
   // null is what many cookie parsers and `Map.get`-style lookups give for "absent": same as undefined.
   const open = (cookieValue?: string | null) => new Session<Data>(resolved, cookieValue ?? undefined);
   return {
@@ -106,7 +107,7 @@ export function createSessions<Data extends object = SessionData>(options?: Sess
       return typeof planned === "object" ? planned : undefined;
     },
     listForUser: async (userId, listOptions) => {
-      const records = await userIndex(backend, "listByUser").listByUser(String(userId), resolved.clock());
+      const records = await store.listByUser(String(userId), resolved.clock());
       const currentId = idOf(listOptions?.current);
       return records
         .map((record) => ({
@@ -119,28 +120,19 @@ export function createSessions<Data extends object = SessionData>(options?: Sess
         }))
         .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime());
     },
-    endAllForUser: async (userId, endOptions) => userIndex(backend, "deleteByUser").deleteByUser(String(userId), idOf(endOptions?.except)),
+    endAllForUser: async (userId, endOptions) => store.deleteByUser(String(userId), idOf(endOptions?.except)),
     endSession: async (userId, id) => {
-      const owned = await userIndex(backend, "listByUser").listByUser(String(userId), resolved.clock());
+      const owned = await store.listByUser(String(userId), resolved.clock());
       if (!owned.some((record) => record.id === id)) return false;
-      await userIndex(backend, "deleteById").deleteById(id);
+      await store.deleteById(id);
       return true;
     },
-    clearExpired: async () => (backend.kind === "server" && backend.clearExpired ? backend.clearExpired(resolved.clock()) : 0),
-    migrate: async () => {
-      if (backend.kind === "server") await backend.migrate?.();
-    },
+    clearExpired: async () => store.clearExpired(resolved.clock()),
+    migrate: async () => store.migrate(),
     close: async () => {
-      await backend.close?.();
+      await resolved.backend.close?.();
     },
   };
-}
-
-/** The backend, if it keeps the user index; otherwise a ConfigurationError that says what to use. */
-function userIndex<M extends "listByUser" | "deleteByUser" | "deleteById">(backend: SessionBackend, method: M): Required<Pick<ServerBackend, M>> {
-  if (backend.kind === "server" && typeof backend[method] === "function") return backend as unknown as Required<Pick<ServerBackend, M>>;
-  const why = backend.kind === "cookie" ? "keeps sessions in the browser, so there is no server-side list of a user's sessions" : "keeps no user index";
-  throw new ConfigurationError(`The ${backend.name} backend ${why}. Use the database, cache (Redis), file or memory backend for listForUser, endAllForUser and endSession.`);
 }
 
 function idOf(session: { readonly sessionKey: string | null } | undefined): string | undefined {

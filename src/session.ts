@@ -6,10 +6,10 @@
  */
 import type { ServerBackend, SessionWrite, StoredSession } from "./backends/base.js";
 import { assertJsonValue, decodeData, encodeData } from "./codec.js";
-import { BackendError, ConfigurationError, CreateError, SessionError, UpdateError, VersionConflictError } from "./errors.js";
+import { BackendError, CreateError, UpdateError, VersionConflictError } from "./errors.js";
 import { generateKey, isValidKey } from "./keys.js";
 import type { ResolvedOptions } from "./options.js";
-import { withDeadline } from "./deadline.js";
+import { gatewayOf } from "./gateway.js";
 
 /** The shape of session data when the app does not declare one: any JSON value under any key. */
 export type SessionData = Record<string, unknown>;
@@ -370,7 +370,7 @@ export class Session<Data extends object = SessionData> {
   async setUser(userId: string | number | null): Promise<void> {
     const backend = this.#options.backend;
     if (backend.kind === "cookie") {
-      throw new ConfigurationError(`The ${backend.name} backend keeps sessions in the browser, so there is no server-side user index to bind to. Use a server-side backend (database, cache, file, memory) for setUser and "sign out everywhere".`);
+      throw gatewayOf(this.#options).unsupported("listByUser");
     }
     await this.#data();
     this.#userId = userId === null ? null : String(userId);
@@ -610,25 +610,9 @@ export class Session<Data extends object = SessionData> {
     if (backend.kind === "server") await this.#backendCall("delete", () => backend.delete(key));
   }
 
-  /**
-   * Runs a backend call under `backendTimeoutMs`, turning a driver's failure or a call that
-   * never answers into a BackendError (503) that names the store.
-   */
+  /** A store call through the backend gateway (`backendTimeoutMs`, failures as BackendError). */
   #backendCall<T>(action: string, call: () => Promise<T>): Promise<T> {
-    const backend = this.#options.backend.name;
-    const limit = this.#options.backendTimeoutMs;
-    let pending: Promise<T>;
-    try {
-      pending = Promise.resolve(call()); // the same promise when the backend returns a native one
-    } catch (error) {
-      pending = Promise.reject(error);
-    }
-    const timedOut = () => new BackendError(backend, `could not ${action} the session: no answer within ${limit} ms (backendTimeoutMs). The store may be down or overloaded.`);
-    return withDeadline(pending, limit, timedOut).catch((error: unknown) => {
-      if (error instanceof SessionError) throw error;
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new BackendError(backend, `could not ${action} the session: ${reason}`, error);
-    });
+    return gatewayOf(this.#options).call(`${action} the session`, call);
   }
 }
 

@@ -3,7 +3,6 @@
  * so the session logic in `../cache.ts` is written once.
  * @module
  */
-import { withDeadline as settleWithin } from "../../deadline.js";
 import type { SessionWrite, StoredSession } from "../base.js";
 
 /**
@@ -59,11 +58,7 @@ export function decodeRecord(text: string): StoredSession | null {
   return { data, expiresAt, version, userId, createdAt, updatedAt };
 }
 
-/** What {@link withDeadline} rejects with. */
-export class DeadlineError extends Error {}
-
-/** Rejects with a DeadlineError if `op` has not settled in `ms` (the operation itself goes on). */
-export function withDeadline<T>(op: Promise<T>, ms: number, name: string): Promise<T> {
-  return settleWithin(op, ms, () => new DeadlineError(`${name} did not answer within ${ms} ms`));
-}
+// The core's deadline, which every store call shares (a DeadlineError is a BackendError).
+export { withDeadline } from "../../deadline.js";
+export { DeadlineError } from "../../errors.js";
 
