@@ -73,10 +73,10 @@ function createGateway(backend: SessionBackend, limit: number): BackendGateway {
   const server = backend.kind === "server" ? backend : undefined;
   const supports = (capability: Capability) => typeof server?.[capability] === "function";
   const whyNot = (capability: Capability) =>
-    server === undefined ? "keeps sessions in the visitors' cookies, so the server has none"
-    : capability === "listSessions" ? "cannot list its sessions (memcached, for one, has no way to enumerate its keys)"
-    : capability === "clearExpired" ? "expires sessions on its own"
+    capability === "clearExpired" ? "expires sessions on its own"
     : capability === "migrate" ? "needs no schema"
+    : server === undefined ? "keeps sessions in the visitors' cookies, so the server has none"
+    : capability === "listSessions" ? "cannot list its sessions (memcached, for one, has no way to enumerate its keys)"
     : "keeps no user index";
   const unsupported = (capability: Capability) => {
     const instead = capability === "listSessions"

@@ -2,6 +2,7 @@
  * Session keys: generation, validation and the hash stored at rest.
  * @module
  */
+import { Buffer } from "node:buffer";
 import * as crypto from "node:crypto";
 import { createHash, randomInt, timingSafeEqual } from "node:crypto";
 
@@ -24,6 +25,33 @@ export function generateKey(): string {
  */
 export function isValidKey(value: string | null | undefined): value is string {
   return typeof value === "string" && /^[a-z0-9]{8,40}$/.test(value);
+}
+
+/**
+ * What a session id looks like: `hashKey(key)`, 64 lower-case hex characters, as a regular
+ * expression source to build file names, cursors and routes from. Use {@link isSessionId} to test a value.
+ */
+export const SESSION_ID_SOURCE = "[0-9a-f]{64}";
+const SESSION_ID = new RegExp(`^${SESSION_ID_SOURCE}$`);
+
+/** Whether `value` is a session id (`hashKey(key)`): what the admin, the CLI and the stores accept as one. */
+export function isSessionId(value: unknown): value is string {
+  return typeof value === "string" && SESSION_ID.test(value);
+}
+
+/** The fewest bytes a secret may have (the sessions' `secret`, the admin's `csrfSecret`): a full HMAC-SHA256 key. */
+export const MIN_SECRET_BYTES = 32;
+/** A shell command that prints a fresh secret, for the error messages that ask for one. */
+export const GENERATE_SECRET = `node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`;
+
+/**
+ * `undefined` when `value` is a usable secret; otherwise what is wrong with it, worded to follow
+ * the option's name ("secret must be at least 32 bytes long (it is 9). Generate one with: …").
+ */
+export function secretProblem(value: unknown): string | undefined {
+  const bytes = typeof value === "string" ? Buffer.byteLength(value) : 0;
+  if (bytes >= MIN_SECRET_BYTES) return undefined;
+  return `must be at least ${MIN_SECRET_BYTES} bytes long (it is ${bytes}). Generate one with: ${GENERATE_SECRET}`;
 }
 
 /**

@@ -3,10 +3,10 @@
  * that turn a configuration mistake into a clear error at startup.
  * @module
  */
-import { Buffer } from "node:buffer";
 import type { SessionBackend } from "./backends/base.js";
 import { databaseBackend } from "./backends/db/index.js";
 import { ConfigurationError } from "./errors.js";
+import { GENERATE_SECRET, MIN_SECRET_BYTES, secretProblem } from "./keys.js";
 
 /** Where Tessera reports tampered data and swallowed failures. `console` fits. */
 export interface Logger {
@@ -264,7 +264,7 @@ export function resolveOptions(options: SessionsOptions = {}): ResolvedOptions {
     fail("backend must be a Tessera backend, such as databaseBackend({ url }) from \"tessera-sessions/backends/db\" or memoryBackend() from \"tessera-sessions/backends/memory\".");
   }
   if (backend.kind === "cookie" && secrets.length === 0) {
-    fail(`The ${backend.name} backend signs the session into the cookie and needs a secret: pass secret (at least 32 bytes), e.g. from an environment variable. Generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`);
+    fail(`The ${backend.name} backend signs the session into the cookie and needs a secret: pass secret (at least ${MIN_SECRET_BYTES} bytes), e.g. from an environment variable. Generate one with: ${GENERATE_SECRET}`);
   }
   for (const flag of ["saveEveryRequest", "expireAtBrowserClose"] as const) {
     // "false" would be truthy: only real booleans are taken.
@@ -343,9 +343,8 @@ function resolveSecrets(secret: SessionsOptions["secret"]): readonly string[] {
   const list = typeof secret === "string" ? [secret] : secret;
   if (!Array.isArray(list)) fail("secret must be a string or an array of strings, newest first.");
   for (const [i, s] of list.entries()) {
-    if (typeof s !== "string" || Buffer.byteLength(s) < 32) {
-      fail(`secret${list.length > 1 ? `[${i}]` : ""} must be at least 32 bytes long (it is ${typeof s === "string" ? Buffer.byteLength(s) : 0}). Generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`);
-    }
+    const problem = secretProblem(s);
+    if (problem !== undefined) fail(`secret${list.length > 1 ? `[${i}]` : ""} ${problem}`);
   }
   return Object.freeze([...list]);
 }

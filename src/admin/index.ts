@@ -26,10 +26,13 @@
  */
 import { Buffer } from "node:buffer";
 import { createHmac, randomBytes } from "node:crypto";
-import type { ServerBackend, SessionBackend, SessionListPage, StoredSession } from "../backends/base.js";
+import type { SessionBackend, SessionListPage, StoredSession } from "../backends/base.js";
 import { decodeCursor } from "../backends/listing.js";
-import { ConfigurationError } from "../errors.js";
-import { constantTimeEqual, hashKey, isValidKey } from "../keys.js";
+import { readCookie } from "../cookie.js";
+import { BackendError, ConfigurationError } from "../errors.js";
+import { gatewayOf, type BackendGateway } from "../gateway.js";
+import type { Logger } from "../options.js";
+import { constantTimeEqual, hashKey, isSessionId, isValidKey, secretProblem, SESSION_ID_SOURCE } from "../keys.js";
 import { html, layout, shortId, size, time, type Html } from "./html.js";
 import { refusal } from "./refusal.js";
 
@@ -51,7 +54,7 @@ export type AdminHandler = (request: Request, context?: AdminContext) => Promise
 /** Options of {@link createAdmin}. */
 export interface AdminOptions {
   /** The object `createSessions` returned. */
-  sessions: { readonly options: { readonly backend: SessionBackend; readonly clock: () => number; readonly secrets: readonly string[] }; clearExpired(): Promise<number> };
+  sessions: { readonly options: { readonly backend: SessionBackend; readonly backendTimeoutMs: number; readonly clock: () => number; readonly logger: Logger; readonly secrets: readonly string[] }; clearExpired(): Promise<number> };
   /**
    * Decides who may use the page (e.g. "is the request's user staff?"). Required: the admin
    * refuses to exist without it. A refused visitor gets the host app's 404 (see `isRefusal`).
@@ -82,6 +85,8 @@ export interface AdminOptions {
 }
 
 const CSRF_COOKIE = "tessera_admin_csrf";
+/** `/session/<id>`: one session's page. */
+const DETAIL_PATH = new RegExp(`^/session/(${SESSION_ID_SOURCE})$`);
 const MAX_FORM_BYTES = 64 * 1024;
 type State = "active" | "expired" | "all";
 type Listed = StoredSession & { readonly id: string };
@@ -118,12 +123,14 @@ export function createAdmin(options: AdminOptions): AdminHandler {
     throw new ConfigurationError('createAdmin backLink must be { href, label } with href a path ("/dashboard") or an http(s) URL, and a label.');
   }
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new ConfigurationError("createAdmin pageSize must be a whole number from 1 to 1000.");
-  if (options.csrfSecret !== undefined && Buffer.byteLength(options.csrfSecret) < 32) throw new ConfigurationError("createAdmin csrfSecret must be at least 32 bytes long.");
+  const secretIssue = options.csrfSecret === undefined ? undefined : secretProblem(options.csrfSecret);
+  if (secretIssue !== undefined) throw new ConfigurationError(`createAdmin csrfSecret ${secretIssue}`);
   const csrfKey = options.csrfSecret
     ?? (sessions.options.secrets[0] !== undefined ? createHmac("sha256", sessions.options.secrets[0]).update("tessera.admin.csrf").digest("base64url") : randomBytes(32).toString("base64url"));
   const sign = (value: string) => createHmac("sha256", csrfKey).update(value).digest("base64url");
   const { backend } = sessions.options;
-  const server = backend.kind === "server" ? backend : undefined;
+  // Every store call goes through the sessions' gateway: bounded by backendTimeoutMs, a BackendError on failure.
+  const store = gatewayOf(sessions.options);
 
   return async (request, context = {}) => {
     const url = new URL(request.url);
@@ -134,7 +141,7 @@ export function createAdmin(options: AdminOptions): AdminHandler {
     const method = request.method === "HEAD" ? "GET" : request.method;
 
     // The CSRF cookie: reuse the browser's, or issue one with this response.
-    const cookie = readCookie(request.headers.get("cookie"), CSRF_COOKIE);
+    const cookie = readCookie(request.headers.get("cookie") ?? undefined, CSRF_COOKIE);
     const csrfValue = cookie !== undefined && /^[A-Za-z0-9_-]{43}$/.test(cookie) ? cookie : undefined;
     const newCookie = csrfValue === undefined ? randomBytes(32).toString("base64url") : undefined;
     const page: Page = {
@@ -156,64 +163,74 @@ export function createAdmin(options: AdminOptions): AdminHandler {
       return response;
     };
 
-    if (method === "GET") {
-      if (!canList(server)) return respond(htmlResponse(page, "Sessions", cannotList(page, backend), 200));
-      if (rest === "/") {
-        // A cursor that does not decode would silently show the first page again.
-        const after = url.searchParams.get("after");
-        if (after !== null && decodeCursor(after) === undefined) {
-          return respond(htmlResponse(page, "Bad request", message(page, "This page link is not valid.", "Its “after” cursor was changed or cut short. Start again from the newest sessions."), 400));
+    const answer = async (): Promise<Response> => {
+      if (method === "GET") {
+        if (!store.supports("listSessions")) return respond(htmlResponse(page, "Sessions", cannotList(page, store), 200));
+        if (rest === "/") {
+          // A cursor that does not decode would silently show the first page again.
+          const after = url.searchParams.get("after");
+          if (after !== null && decodeCursor(after) === undefined) {
+            return respond(htmlResponse(page, "Bad request", message(page, "This page link is not valid.", "Its “after” cursor was changed or cut short. Start again from the newest sessions."), 400));
+          }
+          return respond(htmlResponse(page, "Sessions", await listPage(page, store, url.searchParams, pageSize), 200));
         }
-        return respond(htmlResponse(page, "Sessions", await listPage(page, server, url.searchParams, pageSize), 200));
+        const detail = DETAIL_PATH.exec(rest);
+        if (detail) {
+          const found = await store.listSessions({ limit: 1, id: detail[1] as string, state: "all", now: page.now });
+          const record = found.sessions[0];
+          if (record === undefined) return respond(htmlResponse(page, "Session not found", goneBody(page), 404));
+          return respond(htmlResponse(page, `Session ${shortId(record.id)}`, detailPage(page, store, record), 200));
+        }
+        return respond(htmlResponse(page, "Not found", goneBody(page), 404));
       }
-      const detail = /^\/session\/([0-9a-f]{64})$/.exec(rest);
-      if (detail) {
-        const found = await server.listSessions({ limit: 1, id: detail[1] as string, state: "all", now: page.now });
-        const record = found.sessions[0];
-        if (record === undefined) return respond(htmlResponse(page, "Session not found", goneBody(page), 404));
-        return respond(htmlResponse(page, `Session ${shortId(record.id)}`, detailPage(page, server, record), 200));
+
+      if (method !== "POST") return withSecurityHeaders(new Response("Method Not Allowed", { status: 405, headers: { Allow: "GET, HEAD, POST", "Content-Type": "text/plain; charset=utf-8" } }), page.nonce);
+      const form = await readForm(request);
+      if (form === undefined) return respond(htmlResponse(page, "Bad request", message(page, "The form could not be read.", "It was not a form post, or it was too large."), 400));
+      if (csrfValue === undefined || !constantTimeEqual(form.get("csrf") ?? "", sign(csrfValue))) {
+        return respond(htmlResponse(page, "Form expired", message(page, "This form has expired or came from another site.", "Nothing was changed. Go back, reload the page and try again."), 403));
+      }
+      const confirmed = form.get("confirmed") === "1";
+
+      switch (rest) {
+        case "/find": {
+          // The pasted key arrives in the body, is hashed here, and only its id goes into the URL.
+          const entered = (form.get("key") ?? "").trim();
+          const id = isValidKey(entered) ? hashKey(entered) : isSessionId(entered) ? entered : undefined;
+          return id === undefined ? tell({ notice: "badkey" }) : redirect(base, { id });
+        }
+        case "/delete": {
+          if (!store.supports("deleteById")) break;
+          const ids = [...new Set(form.getAll("id"))].filter(isSessionId);
+          if (ids.length === 0) return tell({ notice: "none" });
+          if (!confirmed) return respond(confirmPage(page, "/delete", ids.length === 1 ? "Delete this session?" : `Delete ${ids.length} sessions?`, "Whoever uses them is signed out at their next request.", ids.map((id) => ["id", id])));
+          for (const id of ids) await store.deleteById(id);
+          return tell({ notice: "deleted", count: String(ids.length) });
+        }
+        case "/clear-expired": {
+          if (!confirmed) return respond(confirmPage(page, "/clear-expired", "Delete all expired sessions?", "They can no longer be used; this only frees their space.", []));
+          const count = await store.clearExpired(page.now);
+          return tell({ notice: "cleared", count: String(count) });
+        }
+        case "/end-user": {
+          if (!store.supports("deleteByUser")) break;
+          const user = form.get("user") ?? "";
+          if (user === "") return tell({ notice: "none" });
+          if (!confirmed) return respond(confirmPage(page, "/end-user", `End every session of user ${user}?`, "The user is signed out on every device at their next request.", [["user", user]]));
+          const count = await store.deleteByUser(user);
+          return tell({ notice: "ended", count: String(count), user });
+        }
       }
       return respond(htmlResponse(page, "Not found", goneBody(page), 404));
+    };
+    try {
+      return await answer();
+    } catch (error) {
+      // The store is down or did not answer in time: say so with a 503 page, as the adapters do.
+      if (!(error instanceof BackendError)) throw error;
+      sessions.options.logger.error("[tessera] The session admin could not reach the session store.", error);
+      return respond(htmlResponse(page, "Session store unavailable", message(page, "The session store did not answer.", `The ${backend.name} store is down or overloaded; nothing was changed. Try again in a moment.`), 503));
     }
-
-    if (method !== "POST") return withSecurityHeaders(new Response("Method Not Allowed", { status: 405, headers: { Allow: "GET, HEAD, POST", "Content-Type": "text/plain; charset=utf-8" } }), page.nonce);
-    const form = await readForm(request);
-    if (form === undefined) return respond(htmlResponse(page, "Bad request", message(page, "The form could not be read.", "It was not a form post, or it was too large."), 400));
-    if (csrfValue === undefined || !constantTimeEqual(form.get("csrf") ?? "", sign(csrfValue))) {
-      return respond(htmlResponse(page, "Form expired", message(page, "This form has expired or came from another site.", "Nothing was changed. Go back, reload the page and try again."), 403));
-    }
-    const confirmed = form.get("confirmed") === "1";
-
-    switch (rest) {
-      case "/find": {
-        // The pasted key arrives in the body, is hashed here, and only its id goes into the URL.
-        const entered = (form.get("key") ?? "").trim();
-        const id = isValidKey(entered) ? hashKey(entered) : /^[0-9a-f]{64}$/.test(entered) ? entered : undefined;
-        return id === undefined ? tell({ notice: "badkey" }) : redirect(base, { id });
-      }
-      case "/delete": {
-        if (server?.deleteById === undefined) break;
-        const ids = [...new Set(form.getAll("id"))].filter((id) => /^[0-9a-f]{64}$/.test(id));
-        if (ids.length === 0) return tell({ notice: "none" });
-        if (!confirmed) return respond(confirmPage(page, "/delete", ids.length === 1 ? "Delete this session?" : `Delete ${ids.length} sessions?`, "Whoever uses them is signed out at their next request.", ids.map((id) => ["id", id])));
-        for (const id of ids) await server.deleteById(id);
-        return tell({ notice: "deleted", count: String(ids.length) });
-      }
-      case "/clear-expired": {
-        if (!confirmed) return respond(confirmPage(page, "/clear-expired", "Delete all expired sessions?", "They can no longer be used; this only frees their space.", []));
-        const count = await sessions.clearExpired();
-        return tell({ notice: "cleared", count: String(count) });
-      }
-      case "/end-user": {
-        if (server?.deleteByUser === undefined) break;
-        const user = form.get("user") ?? "";
-        if (user === "") return tell({ notice: "none" });
-        if (!confirmed) return respond(confirmPage(page, "/end-user", `End every session of user ${user}?`, "The user is signed out on every device at their next request.", [["user", user]]));
-        const count = await server.deleteByUser(user);
-        return tell({ notice: "ended", count: String(count), user });
-      }
-    }
-    return respond(htmlResponse(page, "Not found", goneBody(page), 404));
   };
 }
 
@@ -275,15 +292,6 @@ async function readForm(request: Request): Promise<URLSearchParams | undefined> 
   return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
 }
 
-/** One cookie's value from a Cookie header (the admin's own cookie is plain base64url). */
-function readCookie(header: string | null, name: string): string | undefined {
-  for (const part of (header ?? "").split(";")) {
-    const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
-
 function href(page: Page, path: string, query: Record<string, string | undefined> = {}): string {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== "") params.set(k, v);
@@ -328,19 +336,13 @@ function parseState(value: string | null): State {
   return value === "active" || value === "expired" ? value : "all";
 }
 
-type Lister = ServerBackend & { listSessions: NonNullable<ServerBackend["listSessions"]> };
-
-function canList(backend: ServerBackend | undefined): backend is Lister {
-  return typeof backend?.listSessions === "function";
-}
-
-async function listPage(page: Page, backend: Lister, query: URLSearchParams, pageSize: number): Promise<Html> {
+async function listPage(page: Page, store: BackendGateway, query: URLSearchParams, pageSize: number): Promise<Html> {
   const state = parseState(query.get("state"));
   const user = query.get("user") ?? "";
   const idParam = query.get("id") ?? "";
-  const id = /^[0-9a-f]{64}$/.test(idParam) ? idParam : undefined;
+  const id = isSessionId(idParam) ? idParam : undefined;
   const after = query.get("after") ?? undefined;
-  const result: SessionListPage = await backend.listSessions({
+  const result: SessionListPage = await store.listSessions({
     limit: pageSize,
     state,
     now: page.now,
@@ -349,11 +351,16 @@ async function listPage(page: Page, backend: Lister, query: URLSearchParams, pag
     ...(after !== undefined ? { after } : {}),
   });
   const notice = noticeText(page, query);
-  // Offer "Delete all expired" only when there is something to delete.
-  const anyExpired = (await backend.listSessions({ limit: 1, state: "expired", now: page.now })).sessions.length > 0;
+  // Offer "Delete all expired" only when there is something to delete anywhere in the store, not
+  // only among the rows shown (a user filter, a later page). The page itself answers when it shows
+  // an expired session, or is the unfiltered first page of the expired ones; otherwise one
+  // `limit: 1` query asks (newest first on the (expires_at) index: one index probe, not a scan).
+  const shownExpired = result.sessions.some((s) => s.expiresAt <= page.now);
+  const listsAllExpired = state === "expired" && user === "" && id === undefined && after === undefined;
+  const anyExpired = shownExpired || (!listsAllExpired && (await store.listSessions({ limit: 1, state: "expired", now: page.now })).sessions.length > 0);
   const filters = { state: state === "all" ? undefined : state, user: user || undefined, id };
   // No checkboxes, "select all" or "Delete selected" on an empty list: there is nothing to select.
-  const canDelete = backend.deleteById !== undefined && result.sessions.length > 0;
+  const canDelete = store.supports("deleteById") && result.sessions.length > 0;
 
   const rows = result.sessions.map((s) => {
     const active = s.expiresAt > page.now;
@@ -387,12 +394,12 @@ ${id !== undefined ? html`<div class="notice">Showing the session for the key yo
 </div>
 <div class="actions">
 ${anyExpired ? actionForm(page, "/clear-expired", "Delete every expired session?", [], html`<button class="danger" type="submit">Delete all expired</button>`) : false}
-${user !== "" && backend.deleteByUser !== undefined ? actionForm(page, "/end-user", `End every session of user ${user}?`, [["user", user]], html`<button class="danger" type="submit">End all sessions of user ${user}</button>`) : false}
+${user !== "" && store.supports("deleteByUser") ? actionForm(page, "/end-user", `End every session of user ${user}?`, [["user", user]], html`<button class="danger" type="submit">End all sessions of user ${user}</button>`) : false}
 </div>
 ${selection}`;
 }
 
-function detailPage(page: Page, backend: ServerBackend, s: Listed): Html {
+function detailPage(page: Page, store: BackendGateway, s: Listed): Html {
   const active = s.expiresAt > page.now;
   let data: Html;
   try {
@@ -415,8 +422,8 @@ function detailPage(page: Page, backend: ServerBackend, s: Listed): Html {
 </dl></div>
 <div class="card"><h2 class="h2">Data</h2>${data}</div>
 <div class="actions">
-${backend.deleteById !== undefined ? actionForm(page, "/delete", "Delete this session? Whoever uses it is signed out.", [["id", s.id]], html`<button class="danger" type="submit">Delete this session</button>`) : false}
-${s.userId !== null && backend.deleteByUser !== undefined ? actionForm(page, "/end-user", `End every session of user ${s.userId}?`, [["user", s.userId]], html`<button class="danger" type="submit">End all sessions of user ${s.userId}</button>`) : false}
+${store.supports("deleteById") ? actionForm(page, "/delete", "Delete this session? Whoever uses it is signed out.", [["id", s.id]], html`<button class="danger" type="submit">Delete this session</button>`) : false}
+${s.userId !== null && store.supports("deleteByUser") ? actionForm(page, "/end-user", `End every session of user ${s.userId}?`, [["user", s.userId]], html`<button class="danger" type="submit">End all sessions of user ${s.userId}</button>`) : false}
 </div>`;
 }
 
@@ -428,14 +435,14 @@ function confirmPage(page: Page, action: string, question: string, detail: strin
   return htmlResponse(page, "Confirm", body, 200);
 }
 
-function cannotList(page: Page, backend: SessionBackend): Html {
+function cannotList(page: Page, store: BackendGateway): Html {
+  // The page explains more than the gateway's one-line reason: where a cookie session lives.
   const why =
-    backend.kind === "cookie"
-      ? "keeps each session inside the visitor's own cookie (signed or encrypted), so the server holds no list of sessions to show."
-      : "cannot list its sessions (memcached, for one, has no way to enumerate its keys).";
-  const server = backend.kind === "server" ? backend : undefined;
-  return html`<h1>Sessions</h1><div class="notice warn">The <strong>${backend.name}</strong> backend ${why} Use the database, file, Redis or memory backend to browse sessions here.</div>
-${server?.deleteByUser !== undefined ? html`<div class="card"><p>This backend still keeps a user index, so you can sign a user out everywhere:</p><form method="post" action="${page.base}/end-user">${csrfField(page)}<input type="hidden" name="confirmed" value=""><label>User id<input type="text" name="user"></label> <button class="danger" type="submit">End all sessions of this user</button></form></div>` : false}`;
+    store.backend.kind === "cookie"
+      ? "keeps each session inside the visitor's own cookie (signed or encrypted), so the server holds no list of sessions to show"
+      : store.whyNot("listSessions");
+  return html`<h1>Sessions</h1><div class="notice warn">The <strong>${store.backend.name}</strong> backend ${why}. Use the database, file, Redis or memory backend to browse sessions here.</div>
+${store.supports("deleteByUser") ? html`<div class="card"><p>This backend still keeps a user index, so you can sign a user out everywhere:</p><form method="post" action="${page.base}/end-user">${csrfField(page)}<input type="hidden" name="confirmed" value=""><label>User id<input type="text" name="user"></label> <button class="danger" type="submit">End all sessions of this user</button></form></div>` : false}`;
 }
 
 function goneBody(page: Page): Html {

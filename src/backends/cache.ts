@@ -29,7 +29,7 @@
  * @module
  */
 import { ConfigurationError, CreateError, UpdateError, VersionConflictError } from "../errors.js";
-import { hashKey } from "../keys.js";
+import { hashKey, isSessionId } from "../keys.js";
 import type { ServerBackend, SessionListPage, SessionListQuery, StoredSession } from "./base.js";
 import { memcachedStore, openMemcached, type MemjsLike } from "./cache/memcached.js";
 import { openRedis, redisStore, type RedisLike } from "./cache/redis.js";
@@ -151,7 +151,7 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
  */
 async function listSessions(store: Store, query: SessionListQuery): Promise<SessionListPage> {
   let entries: { id: string; value: string | null }[];
-  if (query.id !== undefined) entries = isId(query.id) ? [{ id: query.id, value: await store.get(query.id) }] : [];
+  if (query.id !== undefined) entries = isSessionId(query.id) ? [{ id: query.id, value: await store.get(query.id) }] : [];
   else if (query.userId !== undefined && store.users) entries = await store.users.list(query.userId);
   else entries = await (store.scan as NonNullable<Store["scan"]>)();
   const records: [string, StoredSession][] = [];
@@ -160,11 +160,6 @@ async function listSessions(store: Store, query: SessionListQuery): Promise<Sess
     if (record !== null) records.push([id, record]);
   }
   return listFromRecords(records, query);
-}
-
-/** Whether `id` has the form of a record id (`hashKey(key)`); anything else names no session. */
-function isId(id: string): boolean {
-  return /^[0-9a-f]{64}$/.test(id);
 }
 
 /** The user index methods of a store that keeps one. */
@@ -182,7 +177,7 @@ function userIndex(users: NonNullable<Store["users"]>, store: Store): Pick<Serve
     deleteByUser: (userId, exceptId) => users.deleteAll(userId, exceptId),
     async deleteById(id) {
       // Ids come from listings, maybe through a form: anything but a key hash names no session.
-      if (isId(id)) await store.del(id);
+      if (isSessionId(id)) await store.del(id);
     },
   };
 }

@@ -24,7 +24,7 @@ import { open, readdir, readFile, rename, stat, unlink } from "node:fs/promises"
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BackendError, ConfigurationError, CreateError, UpdateError, VersionConflictError } from "../errors.js";
-import { hashKey } from "../keys.js";
+import { hashKey, isSessionId, SESSION_ID_SOURCE } from "../keys.js";
 import type { ServerBackend, SessionListPage, SessionListQuery, SessionWrite, StoredSession } from "./base.js";
 import { listFromRecords } from "./listing.js";
 
@@ -35,10 +35,9 @@ const STALE_LOCK_MS = 5_000;
 const LOCK_WAIT_MS = 8_000;
 /** Temp files and empty placeholders older than this are debris of a crash; clearExpired removes them. */
 const DEBRIS_AGE_MS = 60_000;
-const HASH = /^[0-9a-f]{64}$/;
-const SESSION_FILE = /^[0-9a-f]{64}\.session$/;
-const TEMP_FILE = /^[0-9a-f]{64}\.[0-9a-f]{12}\.tmp$/;
-const LOCK_FILE = /^[0-9a-f]{64}\.lock$/;
+const SESSION_FILE = new RegExp(`^${SESSION_ID_SOURCE}\\.session$`);
+const TEMP_FILE = new RegExp(`^${SESSION_ID_SOURCE}\\.[0-9a-f]{12}\\.tmp$`);
+const LOCK_FILE = new RegExp(`^${SESSION_ID_SOURCE}\\.lock$`);
 
 /** Options of {@link fileBackend}. */
 export interface FileBackendOptions {
@@ -182,12 +181,12 @@ export function fileBackend(options: FileBackendOptions): FileBackend {
     },
     async deleteById(id) {
       // The id comes from the app (an admin page, a listing): only a hash may name a file.
-      if (HASH.test(id)) await withLock(id, () => unlinkQuietly(pathOf(id)));
+      if (isSessionId(id)) await withLock(id, () => unlinkQuietly(pathOf(id)));
     },
     // Reads every file (or the one named by query.id), like the user index.
     async listSessions(query) {
       if (query.id !== undefined) {
-        const record = HASH.test(query.id) ? await readRecord(pathOf(query.id)) : "missing";
+        const record = isSessionId(query.id) ? await readRecord(pathOf(query.id)) : "missing";
         return listFromRecords(typeof record === "object" ? [[query.id, record]] : [], query);
       }
       const records: [string, StoredSession][] = [];

@@ -4,6 +4,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { SESSION_ID_SOURCE } from "../keys.js";
 import type { SessionListPage, SessionListQuery, StoredSession } from "./base.js";
 
 /** Where a page ended: the last session's creation time and id. */
@@ -11,6 +12,9 @@ export interface ListPosition {
   readonly createdAt: number;
   readonly id: string;
 }
+
+/** A decoded cursor: `<createdAt>~<id>`. */
+const CURSOR = new RegExp(`^([^~]{1,40})~(${SESSION_ID_SOURCE})$`);
 
 /** Encodes a position as the opaque `next` cursor (base64url, so it is safe in a URL). */
 export function encodeCursor(position: ListPosition): string {
@@ -23,7 +27,7 @@ export function encodeCursor(position: ListPosition): string {
  */
 export function decodeCursor(cursor: string | undefined): ListPosition | undefined {
   if (cursor === undefined || !/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) return undefined;
-  const match = /^([^~]{1,40})~([0-9a-f]{64})$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
+  const match = CURSOR.exec(Buffer.from(cursor, "base64url").toString("utf8"));
   const createdAt = Number(match?.[1]);
   if (!match || !Number.isFinite(createdAt)) return undefined;
   return { createdAt, id: match[2] as string };

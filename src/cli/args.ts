@@ -91,9 +91,20 @@ ${options}
 `;
 }
 
-/** A mistake in how the command was invoked (exit code 2). */
+/**
+ * The command cannot run as invoked (exit code 2): a mistake on the command line, or no usable
+ * configuration (no store named, a config file that cannot be used). The one line says what to
+ * fix; a command-line mistake also points to `--help`.
+ */
 export class UsageError extends Error {
   override readonly name = "UsageError";
+  /** Whether the report adds 'Run "… --help" for usage.' (false when the fix is in the configuration). */
+  readonly pointsToHelp: boolean;
+
+  constructor(message: string, options: { readonly cause?: unknown; readonly pointsToHelp?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.pointsToHelp = options.pointsToHelp ?? true;
+  }
 }
 
 /** What the user asked for. */

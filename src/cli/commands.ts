@@ -4,6 +4,7 @@
  * @module
  */
 import { schemaSql, type Dialect } from "../backends/db/index.js";
+import { gatewayOf } from "../gateway.js";
 import type { Sessions } from "../index.js";
 import { UsageError } from "./args.js";
 
@@ -12,21 +13,21 @@ export type Print = (text: string) => void;
 
 /** `tessera migrate`. */
 export async function migrate(sessions: Sessions, print: Print): Promise<void> {
-  const backend = sessions.options.backend;
-  if (backend.kind !== "server" || backend.migrate === undefined) {
-    print(`The ${backend.name} session store needs no schema; nothing to migrate.`);
+  const store = gatewayOf(sessions.options);
+  if (!store.supports("migrate")) {
+    print(`The ${store.backend.name} session store ${store.whyNot("migrate")}; nothing to migrate.`);
     return;
   }
   await sessions.migrate();
-  print(`The ${backend.name} session store is up to date.`);
+  print(`The ${store.backend.name} session store is up to date.`);
 }
 
 /** `tessera clearsessions`: Django's command, with the count it leaves unsaid. */
 export async function clearSessions(sessions: Sessions, print: Print): Promise<void> {
-  const backend = sessions.options.backend;
+  const store = gatewayOf(sessions.options);
   // Django's cache and signed-cookie engines make this a silent no-op; saying so is kinder to whoever reads the cron log.
-  if (backend.kind !== "server" || backend.clearExpired === undefined) {
-    print(`The ${backend.name} session store expires sessions on its own; nothing to delete.`);
+  if (!store.supports("clearExpired")) {
+    print(`The ${store.backend.name} session store ${store.whyNot("clearExpired")}; nothing to delete.`);
     return;
   }
   const deleted = await sessions.clearExpired();

@@ -7,24 +7,14 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { databaseBackend } from "../backends/db/index.js";
 import { createSessions, type Sessions, type SessionsOptions } from "../index.js";
+import { UsageError } from "./args.js";
 
 /** The environment variable naming the database when there is no `--config`. */
 export const DATABASE_URL_VARIABLE = "TESSERA_DATABASE_URL";
 
-/** Nothing says where the sessions are (exit code 2: the command cannot run as invoked). */
-export class MissingConfigError extends Error {
-  override readonly name = "MissingConfigError";
-  constructor() {
-    super(
-      `no session store configured: pass --config <file> (a module exporting your createSessions(...) result or its options), ` +
-        `or set ${DATABASE_URL_VARIABLE} (e.g. ${DATABASE_URL_VARIABLE}=sqlite:sessions.sqlite3).`,
-    );
-  }
-}
-
-/** The config file (or the database file it names) could not be used; the message says why (exit code 2). */
-export class ConfigFileError extends Error {
-  override readonly name = "ConfigFileError";
+/** The configuration (the config file, or the database file it names) cannot be used: exit code 2, the message says why. */
+function unusable(message: string, cause?: unknown): UsageError {
+  return new UsageError(message, { pointsToHelp: false, cause });
 }
 
 /**
@@ -43,34 +33,39 @@ export async function loadSessions(configPath: string | undefined, env: NodeJS.P
 
 function fromEnvironment(env: NodeJS.ProcessEnv): Sessions {
   const url = env[DATABASE_URL_VARIABLE];
-  if (url === undefined || url === "") throw new MissingConfigError();
+  if (url === undefined || url === "") {
+    throw unusable(
+      `no session store configured: pass --config <file> (a module exporting your createSessions(...) result or its options), ` +
+        `or set ${DATABASE_URL_VARIABLE} (e.g. ${DATABASE_URL_VARIABLE}=sqlite:sessions.sqlite3).`,
+    );
+  }
   return createSessions({ backend: databaseBackend({ url }) });
 }
 
 async function requireSqliteFile(file: string, from: string): Promise<void> {
   const info = await stat(file).catch(() => undefined);
-  if (info === undefined) throw new ConfigFileError(`the SQLite database ${file} (from ${from}) does not exist: check the path, or create it with "tessera migrate".`);
-  if (!info.isFile()) throw new ConfigFileError(`the SQLite database ${file} (from ${from}) is not a file.`);
+  if (info === undefined) throw unusable(`the SQLite database ${file} (from ${from}) does not exist: check the path, or create it with "tessera migrate".`);
+  if (!info.isFile()) throw unusable(`the SQLite database ${file} (from ${from}) is not a file.`);
 }
 
 async function fromConfigFile(file: string): Promise<Sessions> {
   const info = await stat(file).catch(() => undefined);
-  if (info === undefined) throw new ConfigFileError(`config file ${file} does not exist.`);
-  if (info.isDirectory()) throw new ConfigFileError(`config file ${file} is a directory; pass the module inside it, e.g. --config ${join(file, "tessera.config.js")}.`);
-  if (!info.isFile()) throw new ConfigFileError(`config file ${file} is not a regular file.`);
+  if (info === undefined) throw unusable(`config file ${file} does not exist.`);
+  if (info.isDirectory()) throw unusable(`config file ${file} is a directory; pass the module inside it, e.g. --config ${join(file, "tessera.config.js")}.`);
+  if (!info.isFile()) throw unusable(`config file ${file} is not a regular file.`);
 
   let module: Record<string, unknown>;
   try {
     module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ConfigFileError(`could not load config file ${file}: ${reason}`, { cause: error });
+    throw unusable(`could not load config file ${file}: ${reason}`, error);
   }
 
   const exported = module["default"] ?? module["sessions"];
   if (isSessions(exported)) return exported;
   if (isPlainObject(exported)) return createSessions(exported as SessionsOptions);
-  throw new ConfigFileError(
+  throw unusable(
     `config file ${file} must export (as default, or as \`sessions\`) the object createSessions() returns, or its options, ` +
       `e.g. export default { backend: databaseBackend({ url: "sqlite:sessions.sqlite3" }) }.`,
   );

@@ -5,23 +5,22 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import type { Sessions } from "../index.js";
 import { commandHelp, mainHelp, parseCommandLine, wantsVerbose, type Invocation } from "./args.js";
 import { clearSessions, migrate, sql, type Print } from "./commands.js";
 import { loadSessions } from "./config.js";
-import { reportError } from "./output.js";
+import { reportError, withSessions, type Reporter } from "./output.js";
 import { readProcessStdin, sessionsCommand } from "./sessions.js";
 
 async function main(argv: readonly string[]): Promise<number> {
   const print: Print = (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
   // `tessera sessions list|show|delete|clear-user` parses its own subcommands and options.
   if (argv[0] === "sessions") return sessionsCommand(argv.slice(1), { stdout: print, stderr: (text) => process.stderr.write(text), env: process.env, cwd: process.cwd(), readStdin: readProcessStdin });
-  const verbose = wantsVerbose(argv);
+  const reporter: Reporter = { verbose: wantsVerbose(argv), help: "tessera --help", stderr: (text) => process.stderr.write(text) };
   let invocation: Invocation;
   try {
     invocation = parseCommandLine(argv);
   } catch (error) {
-    return report(error, verbose);
+    return reportError(error, reporter);
   }
 
   switch (invocation.kind) {
@@ -40,33 +39,17 @@ async function main(argv: readonly string[]): Promise<number> {
       sql(invocation.args[0] ?? "", print);
       return 0;
     } catch (error) {
-      return report(error, verbose);
+      return reportError(error, reporter);
     }
   }
 
-  let sessions: Sessions | undefined;
-  let code = 0;
-  try {
+  const { command, config } = invocation;
+  return withSessions(
+    reporter,
     // Only migrate may create the database; clearsessions on a mistyped path must not "succeed".
-    sessions = await loadSessions(invocation.config, process.env, process.cwd(), { mayCreate: invocation.command === "migrate" });
-    if (invocation.command === "migrate") await migrate(sessions, print);
-    else await clearSessions(sessions, print);
-  } catch (error) {
-    code = report(error, verbose);
-  } finally {
-    // Always release the connections, or a pool would keep the process alive.
-    try {
-      await sessions?.close();
-    } catch (error) {
-      code = Math.max(code, report(error, verbose));
-    }
-  }
-  return code;
-}
-
-/** Prints one line (or the stack with --verbose) and returns the exit code for `error`. */
-function report(error: unknown, verbose: boolean): number {
-  return reportError(error, { verbose, help: "tessera --help", stderr: (text) => process.stderr.write(text) });
+    () => loadSessions(config, process.env, process.cwd(), { mayCreate: command === "migrate" }),
+    (sessions) => (command === "migrate" ? migrate(sessions, print) : clearSessions(sessions, print)),
+  );
 }
 
 function readVersion(): string {

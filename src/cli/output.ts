@@ -4,8 +4,8 @@
  * @module
  */
 import { ConfigurationError } from "../errors.js";
+import type { Sessions } from "../index.js";
 import { UsageError } from "./args.js";
-import { ConfigFileError, MissingConfigError } from "./config.js";
 
 /** Exit code of a command that ran and failed. */
 export const EXIT_FAILURE = 1;
@@ -35,27 +35,54 @@ export function terminalJson(value: unknown): string {
   return (JSON.stringify(value, null, 2) ?? "null").replace(UNPRINTABLE_IN_JSON, escapeChar);
 }
 
-/** Whether `error` means "fix how you ran it" (exit 2) rather than "it failed" (exit 1). */
-function isUsageError(error: unknown): boolean {
-  // Every configuration mistake, whether no store, an unusable --config file or invalid options
-  // inside one, is the same kind of error with the same exit code.
-  return error instanceof UsageError || error instanceof MissingConfigError || error instanceof ConfigFileError || error instanceof ConfigurationError;
+/** Where and how a command reports its failures. */
+export interface Reporter {
+  readonly verbose: boolean;
+  /** The command whose `--help` explains usage, e.g. "tessera sessions --help". */
+  readonly help: string;
+  readonly stderr: (text: string) => void;
 }
 
 /**
  * Writes one line about `error` to `stderr` (and, with `verbose`, the stack of an unexpected
- * one), then returns its exit code. `help` names the command whose `--help` explains usage.
+ * one), then returns its exit code: 2 for "fix how you ran it" (a UsageError, or a
+ * configuration mistake, whether no store, an unusable config file or invalid options inside
+ * one), 1 for "it failed".
  */
-export function reportError(error: unknown, options: { verbose: boolean; help: string; stderr: (text: string) => void }): number {
-  const usage = isUsageError(error);
+export function reportError(error: unknown, reporter: Reporter): number {
   const message = error instanceof Error ? error.message : String(error);
   // Tessera's errors start with "[tessera] "; the line already says who is speaking.
   const line = `tessera: ${printable(message.replace(/^\[tessera\] /, "").replace(/\s*\n\s*/g, " "))}`;
-  options.stderr(`${line}${error instanceof UsageError ? ` Run "${options.help}" for usage.` : ""}\n`);
-  // A stack helps find where a bad option came from; for a mistyped command line it is noise.
-  const explained = error instanceof UsageError || error instanceof MissingConfigError || error instanceof CommandError;
-  if (options.verbose && !explained) options.stderr(`${describeStack(error).split("\n").map(printable).join("\n")}\n`);
-  return usage ? EXIT_USAGE : EXIT_FAILURE;
+  const pointsToHelp = error instanceof UsageError && error.pointsToHelp;
+  reporter.stderr(`${line}${pointsToHelp ? ` Run "${reporter.help}" for usage.` : ""}\n`);
+  // A stack helps find where a bad option or a failing config module came from; for a mistyped
+  // command line or a missing file it is noise.
+  const explained = (error instanceof UsageError && error.cause === undefined) || error instanceof CommandError;
+  if (reporter.verbose && !explained) reporter.stderr(`${describeStack(error).split("\n").map(printable).join("\n")}\n`);
+  return error instanceof UsageError || error instanceof ConfigurationError ? EXIT_USAGE : EXIT_FAILURE;
+}
+
+/**
+ * Opens the sessions, runs `command` on them, and always closes them afterwards (an open pool
+ * would keep the process alive), unless `close` is false (sessions the caller owns). Every
+ * failure is reported once through `reporter`; returns the exit code.
+ */
+export async function withSessions(reporter: Reporter, open: () => Sessions | Promise<Sessions>, command: (sessions: Sessions) => Promise<void>, close = true): Promise<number> {
+  let sessions: Sessions | undefined;
+  let code = 0;
+  try {
+    sessions = await open();
+    await command(sessions);
+  } catch (error) {
+    code = reportError(error, reporter);
+  } finally {
+    try {
+      if (close) await sessions?.close();
+    } catch (error) {
+      code = Math.max(code, reportError(error, reporter));
+    }
+  }
+  return code;
 }
 
 function describeStack(error: unknown): string {

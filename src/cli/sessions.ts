@@ -10,11 +10,12 @@
  */
 import { Buffer } from "node:buffer";
 import { decodeCursor } from "../backends/listing.js";
-import type { ServerBackend, SessionListQuery, Sessions, StoredSession } from "../index.js";
-import { hashKey, isValidKey } from "../keys.js";
-import { parseOptions, STORE_OPTIONS, UsageError, type OptionSpec } from "./args.js";
+import { gatewayOf, type BackendGateway, type Capability } from "../gateway.js";
+import type { SessionListQuery, Sessions, StoredSession } from "../index.js";
+import { hashKey, isSessionId, isValidKey } from "../keys.js";
+import { parseOptions, STORE_OPTIONS, UsageError, wantsVerbose, type OptionSpec } from "./args.js";
 import { loadSessions } from "./config.js";
-import { CommandError, printable, reportError, terminalJson } from "./output.js";
+import { CommandError, printable, reportError, terminalJson, withSessions, type Reporter } from "./output.js";
 
 /** What the command reads and writes; the real process in `main.ts`, buffers in tests. */
 export interface SessionsCommandIo {
@@ -66,35 +67,37 @@ A key given as - is read from standard input, keeping it out of shell history.
 
 /** Runs `tessera sessions …` (argv after "sessions") and returns the exit code: 0, 1 failed, 2 usage. */
 export async function sessionsCommand(argv: readonly string[], io: SessionsCommandIo): Promise<number> {
-  const verbose = argv.includes("-v") || argv.includes("--verbose");
-  let sessions: Sessions | undefined;
-  let code = 0;
+  const reporter: Reporter = { verbose: wantsVerbose(argv), help: "tessera sessions --help", stderr: io.stderr };
+  let values: Values;
+  let sub: Subcommand;
+  let rest: string[];
   try {
-    const { values, positionals } = parse(argv);
-    const [sub, ...rest] = positionals;
-    if (values.help === true || sub === undefined || sub === "help") {
+    const parsed = parse(argv);
+    values = parsed.values;
+    const [first, ...others] = parsed.positionals;
+    if (values.help === true || first === undefined || first === "help") {
       io.stdout(SESSIONS_HELP);
-      return sub === undefined && values.help !== true ? 2 : 0;
+      return first === undefined && values.help !== true ? 2 : 0;
     }
-    if (!isSubcommand(sub)) throw new UsageError(`unknown sessions command ${JSON.stringify(sub)} (commands: ${SUBCOMMANDS.join(", ")}).`);
-    checkPositionals(sub, rest);
-    // These commands only read and delete: a mistyped sqlite: path must not create an empty database.
-    sessions = io.sessions ?? (await loadSessions(values.config, io.env, io.cwd, { mayCreate: false }));
-    const run = new Runner(sessions, io, values.json === true);
-    if (sub === "list") await run.list(values);
-    else if (sub === "show") await run.show(await run.idOf(rest[0] as string));
-    else if (sub === "delete") await run.delete(rest);
-    else await run.clearUser(rest[0] as string);
+    if (!isSubcommand(first)) throw new UsageError(`unknown sessions command ${JSON.stringify(first)} (commands: ${SUBCOMMANDS.join(", ")}).`);
+    checkPositionals(first, others);
+    [sub, rest] = [first, others];
   } catch (error) {
-    code = report(error, verbose, io);
-  } finally {
-    try {
-      if (io.sessions === undefined) await sessions?.close();
-    } catch (error) {
-      code = Math.max(code, report(error, verbose, io));
-    }
+    return reportError(error, reporter);
   }
-  return code;
+  return withSessions(
+    reporter,
+    // These commands only read and delete: a mistyped sqlite: path must not create an empty database.
+    () => io.sessions ?? loadSessions(values.config, io.env, io.cwd, { mayCreate: false }),
+    async (sessions) => {
+      const run = new Runner(sessions, io, values.json === true);
+      if (sub === "list") await run.list(values);
+      else if (sub === "show") await run.show(await run.idOf(rest[0] as string));
+      else if (sub === "delete") await run.delete(rest);
+      else await run.clearUser(rest[0] as string);
+    },
+    io.sessions === undefined,
+  );
 }
 
 type Values = { json?: boolean; help?: boolean; verbose?: boolean; config?: string; user?: string; state?: string; limit?: string; after?: string; key?: string };
@@ -146,18 +149,17 @@ class Runner {
     this.#json = json;
   }
 
-  /** The backend, if it has `method`; otherwise a clear error naming what it cannot do. */
-  #backend<M extends "listSessions" | "deleteById" | "deleteByUser">(method: M, what: string): ServerBackend & Required<Pick<ServerBackend, M>> {
-    const backend = this.#sessions.options.backend;
-    if (backend.kind === "server" && typeof backend[method] === "function") return backend as ServerBackend & Required<Pick<ServerBackend, M>>;
-    const why = backend.kind === "cookie" ? "keeps sessions in the visitors' cookies, so the server has none" : `cannot ${what}`;
-    throw new CommandError(`the ${backend.name} session store ${why}.`);
+  /** The sessions' backend gateway, if the backend offers `capability`; otherwise the gateway's reason why not (exit 1). */
+  #store(capability: Capability): BackendGateway {
+    const store = gatewayOf(this.#sessions.options);
+    if (!store.supports(capability)) throw new CommandError(`the ${store.backend.name} session store ${store.whyNot(capability)}.`);
+    return store;
   }
 
   /** A session id from an id, a key (hashed here), or "-" (a key on standard input). */
   async idOf(argument: string): Promise<string> {
     const value = argument === "-" ? (await this.#io.readStdin()).trim() : argument;
-    if (/^[0-9a-f]{64}$/.test(value)) return value;
+    if (isSessionId(value)) return value;
     if (isValidKey(value)) return hashKey(value);
     throw new UsageError(`${argument === "-" ? "standard input" : JSON.stringify(value)} is neither a session id (64 hex characters) nor a session key.`);
   }
@@ -179,7 +181,7 @@ class Runner {
   }
 
   async list(values: Values): Promise<void> {
-    const backend = this.#backend("listSessions", "list sessions (memcached cannot enumerate its keys)");
+    const store = this.#store("listSessions");
     const state = values.state ?? "all";
     if (state !== "active" && state !== "expired" && state !== "all") throw new UsageError("--state must be active, expired or all.");
     const limit = values.limit === undefined ? 50 : Number(values.limit);
@@ -196,7 +198,7 @@ class Runner {
       ...(values.after !== undefined ? { after: values.after } : {}),
       ...(values.key !== undefined ? { id: await this.idOf("-") } : {}),
     };
-    const page = await backend.listSessions(query);
+    const page = await store.listSessions(query);
     const views = page.sessions.map((s) => this.#view(s, now));
     // Whole ids: show and delete take exactly what is printed here.
     const rows = views.map((v) => [v.id, v.createdAt, v.updatedAt, v.expiresAt, v.userId === null ? "-" : printable(v.userId), `${v.size} B`, v.active ? "active" : "expired"]);
@@ -206,9 +208,9 @@ class Runner {
   }
 
   async show(id: string): Promise<void> {
-    const backend = this.#backend("listSessions", "look sessions up (memcached cannot enumerate its keys)");
+    const store = this.#store("listSessions");
     const now = this.#sessions.options.clock();
-    const record = (await backend.listSessions({ limit: 1, id, state: "all", now })).sessions[0];
+    const record = (await store.listSessions({ limit: 1, id, state: "all", now })).sessions[0];
     if (record === undefined) throw new CommandError(`no session has the id ${id}.`);
     let data: unknown;
     try {
@@ -233,21 +235,20 @@ class Runner {
   }
 
   async delete(args: readonly string[]): Promise<void> {
-    const backend = this.#backend("deleteById", "delete sessions by id");
+    const store = this.#store("deleteById");
     const ids = [...new Set(await Promise.all(args.map((a) => this.idOf(a))))];
     let deleted = 0;
     for (const id of ids) {
       // Count only what existed, when the store can tell; deleting a missing id is no error.
-      const existed = backend.listSessions === undefined ? true : (await backend.listSessions({ limit: 1, id, state: "all", now: this.#sessions.options.clock() })).sessions.length > 0;
-      await backend.deleteById(id);
+      const existed = !store.supports("listSessions") || (await store.listSessions({ limit: 1, id, state: "all", now: this.#sessions.options.clock() })).sessions.length > 0;
+      await store.deleteById(id);
       if (existed) deleted++;
     }
     this.#print({ deleted }, `Deleted ${deleted} ${deleted === 1 ? "session" : "sessions"}.\n`);
   }
 
   async clearUser(userId: string): Promise<void> {
-    const backend = this.#backend("deleteByUser", "end a user's sessions (it keeps no user index)");
-    const ended = await backend.deleteByUser(userId);
+    const ended = await this.#store("deleteByUser").deleteByUser(userId);
     this.#print({ userId, ended }, `Ended ${ended} ${ended === 1 ? "session" : "sessions"} of user ${printable(userId)}.\n`);
   }
 }
@@ -265,9 +266,4 @@ function columns(rows: readonly (readonly string[])[]): string {
 
 function shellQuote(value: string): string {
   return /^[A-Za-z0-9_.@:-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
-}
-
-/** One line on stderr (the stack with --verbose); the exit code for the error. */
-function report(error: unknown, verbose: boolean, io: SessionsCommandIo): number {
-  return reportError(error, { verbose, help: "tessera sessions --help", stderr: io.stderr });
 }

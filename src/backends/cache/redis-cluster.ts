@@ -17,6 +17,7 @@
  */
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
+import { isSessionId } from "../../keys.js";
 import { importPeer } from "../db/driver.js";
 import { DeadlineError, recordTail, withDeadline, type Store } from "./store.js";
 
@@ -227,7 +228,7 @@ export function redisClusterStore(open: () => Promise<RedisClusterLike>, prefix:
           cursor = text(next) ?? "0";
           for (const found of keys) {
             const id = (text(found) ?? "").slice(prefix.length);
-            if (/^[0-9a-f]{64}$/.test(id)) ids.add(id);
+            if (isSessionId(id)) ids.add(id);
           }
         } while (cursor !== "0");
       }

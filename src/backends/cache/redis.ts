@@ -5,6 +5,7 @@
  */
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
+import { isSessionId } from "../../keys.js";
 import { importPeer } from "../db/driver.js";
 import { DeadlineError, recordTail, withDeadline, type Store } from "./store.js";
 
@@ -178,7 +179,7 @@ export function redisStore(open: () => Promise<RedisLike>, prefix: string, timeo
         cursor = text(next) ?? "0";
         for (const found of keys) {
           const id = (text(found) ?? "").slice(prefix.length);
-          if (/^[0-9a-f]{64}$/.test(id)) ids.add(id); // records only, not the user sets
+          if (isSessionId(id)) ids.add(id); // records only, not the user sets
         }
       } while (cursor !== "0");
       const all = [...ids];
