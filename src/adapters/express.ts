@@ -8,7 +8,7 @@ import { IncomingMessage } from "node:http";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Sessions } from "../manager.js";
 import type { RequestSessionData, Session } from "../session.js";
-import { attachSessionShared, prototypeAbove } from "./node.js";
+import { attachSessionShared, prototypeAbove } from "./shared-prototype.js";
 
 declare global {
   // Express's documented way to type request properties added by middleware.

@@ -9,9 +9,9 @@
 import { Readable } from "node:stream";
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import fastifyPlugin from "fastify-plugin";
-import { varyWithCookie } from "../cookie.js";
-import type { CommitResult, Sessions } from "../manager.js";
+import type { Sessions } from "../manager.js";
 import type { RequestSessionData, Session } from "../session.js";
+import { applyCommit, commitNowOrLater, discardPrepared, failureStatus, firstCommit, type ResponseHeaders } from "./shared.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -31,12 +31,6 @@ export interface FastifySessionsOptions {
   sessions: Sessions<any>;
 }
 
-/**
- * Requests whose session was committed. `onSend` runs again when an error response replaces
- * the reply, and the commit must happen once (Django's process_response runs once).
- */
-const committed = new WeakSet<object>();
-
 const plugin: FastifyPluginAsync<FastifySessionsOptions> = async (fastify, { sessions }) => {
   fastify.decorateRequest("session", null as unknown as Session<RequestSessionData>);
 
@@ -48,20 +42,24 @@ const plugin: FastifyPluginAsync<FastifySessionsOptions> = async (fastify, { ses
 
   fastify.addHook("onSend", (request, reply, payload, done) => {
     // No session when the reply was sent before our onRequest ran (an earlier hook, a bad URL).
-    if ((request.session as Session<RequestSessionData> | null) === null || committed.has(request)) return done(null, payload);
-    committed.add(request);
-    const ready = sessions.tryCommitSync(request.session, reply.statusCode);
-    if (ready !== undefined) {
-      addCommitHeaders(reply, ready);
+    // `onSend` runs again when an error response replaces the reply: the session is committed once.
+    const session = request.session as Session<RequestSessionData> | null;
+    if (session === null || !firstCommit(session)) return done(null, payload);
+    const committed = commitNowOrLater(sessions, session, reply.statusCode);
+    if (!(committed instanceof Promise)) {
+      applyCommit(replyHeaders(reply), committed);
       return done(null, payload);
     }
-    sessions.commit(request.session, reply.statusCode).then(
+    committed.then(
       (result) => {
-        addCommitHeaders(reply, result);
+        applyCommit(replyHeaders(reply), result);
         done(null, payload);
       },
       (error: unknown) => {
-        discardPreparedResponse(reply, error);
+        discardPrepared(replyHeaders(reply));
+        // The error's status (400, 503...) now: Fastify's default error handler keeps any
+        // non-200 status already set, such as a redirect's 302.
+        reply.code(failureStatus(error));
         // The error response replaces a streamed payload, which would otherwise stay open (a file handle...).
         if (payload instanceof Readable) payload.destroy();
         done(error as Error);
@@ -70,21 +68,15 @@ const plugin: FastifyPluginAsync<FastifySessionsOptions> = async (fastify, { ses
   });
 };
 
-function addCommitHeaders(reply: FastifyReply, { setCookie, varyCookie }: CommitResult): void {
-  if (varyCookie) reply.header("Vary", varyWithCookie(reply.getHeader("vary")));
-  // Fastify appends every Set-Cookie value instead of replacing the earlier ones.
-  if (setCookie !== undefined) reply.header("Set-Cookie", setCookie);
-}
-
-/**
- * Nothing the handler prepared (a redirect's Location and 302, its headers) may leak into the
- * error response. The reply takes the error's status (400, 503...) now, because Fastify's
- * default error handler keeps any non-200 status already set, such as the redirect's 302.
- */
-function discardPreparedResponse(reply: FastifyReply, error: unknown): void {
-  for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
-  const status = (error as { status?: unknown } | null)?.status;
-  reply.code(typeof status === "number" ? status : 500);
+function replyHeaders(reply: FastifyReply): ResponseHeaders {
+  return {
+    get: (name) => reply.getHeader(name),
+    set: (name, value) => void reply.header(name, value),
+    // Fastify appends every Set-Cookie value instead of replacing the earlier ones.
+    append: (name, value) => void reply.header(name, value),
+    names: () => Object.keys(reply.getHeaders()),
+    remove: (name) => void reply.removeHeader(name),
+  };
 }
 
 /**

@@ -5,11 +5,10 @@
  * session and returns its Response with the session's headers added.
  * @module
  */
-import { varyWithCookie } from "../cookie.js";
 import { SessionError } from "../errors.js";
 import type { CommitResult, Sessions } from "../manager.js";
-import type { Logger } from "../options.js";
 import type { RequestSessionData, Session } from "../session.js";
+import { applyCommit, commitNowOrLater, failureAnswer, fetchHeaders } from "./shared.js";
 
 /** Options of {@link withSession}. */
 export interface FetchAdapterOptions {
@@ -51,7 +50,11 @@ export async function withSession<Data extends object = RequestSessionData>(
   options: FetchAdapterOptions = {},
 ): Promise<Response> {
   const session = sessions.openFromHeader(request.headers.get("cookie") ?? undefined);
-  const onError = (error: unknown) => (options.onError ? options.onError(error, request) : errorResponse(error, sessions.options.logger));
+  const onError = (error: unknown) => {
+    if (options.onError) return options.onError(error, request);
+    const { status, body, headers } = failureAnswer(error, sessions.options.logger);
+    return new Response(body, { status, headers });
+  };
   let response: Response;
   try {
     response = await handler(session, request);
@@ -74,31 +77,19 @@ async function commitOn<Data extends object>(
 ): Promise<Response> {
   let result: CommitResult;
   try {
-    result = sessions.tryCommitSync(session, response.status) ?? (await sessions.commit(session, response.status));
+    const committed = commitNowOrLater(sessions, session, response.status);
+    result = committed instanceof Promise ? await committed : committed;
   } catch (error) {
     await response.body?.cancel().catch(() => {});
     return onError(error);
   }
-  const { setCookie, varyCookie } = result;
-  const addTo = (headers: Headers) => {
-    if (varyCookie) headers.set("Vary", varyWithCookie(headers.get("Vary") ?? undefined));
-    if (setCookie !== undefined) headers.append("Set-Cookie", setCookie);
-  };
   try {
-    addTo(response.headers);
+    applyCommit(fetchHeaders(response.headers), result);
     return response;
   } catch {
     // Immutable headers (Response.redirect(), a fetch() result): the same Response, new headers.
     const copy = new Response(response.body, response);
-    addTo(copy.headers);
+    applyCommit(fetchHeaders(copy.headers), result);
     return copy;
   }
-}
-
-/** The default answer to a session failure: the error's status (400, 503...) and a short text. */
-function errorResponse(error: unknown, logger: Logger): Response {
-  const status = error instanceof SessionError ? error.status : 500;
-  if (status >= 500) logger.error(`[tessera] The session failed; answering ${status}.`, error);
-  const body = status === 400 ? "Bad Request: session interrupted" : status === 503 ? "Service Unavailable" : "Internal Server Error";
-  return new Response(body, { status, headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" } });
 }

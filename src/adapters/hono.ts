@@ -18,10 +18,9 @@
 import type { MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { varyWithCookie } from "../cookie.js";
-import { SessionError } from "../errors.js";
 import type { CommitResult, Sessions } from "../manager.js";
 import type { RequestSessionData, Session } from "../session.js";
+import { applyCommit, commitNowOrLater, discardPrepared, failureStatus, failureText, fetchHeaders, type ResponseHeaders } from "./shared.js";
 
 declare module "hono" {
   // Hono's documented way to type context variables set by middleware.
@@ -53,29 +52,30 @@ export function sessionMiddleware<Data extends object = RequestSessionData>(
     c.set("session", session);
     // A handler's exception has already become c.res (through app.onError) when next() returns.
     await next();
+    // Through c.header(), which copies a Response whose headers are immutable first (Response.redirect(), a fetch() result).
+    const viaContext: ResponseHeaders = {
+      get: (name) => c.res.headers.get(name),
+      names: () => new Set(c.res.headers.keys()),
+      set: (name, value) => c.header(name, value),
+      append: (name, value) => c.header(name, value, { append: true }),
+      remove: (name) => c.header(name, undefined),
+    };
     let result: CommitResult;
     try {
-      result = sessions.tryCommitSync(session, c.res.status) ?? (await sessions.commit(session, c.res.status));
+      const committed = commitNowOrLater(sessions, session, c.res.status);
+      result = committed instanceof Promise ? await committed : committed;
     } catch (error) {
-      // Nothing the handler prepared (a redirect's Location...) may leak into the error answer.
-      for (const name of new Set(c.res.headers.keys())) c.header(name, undefined);
+      discardPrepared(viaContext);
       await c.res.body?.cancel().catch(() => {});
-      const status = error instanceof SessionError ? error.status : 500;
-      throw new HTTPException(status as ContentfulStatusCode, {
-        message: status === 400 ? "Bad Request: session interrupted" : status === 503 ? "Service Unavailable" : "Internal Server Error",
-        cause: error,
-      });
+      // app.onError receives it (and logs it, if the app does).
+      const status = failureStatus(error);
+      throw new HTTPException(status as ContentfulStatusCode, { message: failureText(status), cause: error });
     }
-    const { setCookie, varyCookie } = result;
-    const vary = () => varyWithCookie(c.res.headers.get("Vary") ?? undefined);
     try {
       // In place: rebuilding the Response would cost @hono/node-server its fast path.
-      if (varyCookie) c.res.headers.set("Vary", vary());
-      if (setCookie !== undefined) c.res.headers.append("Set-Cookie", setCookie);
+      applyCommit(fetchHeaders(c.res.headers), result);
     } catch {
-      // Immutable headers (Response.redirect(), a fetch() result): c.header() copies the Response first.
-      if (varyCookie) c.header("Vary", vary());
-      if (setCookie !== undefined) c.header("Set-Cookie", setCookie, { append: true });
+      applyCommit(viaContext, result);
     }
   };
 }

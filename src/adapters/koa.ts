@@ -7,9 +7,9 @@
  */
 import { STATUS_CODES } from "node:http";
 import type { DefaultState, Middleware } from "koa";
-import { varyWithCookie } from "../cookie.js";
-import type { CommitResult, Sessions } from "../manager.js";
+import type { Sessions } from "../manager.js";
 import type { RequestSessionData, Session } from "../session.js";
+import { applyCommit, commitNowOrLater, type ResponseHeaders } from "./shared.js";
 
 declare module "koa" {
   // Koa's documented way to type what middleware adds to the context.
@@ -46,13 +46,21 @@ export function sessionMiddleware<Data extends object = RequestSessionData>(
     } catch (error) {
       // Django answers an exception with a response and still commits on it: a 4xx saves the
       // session. Koa clears every header before answering an error but keeps `err.headers`.
-      if (error instanceof Error) addErrorHeaders(error, await sessions.commit(session, statusOf(error)));
+      if (error instanceof Error) applyCommit(errorHeaders(error), await sessions.commit(session, statusOf(error)));
       throw error;
     }
     // `ctx.status` is what Koa sends: 404 if nothing set a body, 204 for an explicit null body.
-    const { setCookie, varyCookie } = sessions.tryCommitSync(session, ctx.status) ?? (await sessions.commit(session, ctx.status));
-    if (varyCookie) ctx.set("Vary", varyWithCookie(ctx.response.get("Vary") || undefined));
-    if (setCookie !== undefined) ctx.append("Set-Cookie", setCookie);
+    const committed = commitNowOrLater(sessions, session, ctx.status);
+    applyCommit(
+      {
+        get: (name) => ctx.response.get(name),
+        set: (name, value) => ctx.set(name, value),
+        append: (name, value) => ctx.append(name, value),
+        names: () => Object.keys(ctx.response.headers),
+        remove: (name) => ctx.remove(name),
+      },
+      committed instanceof Promise ? await committed : committed,
+    );
   };
 }
 
@@ -64,18 +72,24 @@ function statusOf(error: HttpError): number {
   return typeof status === "number" && STATUS_CODES[status] !== undefined ? status : 500;
 }
 
-/** Adds the session's headers to `error.headers`, the headers Koa's `ctx.onerror` sends. */
-function addErrorHeaders(error: HttpError, { setCookie, varyCookie }: CommitResult): void {
+/** `error.headers`, the headers Koa's `ctx.onerror` sends, whatever the case of their names. */
+function errorHeaders(error: HttpError): ResponseHeaders {
   const headers = (error.headers ??= {});
-  const take = (name: string): string[] => {
-    const values: string[] = [];
-    for (const key of Object.keys(headers)) {
-      if (key.toLowerCase() !== name) continue;
-      values.push(...[headers[key] ?? []].flat());
-      delete headers[key];
-    }
-    return values;
+  const keysOf = (name: string) => Object.keys(headers).filter((key) => key.toLowerCase() === name.toLowerCase());
+  const get = (name: string) => keysOf(name).flatMap((key) => [headers[key] ?? []].flat());
+  const remove = (name: string) => keysOf(name).forEach((key) => delete headers[key]);
+  return {
+    get,
+    set: (name, value) => {
+      remove(name);
+      headers[name] = value;
+    },
+    append: (name, value) => {
+      const values = get(name);
+      remove(name);
+      headers[name] = [...values, value];
+    },
+    names: () => Object.keys(headers),
+    remove,
   };
-  if (varyCookie) headers["Vary"] = varyWithCookie(take("vary"));
-  if (setCookie !== undefined) headers["Set-Cookie"] = [...take("set-cookie"), setCookie];
 }

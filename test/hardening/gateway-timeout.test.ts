@@ -6,7 +6,7 @@
  */
 import { createServer } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { BackendError, createSessions, DeadlineError, hashKey, type ServerBackend } from "tessera-sessions";
+import { BackendError, createSessions, DeadlineError, hashKey, type ServerBackend, type Sessions } from "tessera-sessions";
 import { createAdmin, toNodeHandler } from "tessera-sessions/admin";
 import { cacheBackend } from "tessera-sessions/backends/cache";
 import { memoryBackend } from "tessera-sessions/backends/memory";
@@ -28,7 +28,7 @@ function hanging(methods: readonly (keyof ServerBackend)[]): ServerBackend {
 }
 
 /** A session of `user` saved in `sessions`; its key. */
-async function sessionOf(sessions: ReturnType<typeof createSessions>, user: string): Promise<string> {
+async function sessionOf(sessions: Sessions, user: string): Promise<string> {
   const session = sessions.open();
   await session.set("name", user);
   await session.setUser(user);
