@@ -2,7 +2,9 @@
  * `tessera-sessions/express` (sessionMiddleware) against the adapter conformance suite, plus what only
  * Express has: its error-handler chain and `res.redirect()`.
  */
-import { createServer } from "node:http";
+import { createServer, get as httpGet } from "node:http";
+import { gunzipSync } from "node:zlib";
+import compression from "compression";
 import express, { type ErrorRequestHandler, type Response } from "express";
 import { afterEach, describe, expect, it } from "vitest";
 import { createSessions, SessionInterruptedError } from "tessera-sessions";
@@ -193,6 +195,66 @@ describe("express specifics", () => {
       expect(JSON.parse((await backend.load(key, NOW))?.data ?? "null")).toEqual({ n: 1 });
       expect(seen).toEqual([expect.stringMatching(new RegExp(`^sessionid=${key};`))]);
     });
+
+    /** A GET asking for gzip, on a fresh connection: the status, headers and the raw (still compressed) body. */
+    function gzipGet(url: string, cookie?: string): Promise<{ status: number; headers: import("node:http").IncomingHttpHeaders; raw: Buffer }> {
+      return new Promise((resolve, reject) => {
+        httpGet(url, { agent: false, headers: { "Accept-Encoding": "gzip", ...(cookie ? { Cookie: `sessionid=${cookie}` } : {}) } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, raw: Buffer.concat(chunks) }));
+          res.on("error", reject);
+        }).on("error", reject);
+      });
+    }
+
+    for (const order of ["compression mounted before it (wrapping every response)", "compression mounted after it"] as const) {
+      it(`with ${order}: gzip bodies, the session saved before the headers, Vary carries both`, async () => {
+        const backend = memoryBackend();
+        const sessions = createSessions({ backend, clock: () => NOW, cookie: { secure: false } });
+        const app = express();
+        if (order.startsWith("compression mounted before")) app.use(compression({ threshold: 0 }), sessionMiddleware(sessions));
+        else app.use(sessionMiddleware(sessions), compression({ threshold: 0 }));
+        const big = "tessera ".repeat(500);
+        app.get("/write", async (req, res) => {
+          await req.session.set("n", ((await req.session.get("n")) as number | undefined ?? 0) + 1);
+          res.type("text/plain").send(big);
+        });
+        app.get("/stream", async (req, res) => {
+          await req.session.set("streamed", true);
+          res.type("text/plain");
+          for (let i = 0; i < 3; i++) res.write(`${big}${i}`);
+          res.end();
+        });
+        app.get("/redirect", async (req, res) => {
+          await req.session.set("redirected", true);
+          res.redirect("/write");
+        });
+        const url = await listen(app);
+
+        const first = await gzipGet(`${url}/write`);
+        expect(first.status).toBe(200);
+        expect(first.headers["content-encoding"]).toBe("gzip");
+        expect(gunzipSync(first.raw).toString("utf8")).toBe(big);
+        // Each adds its field once; the order depends on which of them goes first.
+        expect(first.headers["vary"]?.split(", ").sort()).toEqual(["Accept-Encoding", "Cookie"]);
+        const key = /^sessionid=([a-z0-9]{32});/.exec(first.headers["set-cookie"]?.[0] ?? "")?.[1] ?? "";
+        expect(JSON.parse((await backend.load(key, NOW))?.data ?? "null")).toEqual({ n: 1 });
+
+        const second = await gzipGet(`${url}/write`, key);
+        expect(gunzipSync(second.raw).toString("utf8")).toBe(big);
+        expect(JSON.parse((await backend.load(key, NOW))?.data ?? "null")).toEqual({ n: 2 });
+
+        const streamed = await gzipGet(`${url}/stream`, key);
+        expect(streamed.headers["content-encoding"]).toBe("gzip");
+        expect(gunzipSync(streamed.raw).toString("utf8")).toBe(`${big}0${big}1${big}2`);
+        expect(JSON.parse((await backend.load(key, NOW))?.data ?? "null")).toEqual({ n: 2, streamed: true });
+
+        const redirected = await gzipGet(`${url}/redirect`, key);
+        expect([redirected.status, redirected.headers["location"]]).toEqual([302, "/write"]);
+        expect(JSON.parse((await backend.load(key, NOW))?.data ?? "null")).toEqual({ n: 2, streamed: true, redirected: true });
+      });
+    }
 
     it("two session middlewares on one request each set their cookie; an app without one is untouched", async () => {
       const first = createSessions({ backend: memoryBackend(), clock: () => NOW });
