@@ -5,7 +5,7 @@
  * @module
  */
 import { parse, serialize, type SerializeOptions } from "cookie";
-import type { ResolvedOptions } from "./options.js";
+import type { ResolvedOptions, SameSite } from "./options.js";
 
 /** Browsers keep at most 4096 bytes of name, value and attributes per cookie (RFC 6265 section 6.1). */
 export const MAX_COOKIE_BYTES = 4096;
@@ -87,14 +87,23 @@ function httpDate(millis: number): string {
  */
 export function deletionCookie(options: ResolvedOptions): string {
   const { cookie } = options;
-  const secure = cookie.name.startsWith("__Secure-") || cookie.name.startsWith("__Host-") || cookie.sameSite === "none";
-  return serialize(cookie.name, "", {
+  return expiredCookie(cookie.name, cookie);
+}
+
+/**
+ * `Set-Cookie` that removes cookie `name` set with this domain and path (a browser only replaces
+ * a cookie whose name, domain and path all match): empty, Max-Age 0, expired at the epoch.
+ */
+export function expiredCookie(name: string, where: { readonly domain?: string | undefined; readonly path: string; readonly sameSite?: SameSite }): string {
+  const sameSite = where.sameSite ?? false;
+  const secure = name.startsWith("__Secure-") || name.startsWith("__Host-") || sameSite === "none";
+  return serialize(name, "", {
     maxAge: 0,
     expires: EPOCH,
-    ...(cookie.domain === undefined ? {} : { domain: cookie.domain }),
-    path: cookie.path,
+    ...(where.domain === undefined ? {} : { domain: where.domain }),
+    path: where.path,
     secure,
-    ...(cookie.sameSite === false ? {} : { sameSite: cookie.sameSite }),
+    ...(sameSite === false ? {} : { sameSite }),
   });
 }
 

@@ -68,6 +68,28 @@ const ACTIONS: Readonly<Record<Capability, string>> = {
   migrate: "migrate the session store",
 };
 
+/**
+ * Store calls under `limit` ms for the store called `name`: a call that throws or rejects with
+ * anything but a SessionError, or that does not answer in time, fails with a BackendError (503)
+ * saying "could not <action>: <why>". The gateway's `call`, and the old store's in a migration.
+ */
+export function guardedCall(name: string, limit: number): <T>(action: string, run: () => Promise<T>) => Promise<T> {
+  return <T>(action: string, run: () => Promise<T>): Promise<T> => {
+    let pending: Promise<T>;
+    try {
+      pending = Promise.resolve(run()); // the same promise when the backend returns a native one
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    const late = `could not ${action}: no answer within ${limit} ms (backendTimeoutMs). The store may be down or overloaded.`;
+    return withDeadline(pending, limit, name, late).catch((error: unknown) => {
+      if (error instanceof SessionError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new BackendError(name, `could not ${action}: ${reason}`, error);
+    });
+  };
+}
+
 function createGateway(backend: SessionBackend, limit: number): BackendGateway {
   const { name } = backend;
   const server = backend.kind === "server" ? backend : undefined;
@@ -84,20 +106,7 @@ function createGateway(backend: SessionBackend, limit: number): BackendGateway {
       : "Use the database, cache (Redis), file or memory backend for setUser, listForUser, endAllForUser and endSession.";
     return new ConfigurationError(`The ${name} backend ${whyNot(capability)}. ${instead}`);
   };
-  const call = <T>(action: string, run: () => Promise<T>): Promise<T> => {
-    let pending: Promise<T>;
-    try {
-      pending = Promise.resolve(run()); // the same promise when the backend returns a native one
-    } catch (error) {
-      pending = Promise.reject(error);
-    }
-    const late = `could not ${action}: no answer within ${limit} ms (backendTimeoutMs). The store may be down or overloaded.`;
-    return withDeadline(pending, limit, name, late).catch((error: unknown) => {
-      if (error instanceof SessionError) throw error;
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new BackendError(name, `could not ${action}: ${reason}`, error);
-    });
-  };
+  const call = guardedCall(name, limit);
   /** The backend's `capability` method, or the `unsupported` error. */
   const method = <C extends Capability>(capability: C): NonNullable<ServerBackend[C]> => {
     const found = server?.[capability];

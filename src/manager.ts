@@ -10,7 +10,7 @@ import { CookieTooLargeError, SessionInterruptedError, UpdateError } from "./err
 import { gatewayOf } from "./gateway.js";
 import { hashKey } from "./keys.js";
 import { resolveOptions, type ResolvedOptions, type SessionsOptions } from "./options.js";
-import { Session, touchDue, type SessionData } from "./session.js";
+import { oldCookie, Session, touchDue, type SessionData } from "./session.js";
 
 /** What the adapter must add to the response. */
 export interface CommitResult {
@@ -18,6 +18,11 @@ export interface CommitResult {
   readonly setCookie: string | undefined;
   /** Whether to add `Cookie` to `Vary` (see `varyWithCookie`). */
   readonly varyCookie: boolean;
+  /**
+   * More `Set-Cookie` values to append after `setCookie`: a migration's removal of the old
+   * framework's cookie (see the `migrateFrom` option). Absent when there are none.
+   */
+  readonly extraSetCookies?: readonly string[];
 }
 
 /** One session of a user, as `listForUser` reports it. */
@@ -95,14 +100,32 @@ export function createSessions<Data extends object = SessionData>(options?: Sess
   const resolved = resolveOptions(options);
   // The one guarded backend every call below, every Session, the admin and the CLI go through.
   const store = gatewayOf(resolved);
+  const { migrateFrom } = resolved;
   // null is what many cookie parsers and `Map.get`-style lookups give for "absent": same as undefined.
   const open = (cookieValue?: string | null) => new Session<Data>(resolved, cookieValue ?? undefined);
+  const sameCookieName = migrateFrom?.cookieName === resolved.cookie.name;
   return {
     options: resolved,
     open,
-    openFromHeader: (header) => open(readCookie(header, resolved.cookie.name)),
-    commit: (session, status) => commit(resolved, session, status),
+    openFromHeader: (header) => {
+      const value = readCookie(header, resolved.cookie.name);
+      const old = migrateFrom?.oldCookie(header, sameCookieName, value);
+      // Under a shared cookie name, an old cookie is not a Tessera key (nor worth a warning).
+      return old === undefined ? open(value) : new Session<Data>(resolved, old.sameName ? undefined : value, old);
+    },
+    commit: async (session, status) => {
+      const old = session[oldCookie];
+      // Decided before the save, which gives the session a key.
+      const outcome = old && migrateFrom?.outcome(old, session, status);
+      const result = await commit(resolved, session, status);
+      if (!old || !outcome || !migrateFrom) return result;
+      const extraSetCookies = await migrateFrom.settle(old, outcome, resolved);
+      return extraSetCookies.length === 0 ? result : { ...result, extraSetCookies };
+    },
     tryCommitSync: (session, status) => {
+      const old = session[oldCookie];
+      // Settling a migration may delete the old record: that is for `commit`.
+      if (old && migrateFrom?.outcome(old, session, status)) return undefined;
       const planned = plan(resolved, session, status);
       return typeof planned === "object" ? planned : undefined;
     },

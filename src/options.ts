@@ -7,6 +7,7 @@ import type { SessionBackend } from "./backends/base.js";
 import { databaseBackend } from "./backends/db/index.js";
 import { ConfigurationError } from "./errors.js";
 import { GENERATE_SECRET, MIN_SECRET_BYTES, secretProblem } from "./keys.js";
+import { SessionMigration } from "./migrate.js";
 
 /** Where Tessera reports tampered data and swallowed failures. `console` fits. */
 export interface Logger {
@@ -131,6 +132,16 @@ export interface SessionsOptions {
    * @example touchInterval: 60
    */
   touchInterval?: number;
+  /**
+   * Moves the sessions of the framework Tessera replaces, so nobody is logged out by the switch
+   * (see docs/migrating.md). A request without a Tessera session that carries the old signed
+   * cookie gets the old session's data on its first load; the response saves it under a new
+   * Tessera key and clears the old cookie. Requests without the old cookie cost nothing extra.
+   * Works through the framework adapters (`openFromHeader`), not `open(cookieValue)`.
+   * @default undefined (off)
+   * @example migrateFrom: fromExpressSession({ secret: process.env.OLD_SECRET, store: new RedisStore({ client }) })
+   */
+  migrateFrom?: SessionMigration | undefined;
 }
 
 /** Options after defaults and checks. */
@@ -158,6 +169,8 @@ export interface ResolvedOptions {
   readonly absoluteTimeout: number | undefined;
   /** Seconds; undefined exactly when `idleTimeout` is. */
   readonly touchInterval: number | undefined;
+  /** The session framework being migrated from, if any. */
+  readonly migrateFrom: SessionMigration | undefined;
 }
 
 /** The file the default backend uses, relative to the working directory. */
@@ -177,6 +190,7 @@ function fail(message: string): never {
 const OPTION_NAMES = Object.keys({
   backend: true, secret: true, cookie: true, saveEveryRequest: true, expireAtBrowserClose: true, clock: true,
   logger: true, backendTimeoutMs: true, idleTimeout: true, absoluteTimeout: true, touchInterval: true,
+  migrateFrom: true,
 } satisfies Record<keyof SessionsOptions, true>);
 const COOKIE_OPTION_NAMES = Object.keys({
   name: true, maxAge: true, domain: true, path: true, secure: true, httpOnly: true, sameSite: true,
@@ -274,6 +288,7 @@ export function resolveOptions(options: SessionsOptions = {}): ResolvedOptions {
   if (typeof clock !== "function") fail("clock must be a function returning milliseconds since the epoch, like Date.now.");
   const backendTimeoutMs = resolveBackendTimeout(options.backendTimeoutMs);
   const { idleTimeout, absoluteTimeout, touchInterval } = resolveExpiryPolicies(options, backend);
+  const migrateFrom = resolveMigration(options.migrateFrom, backend, { name, path, domain });
 
   return {
     backend,
@@ -287,7 +302,25 @@ export function resolveOptions(options: SessionsOptions = {}): ResolvedOptions {
     idleTimeout,
     absoluteTimeout,
     touchInterval,
+    migrateFrom,
   };
+}
+
+function resolveMigration(value: unknown, backend: SessionBackend, cookie: { name: string; path: string; domain: string | undefined }): SessionMigration | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof SessionMigration)) {
+    fail('migrateFrom must come from fromExpressSession({ secret, store }) or fromFastifySession({ secret, store }), imported from "tessera-sessions/migrate".');
+  }
+  if (value.cookieName !== cookie.name) return value;
+  // One cookie name for both: the new Tessera cookie must land exactly on the old one, and a
+  // cookie backend's values could be mistaken for the old framework's.
+  if (backend.kind === "cookie") {
+    fail(`migrateFrom's cookie and Tessera's cookie are both named "${cookie.name}", which needs a server-side backend (the ${backend.name} backend's values could be taken for ${value.from}'s). Give Tessera its own cookie.name.`);
+  }
+  if (value.cookiePath !== cookie.path || value.cookieDomain !== cookie.domain) {
+    fail(`migrateFrom's cookie and Tessera's cookie are both named "${cookie.name}" but differ in path or domain, so the browser would keep both. Give them the same cookie path and domain, or Tessera its own cookie.name.`);
+  }
+  return value;
 }
 
 /** The longest delay setTimeout honours; beyond it Node fires at once. */

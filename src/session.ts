@@ -10,6 +10,7 @@ import { BackendError, CreateError, UpdateError, VersionConflictError } from "./
 import { generateKey, isValidKey } from "./keys.js";
 import type { ResolvedOptions } from "./options.js";
 import { gatewayOf } from "./gateway.js";
+import type { OldCookie } from "./migrate.js";
 
 /** The shape of session data when the app does not declare one: any JSON value under any key. */
 export type SessionData = Record<string, unknown>;
@@ -70,6 +71,8 @@ const WRITERS = new WeakMap<ResolvedOptions, Map<string, KeyWriter>>();
  * A symbol keeps it off the public `Session` surface.
  */
 export const touchDue = Symbol("tessera.touchDue");
+/** @internal The commit rules find the request's old-framework cookie (see `migrateFrom`) through this. */
+export const oldCookie = Symbol("tessera.oldCookie");
 
 type Key<Data> = keyof Data & string;
 
@@ -103,12 +106,20 @@ export class Session<Data extends object = SessionData> {
   #written = false;
   /** Whether this request bound the session to a user (so a merge keeps this request's choice). */
   #userChanged = false;
+  /** The cookie of the session framework being migrated from, when the request carried one. */
+  readonly #old: OldCookie | undefined;
 
   /** @internal Use `sessions.open(cookieValue)`. */
-  constructor(options: ResolvedOptions, cookieValue: string | undefined) {
+  constructor(options: ResolvedOptions, cookieValue: string | undefined, old?: OldCookie) {
     this.#options = options;
     this.hadCookie = cookieValue !== undefined;
     this.#key = this.#acceptKey(cookieValue);
+    this.#old = old;
+  }
+
+  /** @internal */
+  get [oldCookie](): OldCookie | undefined {
+    return this.#old;
   }
 
   /** The session key (the cookie value), or null when there is none yet. Read-only. */
@@ -420,7 +431,7 @@ export class Session<Data extends object = SessionData> {
 
   async #fetch(): Promise<Map<string, unknown>> {
     const key = this.#key;
-    if (key === null) return new Map();
+    if (key === null) return this.#moveOld();
     const backend = this.#options.backend;
     const now = this.#options.clock();
     if (backend.kind === "cookie") {
@@ -445,7 +456,7 @@ export class Session<Data extends object = SessionData> {
     const record = await this.#backendCall("load", () => backend.load(key, now));
     if (record === null) {
       this.#key = null; // unknown or expired: an empty session that never creates a record
-      return new Map();
+      return this.#moveOld();
     }
     if (this.#timedOut(record, now)) {
       this.#key = null;
@@ -464,6 +475,15 @@ export class Session<Data extends object = SessionData> {
       this.#options.logger.warn(`[tessera] Session data corrupted: a stored ${backend.name} session did not decode; the request gets an empty session.`);
       return new Map();
     }
+    return data;
+  }
+
+  /** No Tessera session: the old framework's session, moved in (see `migrateFrom`), or else an empty one. */
+  async #moveOld(): Promise<Map<string, unknown>> {
+    const old = this.#old;
+    const data = old === undefined ? undefined : await this.#options.migrateFrom?.load(old, this.#options);
+    if (data === undefined) return new Map();
+    this.modified = true; // so the response saves it under a new key
     return data;
   }
 

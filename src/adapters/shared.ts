@@ -34,10 +34,14 @@ export function commitNowOrLater(sessions: Sessions<any>, session: Session<any>,
   return sessions.tryCommitSync(session, status) ?? sessions.commit(session, status);
 }
 
-/** Adds the session's `Vary: Cookie` (merged with the handler's Vary) and `Set-Cookie` to `headers`. */
-export function applyCommit(headers: ResponseHeaders, { setCookie, varyCookie }: CommitResult): void {
+/**
+ * Adds the session's `Vary: Cookie` (merged with the handler's Vary) and `Set-Cookie` to
+ * `headers`, then any extra `Set-Cookie` (a migration clearing the old framework's cookie).
+ */
+export function applyCommit(headers: ResponseHeaders, { setCookie, varyCookie, extraSetCookies }: CommitResult): void {
   if (varyCookie) headers.set("Vary", varyWithCookie(headers.get("Vary") ?? undefined));
   if (setCookie !== undefined) headers.append("Set-Cookie", setCookie);
+  if (extraSetCookies !== undefined) for (const cookie of extraSetCookies) headers.append("Set-Cookie", cookie);
 }
 
 /** Removes every header the handler prepared (a redirect's Location...): none may leak into the error answer. */
