@@ -13,10 +13,14 @@ import type { Sessions } from "../manager.js";
 import type { RequestSessionData, Session } from "../session.js";
 import { applyCommit, commitNowOrLater, discardPrepared, failureStatus, firstCommit, type ResponseHeaders } from "./shared.js";
 
+// Aliased: inside this block a bare `Session` would name the `Session` interface that
+// @fastify/session's types add to "fastify", for apps that have both installed while migrating.
+type TesseraSession = Session<RequestSessionData>;
+
 declare module "fastify" {
   interface FastifyRequest {
     /** The visitor's session (set by Tessera's `tesseraSessions` plugin). */
-    session: Session<RequestSessionData>;
+    session: TesseraSession;
   }
 }
 
