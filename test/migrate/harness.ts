@@ -81,7 +81,7 @@ export interface Answer {
   readonly setCookies: string[];
 }
 
-/** A cookie jar that follows Set-Cookie (Max-Age=0 deletes), whichever server answers. */
+/** A cookie jar that follows Set-Cookie (Max-Age=0 or an epoch expiry deletes), whichever server answers. */
 export class Browser {
   readonly cookies = new Map<string, string>();
 
@@ -93,7 +93,7 @@ export class Browser {
       const [pair = ""] = line.split(";");
       const eq = pair.indexOf("=");
       const name = pair.slice(0, eq).trim();
-      if (/;\s*max-age=0(;|$)/i.test(line)) this.cookies.delete(name);
+      if (/;\s*max-age=0(;|$)|;\s*expires=thu, 01 jan 1970/i.test(line)) this.cookies.delete(name);
       else this.cookies.set(name, pair.slice(eq + 1));
     }
     return { status: response.status, body: await response.text(), setCookies };
