@@ -446,7 +446,7 @@ describe("options are checked at startup", () => {
   it("lists the valid options after the suggestion", () => {
     expect(() => createSessions({ backend: memoryBackend(), cookies: {} } as SessionsOptions)).toThrow(
       new ConfigurationError(
-        "Unknown option cookies: did you mean cookie? The options of createSessions are backend, secret, cookie, saveEveryRequest, expireAtBrowserClose, clock, logger, backendTimeoutMs, idleTimeout, absoluteTimeout, touchInterval.",
+        "Unknown option cookies: did you mean cookie? The options of createSessions are backend, secret, cookie, saveEveryRequest, expireAtBrowserClose, clock, logger, backendTimeoutMs, idleTimeout, absoluteTimeout, touchInterval, migrateFrom.",
       ),
     );
     expect(() => createSessions({ backend: memoryBackend(), cookie: { secur: true } } as SessionsOptions)).toThrow(

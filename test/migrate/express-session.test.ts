@@ -7,16 +7,14 @@ import connectPgSimple from "connect-pg-simple";
 import { RedisStore } from "connect-redis";
 import session from "express-session";
 import pg from "pg";
-import { createClient } from "redis";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createSessions } from "tessera-sessions";
 import { cacheBackend } from "tessera-sessions/backends/cache";
 import { databaseBackend } from "tessera-sessions/backends/db";
 import { fromExpressSession } from "tessera-sessions/migrate";
 import { recordingLogger } from "../helpers.js";
 import { startPostgres, type RestartableServer } from "../servers/postgres.js";
-import { startRedis, type RedisServer } from "../servers/redis.js";
-import { Browser, clearing, expressSessionApp, me, serve, stopAll, tesseraApp } from "./harness.js";
+import { Browser, clearing, expressSessionApp, me, serve, stopAll, tesseraApp, useRedis } from "./harness.js";
 
 const OLD_SECRET = "the express-session secret of the old app";
 const TESSERA_SECRET = "tessera-secret-0123456789abcdefghijklmnop";
@@ -24,16 +22,10 @@ const TESSERA_SECRET = "tessera-secret-0123456789abcdefghijklmnop";
 afterEach(stopAll);
 
 describe("express-session + connect-redis, switched to Tessera on the same Redis", () => {
-  let server: RedisServer;
-  let redis: ReturnType<typeof createClient>;
-  beforeAll(async () => {
-    server = await startRedis();
-    redis = createClient({ url: server.url });
-    await redis.connect();
-  });
-  afterAll(async () => {
-    await redis?.close();
-    await server?.stop();
+  const redisServer = useRedis();
+  let redis: ReturnType<typeof useRedis>["client"];
+  beforeEach(() => {
+    redis = redisServer.client;
   });
 
   /** A user logs in on the old app; returns the browser holding its cookie and the session id. */

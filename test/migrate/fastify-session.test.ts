@@ -7,14 +7,12 @@ import fastifyCookie from "@fastify/cookie";
 import fastifySession from "@fastify/session";
 import { RedisStore } from "connect-redis";
 import Fastify from "fastify";
-import { createClient } from "redis";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createSessions } from "tessera-sessions";
 import { cacheBackend } from "tessera-sessions/backends/cache";
 import { fromFastifySession } from "tessera-sessions/migrate";
 import { recordingLogger } from "../helpers.js";
-import { startRedis, type RedisServer } from "../servers/redis.js";
-import { Browser, clearing, me, running, serve, stopAll, tesseraApp } from "./harness.js";
+import { Browser, clearing, me, running, serve, stopAll, tesseraApp, useRedis } from "./harness.js";
 
 const OLD_SECRET = "the @fastify/session secret, 32 characters or more";
 const TESSERA_SECRET = "tessera-secret-0123456789abcdefghijklmnop";
@@ -40,16 +38,10 @@ async function fastifySessionApp(store: RedisStore, options: { cookiePrefix?: st
 afterEach(stopAll);
 
 describe("@fastify/session + connect-redis, switched to Tessera", () => {
-  let server: RedisServer;
-  let redis: ReturnType<typeof createClient>;
-  beforeAll(async () => {
-    server = await startRedis();
-    redis = createClient({ url: server.url });
-    await redis.connect();
-  });
-  afterAll(async () => {
-    await redis?.close();
-    await server?.stop();
+  const redisServer = useRedis();
+  let redis: ReturnType<typeof useRedis>["client"];
+  beforeEach(() => {
+    redis = redisServer.client;
   });
 
   for (const cookiePrefix of ["", "p:"]) {

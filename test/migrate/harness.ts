@@ -6,9 +6,12 @@
 import { createServer } from "node:http";
 import express from "express";
 import session, { type Store } from "express-session";
+import { createClient } from "redis";
+import { afterAll, beforeAll } from "vitest";
 import type { Sessions } from "tessera-sessions";
 import { sessionMiddleware } from "tessera-sessions/express";
 import { listenOn, type RunningServer } from "../adapters/adapter.suite.js";
+import { startRedis, type RedisServer } from "../servers/redis.js";
 
 /** Servers started by a test file, stopped in its afterAll/afterEach. */
 export const running: RunningServer[] = [];
@@ -21,6 +24,27 @@ export async function serve(app: express.Express): Promise<string> {
   const server = await listenOn(createServer(app));
   running.push(server);
   return server.url;
+}
+
+/** A Redis server and a connected client for the calling test file (beforeAll to afterAll). */
+export function useRedis(): { readonly client: ReturnType<typeof createClient> } {
+  let server: RedisServer | undefined;
+  let client: ReturnType<typeof createClient> | undefined;
+  beforeAll(async () => {
+    server = await startRedis();
+    client = createClient({ url: server.url });
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client?.close();
+    await server?.stop();
+  });
+  return {
+    get client() {
+      if (client === undefined) throw new Error("useRedis().client is only there inside the tests");
+      return client;
+    },
+  };
 }
 
 /** express-session's data as this old app writes it (with Tessera's types loaded, `req.session` is Tessera's). */
