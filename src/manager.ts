@@ -119,7 +119,7 @@ export function createSessions<Data extends object = SessionData>(options?: Sess
       const outcome = old && migrateFrom?.outcome(old, session, status);
       const result = await commit(resolved, session, status);
       if (!old || !outcome || !migrateFrom) return result;
-      const extraSetCookies = await migrateFrom.settle(old, outcome, resolved);
+      const extraSetCookies = await migrateFrom.settle(old, outcome, resolved, result.setCookie !== undefined);
       return extraSetCookies.length === 0 ? result : { ...result, extraSetCookies };
     },
     tryCommitSync: (session, status) => {

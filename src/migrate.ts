@@ -232,10 +232,13 @@ export class SessionMigration {
   /**
    * @internal Carries out `outcome` once the commit has saved: deletes the old record when the
    * rules say so (a failure is logged: the old cookie is cleared all the same, so nothing reads
-   * that record again) and resolves to the `Set-Cookie` values to add.
+   * that record again) and resolves to the `Set-Cookie` values to add. `tesseraCookie` is
+   * whether the commit sets Tessera's cookie.
    */
-  async settle(old: OldCookie, outcome: MigrationOutcome, options: ResolvedOptions): Promise<readonly string[]> {
-    const clear = [expiredCookie(this.cookieName, { path: this.cookiePath, domain: this.cookieDomain })];
+  async settle(old: OldCookie, outcome: MigrationOutcome, options: ResolvedOptions, tesseraCookie: boolean): Promise<readonly string[]> {
+    // Under a shared cookie name, a new Tessera cookie replaces the old one, and clearing it
+    // afterwards would delete the new one.
+    const clear = old.sameName && tesseraCookie ? [] : [expiredCookie(this.cookieName, { path: this.cookiePath, domain: this.cookieDomain })];
     if (outcome === "gone") return clear;
     // A logout must also end the old session, or the next request would move it in again.
     const id = outcome === "ended" && old.state === "unread" ? this.#verify(old, options) : old.id;
@@ -244,8 +247,7 @@ export class SessionMigration {
         options.logger.error(`[tessera] Could not delete a moved ${this.from} session from its store; its cookie is cleared, and the store's expiry will remove it.`, error);
       });
     }
-    // With a shared cookie name, the new Tessera cookie replaces the old one.
-    return outcome === "moved" && old.sameName ? [] : clear;
+    return clear;
   }
 
   /** The old session id when `old` is validly signed by one of the secrets, else undefined (and a warning). */

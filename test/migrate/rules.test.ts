@@ -181,6 +181,21 @@ describe("when migrateFrom reads the old store", () => {
     expect(second.setCookies).toEqual([]);
   });
 
+  it("under a shared cookie name, a bad old cookie is replaced by a new session's cookie, not cleared after it", async () => {
+    const { store, browser } = await loggedIn({ name: "sid" });
+    const { sessions } = migrating(store, { cookie: { name: "sid" }, migrateFrom: fromExpressSession({ secret: "not the old secret", store, cookieName: "sid" }) });
+    const app = tesseraApp(sessions);
+    app.get("/login", async (req, res) => {
+      await req.session.set("user", "new login");
+      res.type("text/plain").send("ok");
+    });
+    const url = await serve(app);
+    const answer = await browser.request(`${url}/login`);
+    expect(answer.setCookies).toHaveLength(1);
+    expect(answer.setCookies[0]).toMatch(/^sid=[a-z0-9]{32}; /);
+    expect(me(await browser.request(`${url}/me`)).data).toEqual({ user: "new login" });
+  });
+
   it("an old store that is down is a BackendError (503), and the old cookie stays for a later try", async () => {
     const PgStore = connectPgSimple(session);
     const down = new PgStore({ conString: `postgres://postgres@127.0.0.1:${await freePort()}/gone`, pruneSessionInterval: false });
