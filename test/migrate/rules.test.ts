@@ -97,6 +97,31 @@ describe("when migrateFrom reads the old store", () => {
     expect(store.reads).toBe(0);
   });
 
+  it("also when the request's Tessera cookie leads nowhere (an expired or deleted Tessera session)", async () => {
+    const { store, browser } = await loggedIn();
+    const { sessions } = migrating(store);
+    const url = await serve(tesseraApp(sessions));
+    browser.cookies.set("sessionid", "abcdefghijklmnopqrstuvwxyz012345");
+    const answer = await browser.request(`${url}/me`);
+    expect(me(answer).data).toEqual({ user: "ada", cart: [1, 2] });
+    expect(browser.cookies.get("sessionid")).not.toBe("abcdefghijklmnopqrstuvwxyz012345");
+    expect(me(await browser.request(`${url}/me`)).data).toEqual({ user: "ada", cart: [1, 2] });
+  });
+
+  it("malformed old cookies are an empty session, never an error", async () => {
+    const { store } = await loggedIn();
+    const { sessions, logger } = migrating(store);
+    const url = await serve(tesseraApp(sessions));
+    for (const value of ["s:", "s:.", "s:abc", "s%3A.sig", "s:id.", "s:id.%E0%A4%A", "s:" + "x".repeat(3000) + ".sig", "not-signed.at-all"]) {
+      const browser = new Browser();
+      browser.cookies.set("connect.sid", value);
+      const answer = await browser.request(`${url}/me`);
+      expect([value, answer.status, me(answer)]).toEqual([value, 200, { key: null, data: {} }]);
+    }
+    expect(store.reads).toBe(0);
+    expect(logger.warnings.length).toBeGreaterThan(0);
+  });
+
   it("a 5xx response moves nothing: the old session stays for the next request", async () => {
     const { store, browser, sid } = await loggedIn();
     const { sessions } = migrating(store);
