@@ -19,6 +19,7 @@ import { withSession } from "tessera-sessions/fetch";
 import { tesseraSessions } from "tessera-sessions/fastify";
 import { sessionMiddleware as honoSessions } from "tessera-sessions/hono";
 import { sessionMiddleware as koaSessions } from "tessera-sessions/koa";
+import { withSession as withNodeSession } from "tessera-sessions/node";
 import { fromExpressSession, fromFastifySession } from "tessera-sessions/migrate";
 import { recordingLogger } from "../helpers.js";
 import { freePort } from "../servers/util.js";
@@ -295,6 +296,15 @@ describe("every adapter sends the old cookie's removal with the moved session", 
       app.use(honoSessions(sessions));
       app.get("/me", async (c) => c.json({ key: null, data: Object.fromEntries(await c.var.session.items()) }));
       const server = await listenOn(createServer(getRequestListener(app.fetch)));
+      running.push(server);
+      return server.url;
+    },
+    node: async (sessions) => {
+      const listener = withNodeSession(sessions, async (req, res) => {
+        res.setHeader("Content-Type", "application/json");
+        res.end(JSON.stringify({ key: null, data: Object.fromEntries(await req.session.items()) }));
+      });
+      const server = await listenOn(createServer(listener));
       running.push(server);
       return server.url;
     },
