@@ -95,6 +95,32 @@ describe("express-session + connect-redis, switched to Tessera on the same Redis
     expect(JSON.parse((await onOldApp.request(`${oldUrl}/whoami`)).body)).toEqual({ user: "ada" });
   });
 
+  it("an old store that hangs fails the request after backendTimeoutMs with a 503, and the old cookie stays for a later try", async () => {
+    const store = new RedisStore({ client: redis });
+    const { browser, sid } = await loggedInOnOldApp(store);
+    const sessions = createSessions({ backend: cacheBackend({ client: redis, prefix: "tessera:" }), logger: recordingLogger(), backendTimeoutMs: 300, migrateFrom: fromExpressSession({ secret: OLD_SECRET, store }) });
+    const app = tesseraApp(sessions);
+    const errors: unknown[] = [];
+    app.use((error: unknown, _req: unknown, res: { status(code: number): { send(body: string): void } }, _next: unknown) => {
+      errors.push(error);
+      res.status((error as { status?: number }).status ?? 500).send("store down");
+    });
+    const url = await serve(app);
+    redisServer.server.pause();
+    let answer;
+    try {
+      answer = await browser.request(`${url}/me`);
+    } finally {
+      redisServer.server.resume();
+    }
+    expect(answer.status).toBe(503);
+    expect(answer.setCookies).toEqual([]);
+    expect(String(errors[0])).toBe("BackendError: [tessera] [express-session store] could not read the old session: no answer within 300 ms (backendTimeoutMs). The store may be down or overloaded.");
+    // Redis answers again: the next request moves the session.
+    expect(me(await browser.request(`${url}/me`)).data).toEqual({ user: "ada", cart: [1, 2] });
+    expect(await redis.get(`sess:${sid}`)).toBeNull();
+  });
+
   it("a tampered cookie, or one signed with a secret Tessera was not given, moves nothing: an empty session, a warning, the old record untouched", async () => {
     const store = new RedisStore({ client: redis });
     const { browser, sid } = await loggedInOnOldApp(store);

@@ -27,7 +27,7 @@ export async function serve(app: express.Express): Promise<string> {
 }
 
 /** A Redis server and a connected client for the calling test file (beforeAll to afterAll). */
-export function useRedis(): { readonly client: ReturnType<typeof createClient> } {
+export function useRedis(): { readonly client: ReturnType<typeof createClient>; readonly server: RedisServer } {
   let server: RedisServer | undefined;
   let client: ReturnType<typeof createClient> | undefined;
   beforeAll(async () => {
@@ -39,10 +39,15 @@ export function useRedis(): { readonly client: ReturnType<typeof createClient> }
     await client?.close();
     await server?.stop();
   });
+  const outside = () => new Error("useRedis() gives its server and client inside the tests only");
   return {
     get client() {
-      if (client === undefined) throw new Error("useRedis().client is only there inside the tests");
+      if (client === undefined) throw outside();
       return client;
+    },
+    get server() {
+      if (server === undefined) throw outside();
+      return server;
     },
   };
 }
