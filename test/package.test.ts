@@ -1,15 +1,17 @@
 /**
- * The package as npm ships it: `npm pack` of a fresh build, installed into a new app next to
- * express@5, running the README's Express app from ESM and from CommonJS (`require`) over a real
- * socket. Also: the committed lockfile agrees with package.json, so `npm install` on a fresh
- * clone leaves it alone.
+ * The package as npm ships it: `npm pack` of a fresh build, installed without flags into a new app
+ * next to the newest peers (express@5, fastify@5 + fastify-plugin latest, redis@6, better-sqlite3),
+ * running the README's Express app from ESM and from CommonJS (`require`), a Fastify app, and the
+ * Redis backend on the app's own redis, over real sockets. Also: the committed lockfile agrees with
+ * package.json, so `npm install` on a fresh clone leaves it alone.
  */
 import { execFile, spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { startRedis, type RedisServer } from "./servers/redis.js";
 
 // Packing, installing from the registry and starting Node processes is slow on a busy machine.
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 600_000 });
@@ -50,7 +52,12 @@ beforeAll(async () => {
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "tessera-package-test-app", private: true }));
   // better-sqlite3 linked from this repo, already compiled (its prebuilt binaries are not on the
   // registry); --ignore-scripts, or npm would recompile it in place. Nothing else here has scripts.
-  await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", tarball, "express@5", join(repo, "node_modules", "better-sqlite3")], app);
+  // No --force or --legacy-peer-deps: the peer ranges must accept the newest majors as they are.
+  await run(
+    "npm",
+    ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", tarball, "express@5", "fastify@5", "fastify-plugin@latest", "redis@6", join(repo, "node_modules", "better-sqlite3")],
+    app,
+  );
 }, 600_000);
 
 afterAll(() => {
@@ -58,8 +65,8 @@ afterAll(() => {
 });
 
 /** Starts `file` in the app, waits for the port it prints, and returns it with a stop function. */
-async function start(file: string): Promise<{ origin: string; stop: () => void; stderr: () => string }> {
-  const child = spawn(process.execPath, [file], { cwd: app, env: { ...process.env, SESSION_SECRET: SECRET }, stdio: ["ignore", "pipe", "pipe"] });
+async function start(file: string, env: Record<string, string> = {}): Promise<{ origin: string; stop: () => void; stderr: () => string }> {
+  const child = spawn(process.execPath, [file], { cwd: app, env: { ...process.env, SESSION_SECRET: SECRET, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   const port = await new Promise<string>((resolve, reject) => {
@@ -134,6 +141,54 @@ const { sessionMiddleware } = require("tessera-sessions/express");`),
       await exerciseCart(server.origin);
     } finally {
       server.stop();
+    }
+    expect(server.stderr()).toBe("");
+  });
+
+  it("runs a Fastify app (fastify 5, fastify-plugin latest) whose sessions are in Redis through the app's redis 6", async () => {
+    const installed = (name: string) => (JSON.parse(readFileSync(join(app, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+    expect([installed("fastify").split(".")[0], installed("redis").split(".")[0]]).toEqual(["5", "6"]);
+    // The only redis in the app is its own: Tessera cannot have found another one.
+    expect(existsSync(join(app, "node_modules", "tessera-sessions", "node_modules", "redis"))).toBe(false);
+    writeFileSync(
+      join(app, "fastify.mjs"),
+      `import Fastify from "fastify";
+import { createSessions } from "tessera-sessions";
+import { cacheBackend } from "tessera-sessions/backends/cache";
+import { tesseraSessions } from "tessera-sessions/fastify";
+const sessions = createSessions({ backend: cacheBackend({ url: process.env.REDIS_URL, prefix: "pkg:" }), secret: process.env.SESSION_SECRET });
+const app = Fastify();
+await app.register(tesseraSessions, { sessions });
+app.get("/", async (request) => await request.session.get("username", "Guest"));
+app.post("/cart/:item", async (request) => {
+  const cart = await request.session.get("cart", []);
+  await request.session.set("cart", [...cart, Number(request.params.item)]);
+  return cart.length + 1 + " items";
+});
+await app.listen({ port: 0, host: "127.0.0.1" });
+console.log("listening on " + app.server.address().port);
+`,
+    );
+    let redis: RedisServer | undefined;
+    let server: Awaited<ReturnType<typeof start>> | undefined;
+    try {
+      redis = await startRedis();
+      server = await start("fastify.mjs", { REDIS_URL: redis.url });
+      await exerciseCart(server.origin);
+      // What the app stored is in that Redis: one record under the app's prefix, holding the cart.
+      const { createClient } = await import("redis");
+      const raw = createClient({ url: redis.url });
+      await raw.connect();
+      try {
+        const keys = await raw.keys("pkg:*");
+        expect(keys).toEqual([expect.stringMatching(/^pkg:[0-9a-f]{64}$/)]);
+        expect(JSON.parse((await raw.get(keys[0]!)) as string)).toMatchObject({ data: '{"cart":[7,8]}', version: 2 });
+      } finally {
+        await raw.close();
+      }
+    } finally {
+      server?.stop();
+      await redis?.stop();
     }
     expect(server.stderr()).toBe("");
   });
