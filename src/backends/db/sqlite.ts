@@ -28,7 +28,7 @@ export async function openSqlite(file: string): Promise<SqlDriver> {
 
 /** What to do when the installed better-sqlite3 and this Node do not fit together. */
 const REMEDY =
-  "Install a better-sqlite3 release built for this Node (better-sqlite3@12 runs on Node 20 to 26; 13 needs Node 22 or later), " +
+  "Install a better-sqlite3 release built for this Node (better-sqlite3@12 runs on Node 20 to 26; 13 needs Node 22.14 or later), " +
   "or run a Node it supports; after changing Node, rebuild it with: npm rebuild better-sqlite3";
 
 /** The installed better-sqlite3's version and supported Node range, when its manifest can be read. */
@@ -47,11 +47,20 @@ function installedBetterSqlite3(): { version: string; node: string | undefined }
  */
 function refuseUnsupportedNode(): void {
   const installed = installedBetterSqlite3();
-  if (installed?.node === undefined || nodeSatisfies(installed.node, process.versions.node)) return;
+  if (installed === undefined) return;
+  const floor = CRASHES_BELOW[installed.version.split(".")[0] ?? ""];
+  const unsupported = [installed.node, floor].find((range) => range !== undefined && !nodeSatisfies(range, process.versions.node));
+  if (unsupported === undefined) return;
   throw new ConfigurationError(
-    `The SQLite backend cannot use better-sqlite3 ${installed.version} on Node ${process.versions.node}: it supports Node ${installed.node}, and loading it here would crash the process. ${REMEDY}`,
+    `The SQLite backend cannot use better-sqlite3 ${installed.version} on Node ${process.versions.node}: it supports Node ${unsupported}, and loading it here would crash the process. ${REMEDY}`,
   );
 }
+
+/**
+ * Nodes a better-sqlite3 major crashes although its `engines` allows them: 13's prebuilt addon
+ * segfaults on Node 22.12 and 22.13 (engines says >=22; test/package.test.ts runs it on 22.12.0).
+ */
+const CRASHES_BELOW: Readonly<Record<string, string>> = { "13": ">=22.14.0" };
 
 /**
  * Whether `version` (x.y.z) is in an `engines.node` range. Reads the forms drivers use
