@@ -35,9 +35,11 @@ import { memcachedStore, openMemcached, type MemjsLike } from "./cache/memcached
 import { openRedis, redisStore, type RedisLike } from "./cache/redis.js";
 import { clusterRootUrls, openRedisCluster, redisClusterStore, type RedisClusterLike } from "./cache/redis-cluster.js";
 import { isSentinelClient, openRedisSentinel, parseSentinelUrl, sentinelAsClient, type RedisSentinelLike } from "./cache/redis-sentinel.js";
-import { decodeRecord, encodeRecord, ttlSeconds, type Store } from "./cache/store.js";
+import { ttlSeconds, type Store } from "./cache/store.js";
+import { decodeRecord, encodeRecord } from "./record.js";
 import { listFromRecords } from "./listing.js";
 import { memoryBackend } from "./memory.js";
+import { shownUrl } from "./peer.js";
 
 /** Options of {@link cacheBackend}. */
 export interface CacheBackendOptions {
@@ -111,8 +113,7 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
       name = "memcached";
       store = memcachedStore(() => openMemcached(url.slice("memcached://".length).replace(/\/$/, ""), timeout), true, prefix, timeout * 2 + 1000);
     } else {
-      const shown = JSON.stringify(url.replace(/\/\/[^@/]*@/, "//***@"));
-      throw new ConfigurationError(`cacheBackend needs a url of redis://host:port, rediss://…, memcached://host:port or memory:, redis+cluster://host:port,host:port for a Redis Cluster, or redis+sentinel://host:port,host:port/name for Sentinel (got ${shown}).`);
+      throw new ConfigurationError(`cacheBackend needs a url of redis://host:port, rediss://…, memcached://host:port or memory:, redis+cluster://host:port,host:port for a Redis Cluster, or redis+sentinel://host:port,host:port/name for Sentinel (got ${shownUrl(url)}).`);
     }
   }
   return {
@@ -125,8 +126,7 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
       return record === null || record.expiresAt <= now ? null : record;
     },
     async create(key, write) {
-      const record = { ...write, version: 1, createdAt: write.now, updatedAt: write.now };
-      if (!(await store.add(hashKey(key), encodeRecord(record), ttlSeconds(write), write.userId))) throw new CreateError();
+      if (!(await store.add(hashKey(key), encodeRecord(write, 1, write.now), ttlSeconds(write), write.userId))) throw new CreateError();
     },
     async update(key, write, expectedVersion) {
       const outcome = await store.swap(hashKey(key), expectedVersion, write, ttlSeconds(write));

@@ -18,8 +18,9 @@
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { isSessionId } from "../../keys.js";
-import { importPeer } from "../db/driver.js";
-import { DeadlineError, recordTail, withDeadline, type Store } from "./store.js";
+import { importPeer } from "../peer.js";
+import { recordTail } from "../record.js";
+import { DeadlineError, withDeadline, type Store } from "./store.js";
 
 /** The part of a node-redis cluster client this backend uses. */
 export interface RedisClusterLike {

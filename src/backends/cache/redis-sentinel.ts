@@ -6,7 +6,7 @@
  * unchanged, on an adapter that gives the sentinel client the shape of a plain client.
  * @module
  */
-import { importPeer } from "../db/driver.js";
+import { importPeer } from "../peer.js";
 import type { RedisLike } from "./redis.js";
 
 /** The part of a node-redis sentinel client (`createSentinel()`) this backend uses. */

@@ -3,7 +3,6 @@
  * once for every dialect. Statements use `?` placeholders; a driver converts if it must.
  * @module
  */
-import { MissingDependencyError } from "../../errors.js";
 import type { Dialect } from "./schema.js";
 
 /** A row as drivers return it. */
@@ -30,10 +29,6 @@ export interface SqlDriver {
   close(): Promise<void>;
 }
 
-/**
- * Loads an optional peer dependency, or explains which package to install. `packageName`
- * differs from `name` for a subpath such as "mysql2/promise".
- */
 /**
  * A connection opened on first use (creating the backend costs nothing and startup order does not
  * matter), then shared. A failed open is not kept: the next call tries again, so a database that
@@ -68,15 +63,6 @@ export function lazyDriver(connect: () => Promise<SqlDriver>, prepare?: (d: SqlD
       if (opened) await opened.close();
     },
   };
-}
-
-export async function importPeer<T>(name: string, feature: string, packageName = name): Promise<T> {
-  try {
-    return (await import(name)) as T;
-  } catch (error) {
-    if ((error as { code?: string }).code === "ERR_MODULE_NOT_FOUND") throw new MissingDependencyError(packageName, feature, error);
-    throw error;
-  }
 }
 
 /** Rows a batched delete removes per statement when the app sets no `batchSize`. */

@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { hashKey } from "../../keys.js";
 import type { ServerBackend, SessionListQuery, SessionWrite, StoredSession } from "../base.js";
 import { decodeCursor, page } from "../listing.js";
+import { shownUrl } from "../peer.js";
 import { defaultBatchSize, lazyDriver, deleteInBatches, type Row, type SqlDriver } from "./driver.js";
 import { LEDGER_DDL, MIGRATIONS, MIGRATIONS_TABLE, SESSIONS_TABLE, type Dialect } from "./schema.js";
 import { isMysqlPool, mysqlDriver, openMysql } from "./mysql.js";
@@ -298,6 +299,6 @@ function resolveConnection(options: DatabaseBackendOptions, settings: PoolSettin
   if (/^postgres(ql)?:\/\//i.test(url)) return { dialect: "postgres", connect: () => openPostgres(url, settings) };
   if (/^(mysql|mariadb):\/\//i.test(url)) return { dialect: "mysql", connect: () => openMysql(url, settings) };
   throw new ConfigurationError(
-    `databaseBackend does not know the URL scheme of ${JSON.stringify(url.replace(/\/\/[^@/]*@/, "//***@"))}: use sqlite:<file>, sqlite::memory:, postgres://… or mysql://….`,
+    `databaseBackend does not know the URL scheme of ${shownUrl(url)}: use sqlite:<file>, sqlite::memory:, postgres://… or mysql://….`,
   );
 }

@@ -4,7 +4,8 @@
  * @module
  */
 import type { Pool, PoolConnection, ResultSetHeader } from "mysql2/promise";
-import { importPeer, type Row, type SqlDriver } from "./driver.js";
+import { importPeer } from "../peer.js";
+import { type Row, type SqlDriver } from "./driver.js";
 import type { PoolSettings } from "./postgres.js";
 
 /** The server's error numbers (https://mariadb.com/kb/en/mariadb-error-code-reference/). */

@@ -5,7 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import type pg from "pg";
-import { importPeer, type Row, type SqlDriver } from "./driver.js";
+import { importPeer } from "../peer.js";
+import { type Row, type SqlDriver } from "./driver.js";
 
 /** Connection settings for a pool Tessera creates from a URL. */
 export interface PoolSettings {

@@ -6,7 +6,8 @@
 import type BetterSqlite3 from "better-sqlite3";
 import { createRequire } from "node:module";
 import { ConfigurationError } from "../../errors.js";
-import { importPeer, type SqlDriver } from "./driver.js";
+import { importPeer } from "../peer.js";
+import { type SqlDriver } from "./driver.js";
 
 type Database = BetterSqlite3.Database;
 
