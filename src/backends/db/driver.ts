@@ -65,6 +65,26 @@ export function lazyDriver(connect: () => Promise<SqlDriver>, prepare?: (d: SqlD
   };
 }
 
+/**
+ * Runs `work` in one transaction on one connection: `begin`, then COMMIT, or ROLLBACK if it
+ * fails. `release` hands the connection back, given the ROLLBACK's own error when even that
+ * failed (such a connection is broken: discard it).
+ */
+export async function inTransaction<T>(exec: (statement: string) => Promise<unknown>, begin: string, work: () => Promise<T>, release: (rollbackError: Error | undefined) => void): Promise<T> {
+  let rollbackError: Error | undefined;
+  try {
+    await exec(begin);
+    const result = await work();
+    await exec("COMMIT");
+    return result;
+  } catch (error) {
+    await exec("ROLLBACK").catch((failure: unknown) => (rollbackError = failure instanceof Error ? failure : new Error(String(failure))));
+    throw error;
+  } finally {
+    release(rollbackError);
+  }
+}
+
 /** Rows a batched delete removes per statement when the app sets no `batchSize`. */
 export function defaultBatchSize(dialect: SqlDriver["dialect"]): number {
   // SQLite deletes in the app's own thread, so each batch is a stall: keep them small.
