@@ -17,6 +17,12 @@ export interface MemjsLike {
   perform(key: string, request: Buffer, seq: number, callback: (error: Error | null, response: MemjsResponse | null) => void): void;
   close(): void;
 }
+/** Whether `client` looks like a memjs Client (its request pipeline and server list). */
+export function isMemjsClient(client: object): client is MemjsLike {
+  const c = client as { perform?: unknown; servers?: unknown };
+  return typeof c.perform === "function" && Array.isArray(c.servers);
+}
+
 interface MemjsResponse {
   header: { status: number; cas: Buffer };
   val: Buffer;
