@@ -1,0 +1,59 @@
+/**
+ * The core loads only what it uses (issue 15): an app on memory or cookie sessions never loads
+ * the SQL backend or Django's table format, and the default SQLite backend still works, loading
+ * them on first use. Measured by scripts/module-cost.mjs in a child Node process whose module
+ * hooks note every file loaded.
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { createSessions } from "tessera-sessions";
+
+const run = promisify(execFile);
+const script = fileURLToPath(new URL("../scripts/module-cost.mjs", import.meta.url));
+
+interface Report {
+  memoryApp: { modules: number; lines: number; files: { file: string; lines: number }[] };
+  cookieApp: { bundledBytes: { oneFile: number; entryChunk: number }; loaded: string[] };
+}
+
+describe("what an app loads", () => {
+  it("memory sessions load no SQL and no Django code; cookie sessions no SQL; the split bundle leaves the SQL out of the entry", async () => {
+    const { stdout } = await run(process.execPath, [script, "--json"], { timeout: 60_000 });
+    const report = JSON.parse(stdout) as Report;
+    const memoryFiles = report.memoryApp.files.map((m) => m.file);
+    expect(memoryFiles).toContain("backends/memory.ts");
+    expect(memoryFiles.filter((file) => /^backends\/db\/|^backends\/django|^django\//.test(file))).toEqual([]);
+    expect(report.memoryApp.modules).toBe(memoryFiles.length);
+    expect(report.cookieApp.loaded).toContain("backends/signed-cookies.ts");
+    expect(report.cookieApp.loaded.filter((file) => /^backends\/db\/|^backends\/django-db/.test(file))).toEqual([]);
+    // The SQL code is reachable only through the default backend's dynamic import: its own chunk.
+    expect(report.cookieApp.bundledBytes.entryChunk).toBeLessThan(report.cookieApp.bundledBytes.oneFile * 0.6);
+  }, 90_000);
+
+  it("the default backend loads SQLite on first use and keeps its name, dialect and methods from the start", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-default-"));
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const sessions = createSessions({ cookie: { secure: false } });
+      const backend = sessions.options.backend;
+      expect(backend).toMatchObject({ kind: "server", name: "sqlite", dialect: "sqlite" });
+      expect(typeof (backend as { listSessions?: unknown }).listSessions).toBe("function");
+      expect(existsSync(join(dir, "sessions.sqlite3"))).toBe(false); // nothing opened yet
+      const session = sessions.open();
+      await session.set("n", 1);
+      await sessions.commit(session, 200);
+      expect(existsSync(join(dir, "sessions.sqlite3"))).toBe(true);
+      expect(await sessions.open(session.sessionKey as string).get("n")).toBe(1);
+      await sessions.close();
+    } finally {
+      process.chdir(cwd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
