@@ -4,7 +4,8 @@
  *
  * 1. the modules of this package that `import "tessera-sessions"` plus the memory backend loads,
  *    with their lines of source, while an app creates sessions and saves one;
- * 2. the size of a cookie-only app (`signedCookieBackend`) bundled with `esbuild --bundle --minify`.
+ * 2. the modules an app on Tessera's SQL table loads (Django's table format stays out);
+ * 3. the size of a cookie-only app (`signedCookieBackend`) bundled with `esbuild --bundle --minify`.
  *
  * Runs on the TypeScript sources (test/hardening/ts-hooks.mjs), so no build is needed.
  *
@@ -32,6 +33,17 @@ const sessions = createSessions({ backend: memoryBackend(), secret: "s".repeat(3
 const session = sessions.open();
 await session.set("n", 1);
 await sessions.commit(session, 200);
+`;
+
+/** An app on Tessera's own SQL table (SQLite in memory): Django's table format stays unloaded. */
+const SQLITE_APP = `
+import { createSessions } from "tessera-sessions";
+import { databaseBackend } from "tessera-sessions/backends/db";
+const sessions = createSessions({ backend: databaseBackend({ url: "sqlite::memory:" }) });
+const session = sessions.open();
+await session.set("n", 1);
+await sessions.commit(session, 200);
+await sessions.close();
 `;
 
 /** A cookie-only app: sessions in signed cookies, nothing on the server. */
@@ -110,6 +122,7 @@ const lines = (path) => readFileSync(path, "utf8").split("\n").length - 1;
 const modules = loadedSources(MEMORY_APP).map((path) => ({ file: relative(src, path), lines: lines(path) }));
 const report = {
   memoryApp: { modules: modules.length, lines: modules.reduce((total, m) => total + m.lines, 0), files: modules },
+  sqliteApp: { loaded: loadedSources(SQLITE_APP).map((path) => relative(src, path)) },
   cookieApp: { bundledBytes: await bundledBytes(COOKIE_APP), loaded: loadedSources(COOKIE_APP.replace("process.env.SESSION_SECRET", '"s".repeat(32)') + "await handle(undefined);").map((path) => relative(src, path)) },
 };
 
@@ -118,6 +131,7 @@ if (json) {
 } else {
   console.log(`import "tessera-sessions" + memory backend: ${report.memoryApp.modules} modules, ${report.memoryApp.lines} lines`);
   for (const { file, lines: count } of modules) console.log(`  ${file} (${count})`);
+  console.log(`SQLite app (databaseBackend): ${report.sqliteApp.loaded.length} modules: ${report.sqliteApp.loaded.join(", ")}`);
   const { oneFile, entryChunk } = report.cookieApp.bundledBytes;
   console.log(`cookie-only app, esbuild --bundle --minify: ${oneFile} bytes in one file; with --splitting, ${entryChunk} bytes in the entry chunk`);
   console.log(`  loads: ${report.cookieApp.loaded.join(", ")}`);

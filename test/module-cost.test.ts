@@ -18,11 +18,12 @@ const script = fileURLToPath(new URL("../scripts/module-cost.mjs", import.meta.u
 
 interface Report {
   memoryApp: { modules: number; lines: number; files: { file: string; lines: number }[] };
+  sqliteApp: { loaded: string[] };
   cookieApp: { bundledBytes: { oneFile: number; entryChunk: number }; loaded: string[] };
 }
 
 describe("what an app loads", () => {
-  it("memory sessions load no SQL and no Django code; cookie sessions no SQL; the split bundle leaves the SQL out of the entry", async () => {
+  it("memory sessions load no SQL and no Django code; cookie sessions no SQL; Tessera's SQL table not Django's format; the split bundle leaves the SQL out of the entry", async () => {
     const { stdout } = await run(process.execPath, [script, "--json"], { timeout: 60_000 });
     const report = JSON.parse(stdout) as Report;
     const memoryFiles = report.memoryApp.files.map((m) => m.file);
@@ -31,6 +32,8 @@ describe("what an app loads", () => {
     expect(report.memoryApp.modules).toBe(memoryFiles.length);
     expect(report.cookieApp.loaded).toContain("backends/signed-cookies.ts");
     expect(report.cookieApp.loaded.filter((file) => /^backends\/db\/|^backends\/django-db/.test(file))).toEqual([]);
+    expect(report.sqliteApp.loaded).toContain("backends/db/sqlite.ts");
+    expect(report.sqliteApp.loaded.filter((file) => /^backends\/db\/django|^backends\/django|^django\//.test(file))).toEqual([]);
     // The SQL code is reachable only through the default backend's dynamic import: its own chunk.
     expect(report.cookieApp.bundledBytes.entryChunk).toBeLessThan(report.cookieApp.bundledBytes.oneFile * 0.6);
   }, 90_000);
