@@ -5,7 +5,7 @@
  * hooks note every file loaded.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -45,7 +45,7 @@ describe("what an app loads", () => {
     try {
       const sessions = createSessions({ cookie: { secure: false } });
       const backend = sessions.options.backend;
-      expect(backend).toMatchObject({ kind: "server", name: "sqlite", dialect: "sqlite" });
+      expect(backend).toMatchObject({ kind: "server", name: "sqlite", dialect: "sqlite", sqliteFile: join(realpathSync(dir), "sessions.sqlite3") });
       expect(typeof (backend as { listSessions?: unknown }).listSessions).toBe("function");
       expect(existsSync(join(dir, "sessions.sqlite3"))).toBe(false); // nothing opened yet
       const session = sessions.open();
