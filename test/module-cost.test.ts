@@ -11,7 +11,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { createSessions } from "tessera-sessions";
+import { createSessions, type SessionBackend } from "tessera-sessions";
+import { databaseBackend } from "tessera-sessions/backends/db";
+import { djangoDatabaseBackend } from "../src/backends/db/django.js";
 
 const run = promisify(execFile);
 const script = fileURLToPath(new URL("../scripts/module-cost.mjs", import.meta.url));
@@ -37,6 +39,14 @@ describe("what an app loads", () => {
     // The SQL code is reachable only through the default backend's dynamic import: its own chunk.
     expect(report.cookieApp.bundledBytes.entryChunk).toBeLessThan(report.cookieApp.bundledBytes.oneFile * 0.6);
   }, 90_000);
+
+  it("a backend that loads on first use offers exactly the methods and flags of the one it stands for", () => {
+    const shape = (backend: SessionBackend) =>
+      Object.fromEntries(Object.entries(backend).map(([name, value]) => [name, typeof value === "function" ? "method" : value]));
+    expect(shape(createSessions({}).options.backend)).toEqual(shape(databaseBackend({ url: "sqlite:sessions.sqlite3" })));
+    const secret = "django-insecure-0123456789abcdef0123456789";
+    expect(shape(databaseBackend({ url: "sqlite::memory:", format: "django", secret }))).toEqual(shape(djangoDatabaseBackend({ url: "sqlite::memory:", secret })));
+  });
 
   it("the default backend loads SQLite on first use and keeps its name, dialect and methods from the start", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tessera-default-"));
