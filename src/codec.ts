@@ -71,3 +71,17 @@ export function decodeData(text: string): Map<string, unknown> | undefined {
   // JSON.parse makes "__proto__" an own property, so Object.entries sees it as plain data.
   return new Map(Object.entries(parsed));
 }
+
+/**
+ * A UTC time as Python prints a naive `datetime`: `YYYY-MM-DD`, `separator`, `HH:MM:SS`, then
+ * `.ffffff` unless it is 0 (from milliseconds, so the last three digits are 0). Django's
+ * `isoformat()` of `_session_expiry` (with "T" and "+00:00") and its SQLite `expire_date` text
+ * (with " ") are both this.
+ */
+export function pythonDatetime(ms: number, separator: " " | "T"): string {
+  const whole = Math.floor(ms);
+  const iso = new Date(whole).toISOString(); // 2026-11-22T07:12:43.081Z
+  const millis = whole - Math.floor(whole / 1000) * 1000;
+  const base = `${iso.slice(0, 10)}${separator}${iso.slice(11, 19)}`;
+  return millis === 0 ? base : `${base}.${String(millis).padStart(3, "0")}000`;
+}

@@ -3,8 +3,9 @@
  * that turn a configuration mistake into a clear error at startup.
  * @module
  */
+import { resolve } from "node:path";
 import type { SessionBackend } from "./backends/base.js";
-import { databaseBackend } from "./backends/db/index.js";
+import { lazyServerBackend, SQL_TABLE_METHODS } from "./backends/lazy.js";
 import { ConfigurationError } from "./errors.js";
 import { GENERATE_SECRET, MIN_SECRET_BYTES, secretProblem } from "./keys.js";
 import { SessionMigration } from "./migrate.js";
@@ -273,7 +274,7 @@ export function resolveOptions(options: SessionsOptions = {}): ResolvedOptions {
   }
 
   const secrets = resolveSecrets(options.secret);
-  const backend = options.backend ?? databaseBackend({ url: `sqlite:${DEFAULT_SQLITE_FILE}` });
+  const backend = options.backend ?? defaultBackend();
   if (!isBackend(backend)) {
     fail("backend must be a Tessera backend, such as databaseBackend({ url }) from \"tessera-sessions/backends/db\" or memoryBackend() from \"tessera-sessions/backends/memory\".");
   }
@@ -321,6 +322,17 @@ function resolveMigration(value: unknown, backend: SessionBackend, cookie: { nam
     fail(`migrateFrom's cookie and Tessera's cookie are both named "${cookie.name}" but differ in path or domain, so the browser would keep both. Give them the same cookie path and domain, or Tessera its own cookie.name.`);
   }
   return value;
+}
+
+/**
+ * The default backend, `databaseBackend({ url: "sqlite:sessions.sqlite3" })`. Its SQL, driver
+ * and schema load on the first session read or write, so an app that names its own backend
+ * never loads them (its URL is fixed, so there is no option to check at startup).
+ */
+function defaultBackend(): SessionBackend {
+  return lazyServerBackend({ name: "sqlite", dialect: "sqlite", sqliteFile: resolve(DEFAULT_SQLITE_FILE) }, SQL_TABLE_METHODS, async () =>
+    (await import("./backends/db/index.js")).databaseBackend({ url: `sqlite:${DEFAULT_SQLITE_FILE}` }),
+  );
 }
 
 /** The longest delay setTimeout honours; beyond it Node fires at once. */

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ServerBackend, SessionWrite, StoredSession } from "./backends/base.js";
-import { assertJsonValue, decodeData, encodeData } from "./codec.js";
+import { assertJsonValue, decodeData, encodeData, pythonDatetime } from "./codec.js";
 import { BackendError, CreateError, UpdateError, VersionConflictError } from "./errors.js";
 import { generateKey, isValidKey } from "./keys.js";
 import type { ResolvedOptions } from "./options.js";
@@ -666,8 +666,5 @@ function parseExpiry(value: string | Date): number | undefined {
 
 /** Django's `datetime.isoformat()` for an aware UTC time: microseconds, `+00:00`, no `.000000`. */
 export function toDjangoIsoString(date: Date): string {
-  const iso = date.toISOString(); // 2026-11-22T07:12:43.081Z
-  const millis = date.getUTCMilliseconds();
-  const base = iso.slice(0, 19);
-  return millis === 0 ? `${base}+00:00` : `${base}.${String(millis).padStart(3, "0")}000+00:00`;
+  return `${pythonDatetime(date.getTime(), "T")}+00:00`;
 }

@@ -31,13 +31,15 @@
 import { ConfigurationError, CreateError, UpdateError, VersionConflictError } from "../errors.js";
 import { hashKey, isSessionId } from "../keys.js";
 import type { ServerBackend, SessionListPage, SessionListQuery, StoredSession } from "./base.js";
-import { memcachedStore, openMemcached, type MemjsLike } from "./cache/memcached.js";
-import { openRedis, redisStore, type RedisLike } from "./cache/redis.js";
-import { clusterRootUrls, openRedisCluster, redisClusterStore, type RedisClusterLike } from "./cache/redis-cluster.js";
-import { isSentinelClient, openRedisSentinel, parseSentinelUrl, sentinelAsClient, type RedisSentinelLike } from "./cache/redis-sentinel.js";
-import { decodeRecord, encodeRecord, ttlSeconds, type Store } from "./cache/store.js";
+import { isMemjsClient, memcachedStore, openMemcached } from "./cache/memcached.js";
+import { isRedisClient, openRedis, redisStore } from "./cache/redis.js";
+import { clusterRootUrls, isClusterClient, openRedisCluster, redisClusterStore } from "./cache/redis-cluster.js";
+import { isSentinelClient, openRedisSentinel, parseSentinelUrl, sentinelAsClient } from "./cache/redis-sentinel.js";
+import { ttlSeconds, type Store } from "./cache/store.js";
+import { decodeRecord, encodeRecord } from "./record.js";
 import { listFromRecords } from "./listing.js";
 import { memoryBackend } from "./memory.js";
+import { shownUrl } from "./peer.js";
 
 /** Options of {@link cacheBackend}. */
 export interface CacheBackendOptions {
@@ -73,23 +75,24 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
   const timeout = options.timeout ?? 2000;
   if (!(typeof timeout === "number" && Number.isFinite(timeout) && timeout > 0)) throw new ConfigurationError("cacheBackend timeout is in milliseconds and must be a positive number.");
   const prefix = options.prefix ?? "tessera:session:";
-  const client = options.client as Partial<RedisLike & MemjsLike> | undefined;
+  const client = options.client;
+  const given = typeof client === "object" && client !== null ? client : undefined;
   let name: string;
   let store: Store;
-  if (typeof client === "object" && client !== null && "masters" in client && typeof client.sendCommand === "function") {
+  if (given !== undefined && isClusterClient(given)) {
     // A cluster keeps records and user indexes on different slots: see ./cache/redis-cluster.ts.
     name = "redis-cluster";
-    store = redisClusterStore(async () => client as unknown as RedisClusterLike, prefix, timeout);
-  } else if (typeof client === "object" && client !== null && isSentinelClient(client)) {
+    store = redisClusterStore(async () => given, prefix, timeout);
+  } else if (given !== undefined && isSentinelClient(given)) {
     name = "redis-sentinel";
-    const adapted = sentinelAsClient(client as unknown as RedisSentinelLike);
+    const adapted = sentinelAsClient(given);
     store = redisStore(async () => adapted, prefix, timeout);
-  } else if (client !== undefined && client !== null && typeof client.sendCommand === "function") {
+  } else if (given !== undefined && isRedisClient(given)) {
     name = "redis";
-    store = redisStore(async () => client as RedisLike, prefix, timeout);
-  } else if (client !== undefined && client !== null && typeof client.perform === "function" && Array.isArray(client.servers)) {
+    store = redisStore(async () => given, prefix, timeout);
+  } else if (given !== undefined && isMemjsClient(given)) {
     name = "memcached";
-    store = memcachedStore(async () => client as MemjsLike, false, prefix, timeout * 2 + 1000);
+    store = memcachedStore(async () => given, false, prefix, timeout * 2 + 1000);
   } else if (client !== undefined) {
     throw new ConfigurationError("cacheBackend client must be a node-redis client (createClient(), createCluster() or createSentinel()) or a memjs Client; otherwise pass a url.");
   } else {
@@ -111,8 +114,7 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
       name = "memcached";
       store = memcachedStore(() => openMemcached(url.slice("memcached://".length).replace(/\/$/, ""), timeout), true, prefix, timeout * 2 + 1000);
     } else {
-      const shown = JSON.stringify(url.replace(/\/\/[^@/]*@/, "//***@"));
-      throw new ConfigurationError(`cacheBackend needs a url of redis://host:port, rediss://…, memcached://host:port or memory:, redis+cluster://host:port,host:port for a Redis Cluster, or redis+sentinel://host:port,host:port/name for Sentinel (got ${shown}).`);
+      throw new ConfigurationError(`cacheBackend needs a url of redis://host:port, rediss://…, memcached://host:port or memory:, redis+cluster://host:port,host:port for a Redis Cluster, or redis+sentinel://host:port,host:port/name for Sentinel (got ${shownUrl(url)}).`);
     }
   }
   return {
@@ -125,8 +127,7 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
       return record === null || record.expiresAt <= now ? null : record;
     },
     async create(key, write) {
-      const record = { ...write, version: 1, createdAt: write.now, updatedAt: write.now };
-      if (!(await store.add(hashKey(key), encodeRecord(record), ttlSeconds(write), write.userId))) throw new CreateError();
+      if (!(await store.add(hashKey(key), encodeRecord(write, 1, write.now), ttlSeconds(write), write.userId))) throw new CreateError();
     },
     async update(key, write, expectedVersion) {
       const outcome = await store.swap(hashKey(key), expectedVersion, write, ttlSeconds(write));

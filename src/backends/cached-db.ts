@@ -55,6 +55,12 @@ export interface CachedDatabaseBackendOptions {
    * @default 5000
    */
   cacheCooldown?: number;
+  /**
+   * The app's clock, the same function as `createSessions({ clock })`. `exists()` and `delete()`
+   * are not handed the time, and the cache entry they read or write expires by this clock.
+   * @default () => Date.now()
+   */
+  clock?: () => number;
 }
 
 /** How long a "deleted" marker stays in the cache: longer than any request takes. */
@@ -79,6 +85,8 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
   }
   const logger = options.logger ?? console;
   const cooldown = options.cacheCooldown ?? 5000;
+  const clock = options.clock ?? Date.now;
+  if (typeof clock !== "function") throw new ConfigurationError("cachedDatabaseBackend clock must be a function returning milliseconds since the epoch: the one passed to createSessions.");
   let cacheDownUntil = 0;
   /** Ids (`hashKey(key)`) whose cache entry may predate a write the cache missed. */
   const dirty = new Set<string>();
@@ -230,12 +238,12 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
     },
     async delete(key) {
       await database.delete(key);
-      const now = Date.now(); // delete() is not given the app's clock; the marker only needs to outlive a request
+      const now = clock(); // the marker must outlive a request, by the clock loads are checked against
       await afterWrite(key, "write", now, () => deletedMarker(now));
     },
     async exists(key) {
       // As Django's cached_db: the cache first, then the database (expired records included).
-      const cached = await withCache(hashKey(key), key, "read", () => cache.load(key, Date.now()));
+      const cached = await withCache(hashKey(key), key, "read", () => cache.load(key, clock()));
       const entry = cached ? parseEntry(cached) : null;
       if (entry !== null) return entry.kind === "session";
       return database.exists(key);

@@ -25,8 +25,9 @@ import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BackendError, ConfigurationError, CreateError, UpdateError, VersionConflictError } from "../errors.js";
 import { hashKey, isSessionId, SESSION_ID_SOURCE } from "../keys.js";
-import type { ServerBackend, SessionListPage, SessionListQuery, SessionWrite, StoredSession } from "./base.js";
+import type { ServerBackend, SessionListPage, SessionListQuery, StoredSession } from "./base.js";
 import { listFromRecords } from "./listing.js";
+import { isRecord, toRecord } from "./record.js";
 
 const NAME = "file";
 /** A lock file older than this was left by a crashed process; holders need milliseconds. */
@@ -278,18 +279,6 @@ async function readRecord(path: string): Promise<ReadResult> {
   } catch {
     return "invalid";
   }
-}
-
-function isRecord(value: unknown): value is StoredSession {
-  const r = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
-  const { data, expiresAt, version, userId, createdAt, updatedAt } = r;
-  return typeof data === "string" && Number.isFinite(expiresAt) && Number.isSafeInteger(version) && (version as number) >= 1
-    && (userId === null || typeof userId === "string") && Number.isFinite(createdAt) && Number.isFinite(updatedAt);
-}
-
-function toRecord(write: SessionWrite, version: number, createdAt: number): StoredSession {
-  // Fixed field order keeps the files readable and diffable.
-  return { data: write.data, expiresAt: write.expiresAt, version, userId: write.userId, createdAt, updatedAt: write.now };
 }
 
 async function isOlderThan(path: string, ageMs: number): Promise<boolean> {

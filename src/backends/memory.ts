@@ -5,8 +5,9 @@
  */
 import { ConfigurationError, CreateError, UpdateError, VersionConflictError } from "../errors.js";
 import { hashKey } from "../keys.js";
-import type { ServerBackend, SessionWrite, StoredSession } from "./base.js";
+import type { ServerBackend, StoredSession } from "./base.js";
 import { listFromRecords } from "./listing.js";
+import { toRecord } from "./record.js";
 
 const NAME = "memory";
 
@@ -91,8 +92,4 @@ export function memoryBackend(options: MemoryBackendOptions = {}): ServerBackend
       return count;
     },
   };
-}
-
-function toRecord(write: SessionWrite, version: number, createdAt: number): StoredSession {
-  return { data: write.data, expiresAt: write.expiresAt, userId: write.userId, version, createdAt, updatedAt: write.now };
 }

@@ -300,6 +300,30 @@ describe("cachedDatabaseBackend options", () => {
     expect(() => cachedDatabaseBackend({ cache: undefined as unknown as ServerBackend, database: sqlite() })).toThrow(/cache must be a server-side backend/);
   });
 
+  it("reads and writes the cache by the app's clock, not the machine's (exists, delete)", async () => {
+    // A fake clock years away from the machine's, in each direction.
+    const clock = { now: Date.UTC(2001, 0, 1), read: () => clock.now };
+    const database = countingBackend(sqlite());
+    const backend = cachedDatabaseBackend({ cache: memoryBackend(), database, clock: clock.read });
+    const key = generateKey();
+    await backend.create(key, write("{}", clock.now));
+    database.reset();
+    // The cached copy is alive at the app's time (it expired long ago by Date.now()): the cache answers.
+    expect(await backend.exists(key)).toBe(true);
+    expect(database.calls).toEqual({});
+    clock.now = Date.UTC(2100, 0, 1);
+    const later = generateKey();
+    await backend.create(later, write("{}", clock.now));
+    await backend.delete(later);
+    database.reset();
+    // The "deleted" marker lives by the app's clock too, so a load meets it and never asks the database.
+    expect(await backend.load(later, clock.now)).toBeNull();
+    expect(await backend.exists(later)).toBe(false);
+    expect(database.calls).toEqual({});
+    expect(() => cachedDatabaseBackend({ cache: memoryBackend(), database: sqlite(), clock: 5 as unknown as () => number })).toThrow(/clock must be a function/);
+    await backend.close?.();
+  });
+
   it("clears expired sessions in the database and closes both", async () => {
     const database = sqlite();
     const backend = cachedDatabaseBackend({ cache: memoryBackend(), database });

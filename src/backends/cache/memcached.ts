@@ -5,8 +5,9 @@
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { ConfigurationError } from "../../errors.js";
-import { importPeer } from "../db/driver.js";
-import { decodeRecord, encodeRecord, withDeadline, type Store } from "./store.js";
+import { importPeer } from "../peer.js";
+import { decodeRecord, encodeRecord } from "../record.js";
+import { withDeadline, type Store } from "./store.js";
 
 /** The part of a memjs Client this backend uses: its request pipeline, with CAS in the header. */
 export interface MemjsLike {
@@ -16,6 +17,12 @@ export interface MemjsLike {
   perform(key: string, request: Buffer, seq: number, callback: (error: Error | null, response: MemjsResponse | null) => void): void;
   close(): void;
 }
+/** Whether `client` looks like a memjs Client (its request pipeline and server list). */
+export function isMemjsClient(client: object): client is MemjsLike {
+  const c = client as { perform?: unknown; servers?: unknown };
+  return typeof c.perform === "function" && Array.isArray(c.servers);
+}
+
 interface MemjsResponse {
   header: { status: number; cas: Buffer };
   val: Buffer;
@@ -134,7 +141,7 @@ export function memcachedStore(open: () => Promise<MemjsLike>, owned: boolean, p
       if (current.header.status === STATUS.notFound) return "missing";
       const record = decodeRecord(current.val.toString("utf8"));
       if (record === null || record.version !== expected) return "conflict";
-      const next = encodeRecord({ ...write, version: expected + 1, createdAt: record.createdAt });
+      const next = encodeRecord(write, expected + 1, record.createdAt);
       // The CAS token makes the replace fail if anything wrote or deleted the record since the get.
       const status = (await request(OP.replace, id, next, ttl, current.header.cas)).header.status;
       return status === STATUS.ok ? "ok" : status === STATUS.notFound ? "missing" : "conflict";

@@ -15,11 +15,10 @@
  * are pruned on the next write, and the set itself expires with its longest-lived entry.
  * @module
  */
-import { Buffer } from "node:buffer";
-import { createHash } from "node:crypto";
-import { isSessionId } from "../../keys.js";
-import { importPeer } from "../db/driver.js";
-import { DeadlineError, recordTail, withDeadline, type Store } from "./store.js";
+import { importPeer } from "../peer.js";
+import { recordTail } from "../record.js";
+import { clientOnFirstUse, replyText, runScript, scanRecordIds, socketOptions } from "./redis-transport.js";
+import { DeadlineError, withDeadline, type Store } from "./store.js";
 
 /** The part of a node-redis cluster client this backend uses. */
 export interface RedisClusterLike {
@@ -32,6 +31,11 @@ export interface RedisClusterLike {
   close?(): Promise<void>;
   destroy?(): void;
   disconnect?(): Promise<void>;
+}
+
+/** Whether `client` looks like a node-redis cluster client (`createCluster()`): it knows its masters. */
+export function isClusterClient(client: object): client is RedisClusterLike {
+  return "masters" in client && typeof (client as { sendCommand?: unknown }).sendCommand === "function";
 }
 
 /** How long an index entry outlives its record's TTL, so it never lapses before the record. */
@@ -86,8 +90,6 @@ if user ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 return 1`;
 
-const shas = new Map<string, string>();
-
 /** Parses `redis+cluster://[user:pass@]host:port,host:port[/]` into node-redis root node URLs. */
 export function clusterRootUrls(url: string): string[] {
   const rest = url.slice("redis+cluster://".length).replace(/\/$/, "");
@@ -106,7 +108,7 @@ export async function openRedisCluster(url: string, timeout: number): Promise<Re
     // Credentials in the URL apply to every node the cluster reveals, not only the seeds.
     defaults: {
       ...credentials(roots[0] ?? ""),
-      socket: { connectTimeout: timeout, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000, Math.max(100, timeout)) },
+      socket: socketOptions(timeout),
     },
   });
 }
@@ -126,31 +128,21 @@ function credentials(url: string): { username?: string; password?: string } {
 /** The Store on a node-redis cluster client; it connects on first use if the client is not open yet. */
 export function redisClusterStore(open: () => Promise<RedisClusterLike>, prefix: string, timeout: number): Store {
   const users = `${prefix}users:`;
-  let client: Promise<RedisClusterLike> | undefined;
-  let opened = false;
-  let lastError: Error | undefined;
-  const connect = async (): Promise<RedisClusterLike> => {
-    const c = await open();
-    if (!c.isOpen) {
-      opened = true;
-      c.on("error", (error) => void (lastError = error));
-      // Unlike a single client, the cluster must reach a node to learn the slot map first.
-      await withDeadline(c.connect(), timeout * 2, "redis cluster").catch((error: Error) => {
-        c.destroy?.();
-        throw new Error(`could not reach the Redis Cluster: ${error.message}`, { cause: error });
-      });
-    }
-    return c;
-  };
-  const cluster = async (): Promise<RedisClusterLike> => {
-    const current = (client ??= connect());
-    try {
-      return await current;
-    } catch (error) {
-      if (client === current) client = undefined; // try again on the next call
-      throw error;
-    }
-  };
+  // Unlike a single client, the cluster must reach a node to learn the slot map first.
+  const client = clientOnFirstUse(
+    open,
+    (c) =>
+      withDeadline(c.connect(), timeout * 2, "redis cluster").then(
+        () => undefined,
+        (error: Error) => {
+          c.destroy?.();
+          throw new Error(`could not reach the Redis Cluster: ${error.message}`, { cause: error });
+        },
+      ),
+    timeout,
+    "redis cluster",
+  );
+  const cluster = () => client.current();
   const send = async (key: string, readonly: boolean, args: string[]): Promise<unknown> => {
     const c = await cluster();
     try {
@@ -160,28 +152,20 @@ export function redisClusterStore(open: () => Promise<RedisClusterLike>, prefix:
       // Redis's own answers (NOSCRIPT, CLUSTERDOWN, WRONGTYPE…) go through as they are.
       if (["ErrorReply", "SimpleError", "BlobError"].includes(kind)) throw error;
       if (kind === "TimeoutError" || error instanceof DeadlineError) {
-        const why = lastError ? ` (last error: ${lastError.message})` : "";
+        const why = client.lastError ? ` (last error: ${client.lastError.message})` : "";
         throw new Error(`the Redis Cluster node holding ${key} did not answer within ${timeout} ms${why}`, { cause: error });
       }
       // The node's connection failed (it crashed, or it is restarting).
       throw new Error(`the Redis Cluster node holding ${key} is unreachable: ${(error as Error)?.message ?? String(error)}`, { cause: error });
     }
   };
-  const run = async (script: string, key: string, args: string[]): Promise<unknown> => {
-    const sha = shas.get(script) ?? shas.set(script, createHash("sha1").update(script).digest("hex")).get(script);
-    try {
-      return await send(key, false, ["EVALSHA", sha as string, "1", key, ...args]);
-    } catch (error) {
-      if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
-      return send(key, false, ["EVAL", script, "1", key, ...args]); // each node caches it on first use
-    }
-  };
-  const text = (reply: unknown) => (reply === null || reply === undefined ? null : Buffer.isBuffer(reply) ? reply.toString("utf8") : String(reply));
-  const get = async (id: string) => text(await send(prefix + id, true, ["GET", prefix + id]));
+  // Each script touches one key: it is also what routes the command to its node.
+  const run = (script: string, key: string, args: string[]) => runScript((command) => send(key, false, command), script, ["1", key, ...args]);
+  const get = async (id: string) => replyText(await send(prefix + id, true, ["GET", prefix + id]));
   const getAll = (ids: readonly string[]) => Promise.all(ids.map(async (id) => ({ id, value: await get(id) })));
   const index = (userId: string, id: string, ttl: number) => run(INDEX_ADD, users + userId, [id, String(ttl)]);
   const unindex = (userId: string, id: string) => send(users + userId, false, ["ZREM", users + userId, id]);
-  const members = async (userId: string) => Array.from((await send(users + userId, true, ["ZRANGE", users + userId, "0", "-1"])) as Iterable<unknown>, (id) => text(id) as string);
+  const members = async (userId: string) => Array.from((await send(users + userId, true, ["ZRANGE", users + userId, "0", "-1"])) as Iterable<unknown>, (id) => replyText(id) as string);
   return {
     get,
     async add(id, value, ttl, userId) {
@@ -192,12 +176,12 @@ export function redisClusterStore(open: () => Promise<RedisClusterLike>, prefix:
       if (write.userId !== null) await index(write.userId, id, ttl); // before the record is bound
       const [status, old] = (await run(SWAP, prefix + id, [String(expected), recordTail(write, expected + 1), String(ttl)])) as [unknown, unknown];
       const reply = Number(status);
-      const previous = text(old) ?? "";
+      const previous = replyText(old) ?? "";
       if (reply === 1 && previous !== "" && previous !== write.userId) await unindex(previous, id); // after it is unbound
       return reply === 1 ? "ok" : reply === 0 ? "missing" : "conflict";
     },
     async del(id) {
-      const user = text(await run(DELETE, prefix + id, [])) ?? "";
+      const user = replyText(await run(DELETE, prefix + id, [])) ?? "";
       if (user !== "") await unindex(user, id);
     },
     has: async (id) => Number(await send(prefix + id, true, ["EXISTS", prefix + id])) > 0,
@@ -217,35 +201,17 @@ export function redisClusterStore(open: () => Promise<RedisClusterLike>, prefix:
     },
     async scan() {
       const c = await cluster();
-      const pattern = `${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`;
       const ids = new Set<string>();
       // Every primary holds its own slots: SCAN each of them.
       for (const master of c.masters) {
         const node = await withDeadline(c.nodeClient(master as never), timeout, "redis cluster");
-        let cursor = "0";
-        do {
-          const [next, keys] = (await withDeadline(node.sendCommand(["SCAN", cursor, "MATCH", pattern, "COUNT", "1000"]), timeout, "redis cluster")) as [unknown, Iterable<unknown>];
-          cursor = text(next) ?? "0";
-          for (const found of keys) {
-            const id = (text(found) ?? "").slice(prefix.length);
-            if (isSessionId(id)) ids.add(id);
-          }
-        } while (cursor !== "0");
+        await scanRecordIds((command) => withDeadline(node.sendCommand(command), timeout, "redis cluster"), prefix, ids);
       }
       const all = [...ids];
       const entries: { id: string; value: string | null }[] = [];
       for (let i = 0; i < all.length; i += 100) entries.push(...(await getAll(all.slice(i, i + 100))));
       return entries;
     },
-    async close() {
-      const pending = client;
-      client = undefined;
-      if (!pending || !opened) return;
-      const c = await pending.catch(() => undefined);
-      if (!c || !c.isOpen) return;
-      if (c.close) await withDeadline(c.close(), timeout, "redis cluster").catch(() => c.destroy?.());
-      else if (c.destroy) c.destroy();
-      else await c.disconnect?.();
-    },
+    close: () => client.close(),
   };
 }

@@ -6,8 +6,9 @@
  * unchanged, on an adapter that gives the sentinel client the shape of a plain client.
  * @module
  */
-import { importPeer } from "../db/driver.js";
+import { importPeer } from "../peer.js";
 import type { RedisLike } from "./redis.js";
+import { socketOptions } from "./redis-transport.js";
 
 /** The part of a node-redis sentinel client (`createSentinel()`) this backend uses. */
 export interface RedisSentinelLike {
@@ -21,7 +22,7 @@ export interface RedisSentinelLike {
 }
 
 /** Whether `client` looks like a node-redis sentinel client (it has leases and `use`, a plain client does not). */
-export function isSentinelClient(client: object): boolean {
+export function isSentinelClient(client: object): client is RedisSentinelLike {
   const c = client as Record<string, unknown>;
   return typeof c["sendCommand"] === "function" && typeof c["acquire"] === "function" && typeof c["use"] === "function" && typeof c["getSentinelNode"] === "function";
 }
@@ -85,7 +86,7 @@ export async function openRedisSentinel(url: string, timeout: number): Promise<R
   const { name, nodes, username, password } = parseSentinelUrl(url);
   const { createSentinel } = await importPeer<{ createSentinel?(options: object): RedisSentinelLike }>("redis", "cacheBackend with a redis+sentinel:// url");
   if (typeof createSentinel !== "function") throw new Error("cacheBackend with a redis+sentinel:// url needs node-redis 5 or later (the installed `redis` has no createSentinel)");
-  const socket = { connectTimeout: timeout, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000, Math.max(100, timeout)) };
+  const socket = socketOptions(timeout);
   return sentinelAsClient(
     createSentinel({
       name,

@@ -3,11 +3,10 @@
  * maintains; it speaks to Valkey too).
  * @module
  */
-import { Buffer } from "node:buffer";
-import { createHash } from "node:crypto";
-import { isSessionId } from "../../keys.js";
-import { importPeer } from "../db/driver.js";
-import { DeadlineError, recordTail, withDeadline, type Store } from "./store.js";
+import { importPeer } from "../peer.js";
+import { recordTail } from "../record.js";
+import { clientOnFirstUse, replyText, runScript, scanRecordIds, socketOptions } from "./redis-transport.js";
+import { DeadlineError, withDeadline, type Store } from "./store.js";
 
 /** The part of a node-redis client this backend uses. */
 export interface RedisLike {
@@ -19,6 +18,11 @@ export interface RedisLike {
   close?(): Promise<void>;
   destroy?(): void;
   quit?(): Promise<unknown>;
+}
+
+/** Whether `client` looks like a node-redis client (`createClient()`); tell a cluster or sentinel client apart first. */
+export function isRedisClient(client: object): client is RedisLike {
+  return typeof (client as { sendCommand?: unknown }).sendCommand === "function";
 }
 
 /**
@@ -84,41 +88,20 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 return count`;
 
-/** Each script's SHA1, the name EVALSHA runs it by. */
-const shas = new Map<string, string>();
-
 /** A node-redis client for `url` (not yet connected). */
 export async function openRedis(url: string, timeout: number): Promise<RedisLike> {
   const { createClient } = await importPeer<{ createClient(options: object): RedisLike }>("redis", "cacheBackend with a redis:// url");
-  return createClient({
-    url,
-    // Keep reconnecting so the backend recovers by itself when Redis is back; the backoff stays
-    // under `timeout`, so a request arriving just after the server returns does not time out.
-    socket: { connectTimeout: timeout, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000, Math.max(100, timeout)) },
-  });
+  return createClient({ url, socket: socketOptions(timeout) });
 }
 
 /** The Store on a node-redis client; it connects on first use if the client is not open yet. */
 export function redisStore(open: () => Promise<RedisLike>, prefix: string, timeout: number): Store {
   const users = `${prefix}user:`;
-  let client: Promise<RedisLike> | undefined;
-  let opened = false;
-  let lastError: Error | undefined;
-  const connect = async (): Promise<RedisLike> => {
-    const c = await open();
-    if (!c.isOpen) {
-      // Tessera opens it, so Tessera listens (an unheard "error" event would crash the process)
-      // and closes it; failures surface on the commands themselves.
-      opened = true;
-      c.on("error", (error) => void (lastError = error));
-      // Not awaited: while the server is down this retries forever; commands wait in node-redis's
-      // queue and fail after `timeout`, and run again as soon as the server answers.
-      c.connect().catch((error: Error) => void (lastError = error));
-    }
-    return c;
-  };
+  // Not awaited: while the server is down this retries forever; commands wait in node-redis's
+  // queue and fail after `timeout`, and run again as soon as the server answers.
+  const client = clientOnFirstUse(open, async (c, noteError) => void c.connect().catch(noteError), timeout, "redis");
   const send = async (args: string[]): Promise<unknown> => {
-    const current = (client ??= connect());
+    const current = client.current();
     const c = await current;
     try {
       // node-redis's timeout covers only the wait in its queue (while disconnected): asked for
@@ -128,28 +111,21 @@ export function redisStore(open: () => Promise<RedisLike>, prefix: string, timeo
     } catch (error) {
       const hung = error instanceof DeadlineError;
       if (!hung && (error as Error)?.constructor?.name !== "TimeoutError") throw error; // node-redis's has no name or message
-      if (hung && opened && client === current) {
-        // Replies on this connection may never come: drop it, and the next command connects afresh.
-        client = undefined;
-        c.destroy?.();
-      }
+      // Replies on this connection may never come: drop it, and the next command connects afresh.
+      if (hung && client.drop(current)) c.destroy?.();
+      const lastError = client.lastError;
       const why = !hung && lastError && !c.isReady ? ` (not connected: ${lastError.message})` : "";
       throw new Error(`redis did not answer within ${timeout} ms${why}`, { cause: error });
     }
   };
-  /** Runs a script by its SHA1 (EVALSHA), sending its text only when Redis does not have it yet. */
-  const run = async (script: string, args: string[]): Promise<unknown> => {
-    const sha = shas.get(script) ?? shas.set(script, createHash("sha1").update(script).digest("hex")).get(script);
-    try {
-      return await send(["EVALSHA", sha as string, ...args]);
-    } catch (error) {
-      if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
-      return send(["EVAL", script, ...args]); // loads it into the script cache for next time
-    }
+  const run = (script: string, args: string[]) => runScript(send, script, args);
+  /** The values of records `ids`, in one MGET. */
+  const mget = async (ids: readonly string[]) => {
+    const values = Array.from((await send(["MGET", ...ids.map((id) => prefix + id)])) as Iterable<unknown>);
+    return ids.map((id, i) => ({ id, value: replyText(values[i]) }));
   };
-  const text = (reply: unknown) => (reply === null || reply === undefined ? null : Buffer.isBuffer(reply) ? reply.toString("utf8") : String(reply));
   return {
-    get: async (id) => text(await send(["GET", prefix + id])),
+    get: async (id) => replyText(await send(["GET", prefix + id])),
     async add(id, value, ttl, userId) {
       if (userId === null) return (await send(["SET", prefix + id, value, "NX", "EX", String(ttl)])) !== null;
       return Number(await run(ADD_SCRIPT, ["2", prefix + id, users + userId, value, String(ttl), id])) === 1;
@@ -163,45 +139,19 @@ export function redisStore(open: () => Promise<RedisLike>, prefix: string, timeo
     has: async (id) => Number(await send(["EXISTS", prefix + id])) > 0,
     users: {
       async list(userId) {
-        const ids = Array.from((await send(["SMEMBERS", users + userId])) as Iterable<unknown>, (id) => text(id) as string);
-        if (ids.length === 0) return [];
-        const values = Array.from((await send(["MGET", ...ids.map((id) => prefix + id)])) as Iterable<unknown>);
-        return ids.map((id, i) => ({ id, value: text(values[i]) }));
+        const ids = Array.from((await send(["SMEMBERS", users + userId])) as Iterable<unknown>, (id) => replyText(id) as string);
+        return ids.length === 0 ? [] : mget(ids);
       },
       deleteAll: async (userId, exceptId) => Number(await run(DELETE_USER_SCRIPT, ["1", users + userId, prefix, userId, exceptId ?? ""])),
     },
     async scan() {
-      const pattern = `${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`;
-      const ids = new Set<string>(); // SCAN may return a key twice
-      let cursor = "0";
-      do {
-        const [next, keys] = (await send(["SCAN", cursor, "MATCH", pattern, "COUNT", "1000"])) as [unknown, Iterable<unknown>];
-        cursor = text(next) ?? "0";
-        for (const found of keys) {
-          const id = (text(found) ?? "").slice(prefix.length);
-          if (isSessionId(id)) ids.add(id); // records only, not the user sets
-        }
-      } while (cursor !== "0");
+      const ids = new Set<string>();
+      await scanRecordIds(send, prefix, ids);
       const all = [...ids];
       const entries: { id: string; value: string | null }[] = [];
-      for (let i = 0; i < all.length; i += 500) {
-        const batch = all.slice(i, i + 500);
-        const values = Array.from((await send(["MGET", ...batch.map((id) => prefix + id)])) as Iterable<unknown>);
-        batch.forEach((id, j) => entries.push({ id, value: text(values[j]) }));
-      }
+      for (let i = 0; i < all.length; i += 500) entries.push(...(await mget(all.slice(i, i + 500))));
       return entries;
     },
-    async close() {
-      const pending = client;
-      client = undefined;
-      if (!pending || !opened) return;
-      const c = await pending;
-      if (!c.isOpen) return;
-      // A graceful close waits for replies that will never come from a dead server.
-      if (c.isReady && c.close) await withDeadline(c.close(), timeout, "redis").catch(() => c.destroy?.());
-      else if (c.destroy) c.destroy();
-      else await c.quit?.();
-    },
+    close: () => client.close(),
   };
 }
-

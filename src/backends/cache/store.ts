@@ -3,7 +3,7 @@
  * so the session logic in `../cache.ts` is written once.
  * @module
  */
-import type { SessionWrite, StoredSession } from "../base.js";
+import type { SessionWrite } from "../base.js";
 
 /**
  * The few operations each cache server provides. `id` is `hashKey(key)`; the store adds its
@@ -32,30 +32,6 @@ export interface Store {
 /** The store's TTL in whole seconds, rounded up and at least 1 (0 would mean "never" to memcached). */
 export function ttlSeconds(write: SessionWrite): number {
   return Math.max(1, Math.ceil((write.expiresAt - write.now) / 1000));
-}
-
-/** Every field but createdAt, as the inside of a JSON object; the Redis script prepends createdAt. */
-export function recordTail(write: SessionWrite, version: number): string {
-  return JSON.stringify({ expiresAt: write.expiresAt, version, userId: write.userId, updatedAt: write.now, data: write.data }).slice(1, -1);
-}
-
-/** The stored JSON of a record: createdAt first, so the Redis script can keep it while replacing the rest. */
-export function encodeRecord(record: SessionWrite & { version: number; createdAt: number }): string {
-  return `{"createdAt":${record.createdAt},${recordTail(record, record.version)}}`;
-}
-
-/** A stored record, or null for anything that is not one (treated as missing, never a crash). */
-export function decodeRecord(text: string): StoredSession | null {
-  let value: Record<string, unknown>;
-  try {
-    value = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
-  const { data, expiresAt, version, userId, createdAt, updatedAt } = value ?? {};
-  if (typeof data !== "string" || typeof expiresAt !== "number" || typeof version !== "number") return null;
-  if (typeof createdAt !== "number" || typeof updatedAt !== "number" || (userId !== null && typeof userId !== "string")) return null;
-  return { data, expiresAt, version, userId, createdAt, updatedAt };
 }
 
 // The core's deadline, which every store call shares (a DeadlineError is a BackendError).

@@ -3,7 +3,6 @@
  * once for every dialect. Statements use `?` placeholders; a driver converts if it must.
  * @module
  */
-import { MissingDependencyError } from "../../errors.js";
 import type { Dialect } from "./schema.js";
 
 /** A row as drivers return it. */
@@ -30,10 +29,6 @@ export interface SqlDriver {
   close(): Promise<void>;
 }
 
-/**
- * Loads an optional peer dependency, or explains which package to install. `packageName`
- * differs from `name` for a subpath such as "mysql2/promise".
- */
 /**
  * A connection opened on first use (creating the backend costs nothing and startup order does not
  * matter), then shared. A failed open is not kept: the next call tries again, so a database that
@@ -70,12 +65,23 @@ export function lazyDriver(connect: () => Promise<SqlDriver>, prepare?: (d: SqlD
   };
 }
 
-export async function importPeer<T>(name: string, feature: string, packageName = name): Promise<T> {
+/**
+ * Runs `work` in one transaction on one connection: `begin`, then COMMIT, or ROLLBACK if it
+ * fails. `release` hands the connection back, given the ROLLBACK's own error when even that
+ * failed (such a connection is broken: discard it).
+ */
+export async function inTransaction<T>(exec: (statement: string) => Promise<unknown>, begin: string, work: () => Promise<T>, release: (rollbackError: Error | undefined) => void): Promise<T> {
+  let rollbackError: Error | undefined;
   try {
-    return (await import(name)) as T;
+    await exec(begin);
+    const result = await work();
+    await exec("COMMIT");
+    return result;
   } catch (error) {
-    if ((error as { code?: string }).code === "ERR_MODULE_NOT_FOUND") throw new MissingDependencyError(packageName, feature, error);
+    await exec("ROLLBACK").catch((failure: unknown) => (rollbackError = failure instanceof Error ? failure : new Error(String(failure))));
     throw error;
+  } finally {
+    release(rollbackError);
   }
 }
 

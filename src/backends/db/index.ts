@@ -4,17 +4,15 @@
  * The session logic is written once here; each dialect's driver only runs statements.
  * @module
  */
-import { BackendError, ConfigurationError, CreateError, UpdateError, VersionConflictError } from "../../errors.js";
-import { resolve } from "node:path";
+import { ConfigurationError, UpdateError, VersionConflictError } from "../../errors.js";
 import { hashKey } from "../../keys.js";
 import type { ServerBackend, SessionListQuery, SessionWrite, StoredSession } from "../base.js";
+import { lazyServerBackend } from "../lazy.js";
 import { decodeCursor, page } from "../listing.js";
-import { defaultBatchSize, lazyDriver, deleteInBatches, type Row, type SqlDriver } from "./driver.js";
+import { resolveConnection, sessionTable } from "./connection.js";
+import type { Row, SqlDriver } from "./driver.js";
+import { djangoFormatSettings, poolSettings, wholeNumber } from "./options.js";
 import { LEDGER_DDL, MIGRATIONS, MIGRATIONS_TABLE, SESSIONS_TABLE, type Dialect } from "./schema.js";
-import { isMysqlPool, mysqlDriver, openMysql } from "./mysql.js";
-import { isPgClient, openPostgres, postgresDriver, type PoolSettings } from "./postgres.js";
-import { openSqlite, sqliteDriver } from "./sqlite.js";
-import { djangoDatabaseBackend } from "../django-db.js";
 
 export { schemaSql, MIGRATIONS, SESSIONS_TABLE, type Dialect } from "./schema.js";
 export type { SqlDriver } from "./driver.js";
@@ -70,36 +68,39 @@ export interface DatabaseBackendOptions {
   secret?: string | readonly string[];
 }
 
-/** The one backend name per dialect, used in errors. */
+/** The backend name per dialect, used in errors. */
 const NAMES: Record<Dialect, string> = { sqlite: "sqlite", postgres: "postgres", mysql: "mysql" };
+
+/** The methods of a Django-format table (it has no user index and no listing). */
+const DJANGO_TABLE_METHODS = ["load", "create", "update", "delete", "exists", "clearExpired", "migrate"] as const;
 
 /** Sessions in a SQL database. SQLite migrates itself on first use; others run `tessera migrate`. */
 export function databaseBackend(options: DatabaseBackendOptions): ServerBackend & { readonly dialect: Dialect } {
-  const batchSize = options.batchSize;
-  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) throw new ConfigurationError("databaseBackend batchSize must be a positive whole number.");
-  const { dialect, connect, sqliteFile } = resolveConnection(options, poolSettings(options));
-  const located = sqliteFile === undefined ? {} : { sqliteFile };
-  if (options.format === "django") return { ...located, ...djangoDatabaseBackend({ secret: options.secret ?? [], ...(batchSize === undefined ? {} : { batchSize }), connection: { dialect, connect } }) };
+  const batchSize = options.batchSize === undefined ? undefined : wholeNumber("databaseBackend", "batchSize", options.batchSize, 0);
+  const connection = resolveConnection(options, poolSettings(options));
+  const { dialect } = connection;
+  const located = connection.sqliteFile === undefined ? {} : { sqliteFile: connection.sqliteFile };
+  if (options.format === "django") {
+    // Checked now, so a mistake fails at startup; the format's code (and Django's signing) loads on first use.
+    const settings = djangoFormatSettings({ secret: options.secret ?? [], ...(batchSize === undefined ? {} : { batchSize }) });
+    return lazyServerBackend({ ...located, name: `django-${dialect}`, keepsCreationTime: false, dialect }, DJANGO_TABLE_METHODS, async () =>
+      (await import("./django.js")).djangoTable(settings, connection),
+    );
+  }
   if (options.format !== undefined && options.format !== "tessera") throw new ConfigurationError('databaseBackend format must be "tessera" or "django".');
 
-  // SQLite migrates itself on first use: the embedded default just works.
-  const connection = lazyDriver(connect, async (d) => {
-    if (d.dialect === "sqlite") await migrate(d);
+  const table = sessionTable({
+    name: NAMES[dialect],
+    table: SESSIONS_TABLE,
+    keyColumn: "key_hash",
+    createAdvice: "Run `npx tessera migrate` (or call sessions.migrate()) to create it.",
+    connection,
+    onOpen: async (d) => {
+      if (d.dialect === "sqlite") await migrate(d); // the embedded default just works
+    },
+    batchSize,
   });
-  const db = () => connection.get();
-
-  // Runs one operation; a missing table means nobody ran the migrations, so say how to fix it.
-  const use = async <T>(operation: (d: SqlDriver) => Promise<T>): Promise<T> => {
-    const d = await db();
-    try {
-      return await operation(d);
-    } catch (error) {
-      if (d.isMissingTable?.(error)) {
-        throw new BackendError(NAMES[dialect], `the table ${SESSIONS_TABLE} does not exist. Run \`npx tessera migrate\` (or call sessions.migrate()) to create it.`, error);
-      }
-      throw error;
-    }
-  };
+  const { use } = table;
 
   const columns = "data, expires_at, version, user_id, created_at, updated_at";
   return {
@@ -113,31 +114,20 @@ export function databaseBackend(options: DatabaseBackendOptions): ServerBackend 
         return rows[0] === undefined ? null : toStored(rows[0]);
       }),
     create: (key, write) =>
-      use(async (d) => {
-        try {
-          await d.run(`INSERT INTO ${SESSIONS_TABLE} (key_hash, ${columns}) VALUES (?, ?, ?, 1, ?, ?, ?)`, [hashKey(key), write.data, ms(write.expiresAt), write.userId, ms(write.now), ms(write.now)]);
-        } catch (error) {
-          if (d.isUniqueViolation(error)) throw new CreateError();
-          throw error;
-        }
-      }),
-    update: (key, write: SessionWrite, expectedVersion) =>
-      use(async (d) => {
-        const id = hashKey(key);
-        const changed = await d.run(
-          `UPDATE ${SESSIONS_TABLE} SET data = ?, expires_at = ?, user_id = ?, updated_at = ?, version = version + 1 WHERE key_hash = ? AND version = ?`,
-          [write.data, ms(write.expiresAt), write.userId, ms(write.now), id, expectedVersion],
-        );
-        if (changed > 0) return;
-        // Nothing matched: either someone deleted the row (never resurrect it) or saved first.
-        const rows = await d.all(`SELECT 1 AS found FROM ${SESSIONS_TABLE} WHERE key_hash = ?`, [id]);
-        throw rows.length === 0 ? new UpdateError() : new VersionConflictError();
-      }),
-    delete: (key) =>
-      use(async (d) => {
-        await d.run(`DELETE FROM ${SESSIONS_TABLE} WHERE key_hash = ?`, [hashKey(key)]);
-      }),
-    exists: (key) => use(async (d) => (await d.all(`SELECT 1 AS found FROM ${SESSIONS_TABLE} WHERE key_hash = ?`, [hashKey(key)])).length > 0),
+      table.insert(`INSERT INTO ${SESSIONS_TABLE} (key_hash, ${columns}) VALUES (?, ?, ?, 1, ?, ?, ?)`, [hashKey(key), write.data, ms(write.expiresAt), write.userId, ms(write.now), ms(write.now)]),
+    async update(key, write: SessionWrite, expectedVersion) {
+      const id = hashKey(key);
+      const outcome = await table.update(
+        `UPDATE ${SESSIONS_TABLE} SET data = ?, expires_at = ?, user_id = ?, updated_at = ?, version = version + 1 WHERE key_hash = ? AND version = ?`,
+        [write.data, ms(write.expiresAt), write.userId, ms(write.now), id, expectedVersion],
+        id,
+      );
+      // Nothing matched: either someone deleted the row (never resurrect it) or saved first.
+      if (outcome === "missing") throw new UpdateError();
+      if (outcome === "present") throw new VersionConflictError();
+    },
+    delete: (key) => table.remove(hashKey(key)),
+    exists: (key) => table.exists(hashKey(key)),
     // The user index: user_id is indexed; ids are the stored key hashes, never keys.
     listByUser: (userId, now) =>
       use(async (d) => {
@@ -150,10 +140,7 @@ export function databaseBackend(options: DatabaseBackendOptions): ServerBackend 
           ? d.run(`DELETE FROM ${SESSIONS_TABLE} WHERE user_id = ?`, [userId])
           : d.run(`DELETE FROM ${SESSIONS_TABLE} WHERE user_id = ? AND key_hash <> ?`, [userId, exceptId]),
       ),
-    deleteById: (id) =>
-      use(async (d) => {
-        await d.run(`DELETE FROM ${SESSIONS_TABLE} WHERE key_hash = ?`, [id]);
-      }),
+    deleteById: (id) => table.remove(id),
     listSessions: (query) =>
       use(async (d) => {
         const { where, params } = listFilter(query);
@@ -162,13 +149,9 @@ export function databaseBackend(options: DatabaseBackendOptions): ServerBackend 
         const rows = await d.all(`SELECT key_hash, ${columns} FROM ${SESSIONS_TABLE}${where} ORDER BY created_at DESC, key_hash DESC LIMIT ${limit + 1}`, params);
         return page(rows.map((row) => ({ ...toStored(row), id: String(row["key_hash"]) })), limit);
       }),
-    clearExpired: (now) =>
-      // Django deletes `expire_date < now` (while load keeps `> now`).
-      use((d) => deleteInBatches(d, SESSIONS_TABLE, "key_hash", "expires_at < ?", ms(now), batchSize ?? defaultBatchSize(d.dialect))),
-    async migrate() {
-      await migrate(await db());
-    },
-    close: () => connection.close(),
+    clearExpired: (now) => table.clearExpired("expires_at < ?", ms(now)),
+    migrate: () => use(migrate),
+    close: () => table.close(),
   };
 }
 
@@ -248,56 +231,4 @@ function toStored(row: Row): StoredSession {
     createdAt: Number(row["created_at"]),
     updatedAt: Number(row["updated_at"]),
   };
-}
-
-/** The pool settings, checked. */
-function poolSettings(options: DatabaseBackendOptions): PoolSettings {
-  const check = (name: keyof DatabaseBackendOptions, value: unknown, fallback: number) => {
-    if (value === undefined) return fallback;
-    if (typeof value !== "number" || !Number.isInteger(value) || value < 1) throw new ConfigurationError(`databaseBackend ${name} must be a positive whole number.`);
-    return value;
-  };
-  return {
-    poolSize: check("poolSize", options.poolSize, 10),
-    connectTimeoutMs: check("connectTimeoutMs", options.connectTimeoutMs, 10_000),
-    statementTimeoutMs: check("statementTimeoutMs", options.statementTimeoutMs, 15_000),
-  };
-}
-
-/** Which dialect an existing client speaks, told apart by its methods (no driver is imported). */
-function detectDialect(client: unknown): Dialect | undefined {
-  const candidate = client as { prepare?: unknown; pragma?: unknown } | null;
-  if (typeof candidate?.prepare === "function" && typeof candidate.pragma === "function") return "sqlite";
-  if (isMysqlPool(client)) return "mysql";
-  if (isPgClient(client)) return "postgres";
-  return undefined;
-}
-
-/** Turns the options into a dialect and a way to connect, rejecting what cannot work. */
-function resolveConnection(options: DatabaseBackendOptions, settings: PoolSettings): { dialect: Dialect; connect: () => Promise<SqlDriver>; sqliteFile?: string } {
-  if (options.client !== undefined && options.client !== null) {
-    const client = options.client;
-    if (options.dialect !== undefined && !Object.hasOwn(NAMES, options.dialect)) throw new ConfigurationError('databaseBackend dialect must be "sqlite", "postgres" or "mysql".');
-    const dialect = options.dialect ?? detectDialect(client);
-    // Tessera did not open these clients, so it does not close them (owned = false).
-    if (dialect === "sqlite") return { dialect, connect: async () => sqliteDriver(client as Parameters<typeof sqliteDriver>[0], false) };
-    if (dialect === "postgres") return { dialect, connect: async () => postgresDriver(client as Parameters<typeof postgresDriver>[0], false) };
-    if (dialect === "mysql") return { dialect, connect: async () => mysqlDriver(client as Parameters<typeof mysqlDriver>[0], false) };
-    throw new ConfigurationError("databaseBackend client must be a better-sqlite3 Database, a pg Pool or Client, or a mysql2 pool; otherwise pass a url.");
-  }
-  const url = options.url;
-  if (typeof url !== "string" || url === "") {
-    throw new ConfigurationError('databaseBackend needs a url, e.g. databaseBackend({ url: "sqlite:sessions.sqlite3" }) or "postgres://user:pass@localhost/app".');
-  }
-  if (url.startsWith("sqlite:")) {
-    const file = url.slice("sqlite:".length).replace(/^\/\//, "");
-    if (file === "") throw new ConfigurationError('A sqlite URL names a file: "sqlite:sessions.sqlite3", or "sqlite::memory:" for an in-memory database.');
-    return { dialect: "sqlite", connect: () => openSqlite(file), ...(file === ":memory:" ? {} : { sqliteFile: resolve(file) }) };
-  }
-  // The drivers load pg or mysql2 on first use, so an app on SQLite needs neither installed.
-  if (/^postgres(ql)?:\/\//i.test(url)) return { dialect: "postgres", connect: () => openPostgres(url, settings) };
-  if (/^(mysql|mariadb):\/\//i.test(url)) return { dialect: "mysql", connect: () => openMysql(url, settings) };
-  throw new ConfigurationError(
-    `databaseBackend does not know the URL scheme of ${JSON.stringify(url.replace(/\/\/[^@/]*@/, "//***@"))}: use sqlite:<file>, sqlite::memory:, postgres://… or mysql://….`,
-  );
 }

@@ -4,7 +4,8 @@
  * @module
  */
 import type { Pool, PoolConnection, ResultSetHeader } from "mysql2/promise";
-import { importPeer, type Row, type SqlDriver } from "./driver.js";
+import { importPeer } from "../peer.js";
+import { inTransaction, type Row, type SqlDriver } from "./driver.js";
 import type { PoolSettings } from "./postgres.js";
 
 /** The server's error numbers (https://mariadb.com/kb/en/mariadb-error-code-reference/). */
@@ -64,19 +65,10 @@ export function mysqlDriver(given: Pool | { promise(): Pool }, owned: boolean): 
     async transaction(work) {
       // A transaction must stay on one connection: take one from the pool for its duration.
       const connection = await pool.getConnection();
-      let broken = false;
-      try {
-        await connection.query("START TRANSACTION");
-        const result = await work(on(connection));
-        await connection.query("COMMIT");
-        return result;
-      } catch (error) {
-        await connection.query("ROLLBACK").catch(() => (broken = true));
-        throw error;
-      } finally {
-        if (broken) connection.destroy(); // a connection that could not roll back is discarded
-        else connection.release();
-      }
+      // A connection that could not roll back is discarded, not returned to the pool.
+      return inTransaction((statement) => connection.query(statement), "START TRANSACTION", () => work(on(connection)), (broken) =>
+        broken ? connection.destroy() : connection.release(),
+      );
     },
     isUniqueViolation: (error) => errno(error) === ER_DUP_ENTRY,
     isMissingTable: (error) => errno(error) === ER_NO_SUCH_TABLE,

@@ -5,7 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import type pg from "pg";
-import { importPeer, type Row, type SqlDriver } from "./driver.js";
+import { importPeer } from "../peer.js";
+import { inTransaction, type Row, type SqlDriver } from "./driver.js";
 
 /** Connection settings for a pool Tessera creates from a URL. */
 export interface PoolSettings {
@@ -91,18 +92,8 @@ export function postgresDriver(client: PgClient, owned: boolean): SqlDriver {
       // A transaction must stay on one connection: take one from the pool for its duration.
       const connection = isPool ? await (client as pg.Pool).connect() : undefined;
       const target = connection ?? client;
-      let broken: Error | undefined;
-      try {
-        await target.query("BEGIN");
-        const result = await work(on(target));
-        await target.query("COMMIT");
-        return result;
-      } catch (error) {
-        await target.query("ROLLBACK").catch((rollbackError: Error) => (broken = rollbackError));
-        throw error;
-      } finally {
-        connection?.release(broken); // a connection that could not roll back is discarded
-      }
+      // A connection that could not roll back is discarded (release with an error).
+      return inTransaction((statement) => target.query(statement), "BEGIN", () => work(on(target)), (broken) => connection?.release(broken));
     },
     isUniqueViolation: (error) => (error as { code?: unknown } | null)?.code === UNIQUE_VIOLATION,
     isMissingTable: (error) => (error as { code?: unknown } | null)?.code === UNDEFINED_TABLE,

@@ -6,7 +6,8 @@
 import type BetterSqlite3 from "better-sqlite3";
 import { createRequire } from "node:module";
 import { ConfigurationError } from "../../errors.js";
-import { importPeer, type SqlDriver } from "./driver.js";
+import { importPeer } from "../peer.js";
+import type { SqlDriver } from "./driver.js";
 
 type Database = BetterSqlite3.Database;
 
@@ -108,6 +109,12 @@ function nativeAddonError(error: unknown): ConfigurationError | undefined {
   );
 }
 
+/** Whether `client` looks like a better-sqlite3 Database (checked by shape, so better-sqlite3 itself is not loaded). */
+export function isSqliteDatabase(client: unknown): client is Database {
+  const candidate = client as { prepare?: unknown; pragma?: unknown } | null;
+  return typeof candidate?.prepare === "function" && typeof candidate.pragma === "function";
+}
+
 /**
  * Switches the file to WAL. On a fresh file opened by two processes at the same moment, SQLite
  * answers SQLITE_BUSY to one of them at once, without its busy wait (it would risk a deadlock), so
@@ -160,6 +167,8 @@ export function sqliteDriver(db: Database, owned: boolean): SqlDriver {
       const code = (error as { code?: unknown }).code;
       return code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE";
     },
+    // SQLite has no error code of its own for it: the message names the table.
+    isMissingTable: (error) => /no such table/i.test(error instanceof Error ? error.message : ""),
     async close() {
       if (owned && db.open) db.close();
     },
