@@ -107,6 +107,7 @@ export function nextSessions<Data extends object = RequestSessionData>(sessions:
 async function commitTo<Data extends object>(store: CookieStore, sessions: Sessions<Data>, session: Session<Data>, status: number): Promise<void> {
   const { setCookie } = sessions.tryCommitSync(session, status) ?? (await sessions.commit(session, status));
   // Vary: Cookie cannot be set from here; Next sends these responses with `Cache-Control: no-store`.
+  // Next recomputes Expires from Max-Age with Date.now (the sessions' `clock` aside).
   if (setCookie !== undefined) store.set(setCookieFields(setCookie));
 }
 
@@ -114,8 +115,9 @@ async function commitTo<Data extends object>(store: CookieStore, sessions: Sessi
  * The status a Next.js control-flow exception stands for: `redirect()` (its digest is
  * `NEXT_REDIRECT;type;url;status;`), `notFound()`/`forbidden()`/`unauthorized()`
  * (`NEXT_HTTP_ERROR_FALLBACK;status`). `undefined` for any other exception.
+ * @internal
  */
-function nextControlFlowStatus(error: unknown): number | undefined {
+export function nextControlFlowStatus(error: unknown): number | undefined {
   const digest = (error as { digest?: unknown } | null)?.digest;
   if (typeof digest !== "string") return undefined;
   const parts = digest.split(";");
@@ -130,8 +132,11 @@ const WRITES = new Set<PropertyKey>([
   "save", "create", "setUser", "setTestCookie", "deleteTestCookie",
 ]);
 
-/** `session`, with every method that would change it rejecting with `ReadOnlySessionError`. */
-function readOnlyView<Data extends object>(session: Session<Data>): Session<Data> {
+/**
+ * `session`, with every method that would change it rejecting with `ReadOnlySessionError`.
+ * @internal
+ */
+export function readOnlyView<Data extends object>(session: Session<Data>): Session<Data> {
   return new Proxy(session, {
     get(target, property) {
       if (WRITES.has(property)) {

@@ -129,8 +129,12 @@ describe("the Next.js example on SQLite", () => {
       await page.getByLabel("Username").fill("ann <admin>");
       await page.getByRole("button", { name: "Log in" }).click();
       await expect.poll(() => page.locator("#username").textContent()).toBe("ann <admin>");
-      const key = (await sessionCookie())?.value ?? "";
+      const cookie = await sessionCookie();
+      const key = cookie?.value ?? "";
       expect(key).toMatch(/^[a-z0-9]{32}$/);
+      // Set by the Server Action through cookies(): the commit's attributes.
+      expect(cookie).toMatchObject({ path: "/", httpOnly: true, secure: false, sameSite: "Lax" });
+      expect(Math.abs((cookie?.expires ?? 0) - (Date.now() / 1000 + 1209600))).toBeLessThan(60);
       expect(JSON.parse(String(stored(key)?.["data"]))).toEqual({ username: "ann <admin>" });
 
       await page.getByLabel("Item").fill("apple");
