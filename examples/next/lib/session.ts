@@ -10,6 +10,8 @@ import { nextSessions } from "tessera-sessions/next";
 export interface ShopSession {
   username?: string;
   cart?: string[];
+  /** Counted by the Pages Router routes (pages/). */
+  visits?: number;
 }
 
 export const sessions = createSessions<ShopSession>({
