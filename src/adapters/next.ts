@@ -19,6 +19,7 @@ import { ReadOnlySessionError } from "../errors.js";
 import type { Sessions } from "../manager.js";
 import type { RequestSessionData, Session } from "../session.js";
 import { type FetchAdapterOptions, withSession as withRequestSession } from "./fetch.js";
+import { commitNowOrLater } from "./shared.js";
 
 /** What {@link nextSessions} gives: one way in for each kind of Next.js server code. */
 export interface NextSessions<Data extends object = RequestSessionData> {
@@ -105,7 +106,7 @@ export function nextSessions<Data extends object = RequestSessionData>(sessions:
 
 /** Saves `session` as the commit rules say and puts its cookie (or the cookie's deletion) on `store`. */
 async function commitTo<Data extends object>(store: CookieStore, sessions: Sessions<Data>, session: Session<Data>, status: number): Promise<void> {
-  const { setCookie } = sessions.tryCommitSync(session, status) ?? (await sessions.commit(session, status));
+  const { setCookie } = await commitNowOrLater(sessions, session, status);
   // Vary: Cookie cannot be set from here; Next sends these responses with `Cache-Control: no-store`.
   // Next recomputes Expires from Max-Age with Date.now (the sessions' `clock` aside).
   if (setCookie !== undefined) store.set(setCookieFields(setCookie));
