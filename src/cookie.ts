@@ -117,3 +117,58 @@ export function varyWithCookie(existing: string | number | readonly string[] | u
   if (fields.includes("*") || fields.some((f) => f.toLowerCase() === "cookie")) return fields.includes("*") ? "*" : fields.join(", ");
   return [...fields, "Cookie"].join(", ");
 }
+
+/** The fields of a `Set-Cookie` header, for frameworks that set cookies by fields (Next.js `cookies().set`). */
+export interface SetCookieFields {
+  readonly name: string;
+  readonly value: string;
+  readonly maxAge?: number;
+  readonly expires?: Date;
+  readonly domain?: string;
+  readonly path?: string;
+  readonly secure: boolean;
+  readonly httpOnly: boolean;
+  readonly sameSite?: "lax" | "strict" | "none";
+}
+
+/**
+ * Splits a `Set-Cookie` value written by {@link sessionCookie} or {@link deletionCookie} back into
+ * its fields, so an adapter whose framework only sets cookies by fields sends what the commit decided.
+ */
+export function setCookieFields(header: string): SetCookieFields {
+  const [pair = "", ...attributes] = header.split("; ");
+  const equals = pair.indexOf("=");
+  const fields: { -readonly [K in keyof SetCookieFields]: SetCookieFields[K] } = {
+    name: pair.slice(0, equals),
+    value: pair.slice(equals + 1),
+    secure: false,
+    httpOnly: false,
+  };
+  for (const attribute of attributes) {
+    const [name = "", value = ""] = attribute.split("=", 2);
+    switch (name.toLowerCase()) {
+      case "max-age":
+        fields.maxAge = Number(value);
+        break;
+      case "expires":
+        fields.expires = new Date(value);
+        break;
+      case "domain":
+        fields.domain = value;
+        break;
+      case "path":
+        fields.path = value;
+        break;
+      case "secure":
+        fields.secure = true;
+        break;
+      case "httponly":
+        fields.httpOnly = true;
+        break;
+      case "samesite":
+        fields.sameSite = value.toLowerCase() as "lax" | "strict" | "none";
+        break;
+    }
+  }
+  return fields;
+}

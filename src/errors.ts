@@ -101,6 +101,16 @@ export class DeadlineError extends BackendError {
   }
 }
 
+/**
+ * A write to a session that can only be read where it is used: a Next.js Server Component,
+ * which renders after the response headers are decided, so no cookie can be set from it.
+ */
+export class ReadOnlySessionError extends SessionError {
+  constructor(message: string) {
+    super("READ_ONLY_SESSION", message);
+  }
+}
+
 /** A value given to `set()` cannot be stored as JSON (a function, a BigInt, a cycle, a class instance...). */
 export class InvalidValueError extends SessionError {
   constructor(message: string) {

@@ -20,4 +20,5 @@ export {
   DeadlineError,
   InvalidValueError,
   CookieTooLargeError,
+  ReadOnlySessionError,
 } from "./errors.js";

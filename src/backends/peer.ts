@@ -11,7 +11,9 @@ import { MissingDependencyError } from "../errors.js";
  */
 export async function importPeer<T>(name: string, feature: string, packageName = name): Promise<T> {
   try {
-    return (await import(name)) as T;
+    // Left to the runtime, not the app's bundler (Next.js/Turbopack, webpack, Vite), which
+    // cannot follow an import of a variable and would fail it: the driver is the app's own dependency.
+    return (await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ /* @vite-ignore */ name)) as T;
   } catch (error) {
     if ((error as { code?: string }).code === "ERR_MODULE_NOT_FOUND") throw new MissingDependencyError(packageName, feature, error);
     throw error;

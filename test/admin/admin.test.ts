@@ -23,6 +23,16 @@ vi.setConfig({ testTimeout: 60_000 });
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
 const MINUTE = 60_000;
 const BASE = "/admin/sessions";
+
+/** The part of a page element the layout checks measure (in the page, where the DOM exists). */
+interface ScrollBox {
+  ownerDocument: unknown;
+  scrollWidth: number;
+  clientWidth: number;
+  scrollLeft: number;
+  getBoundingClientRect(): { right: number };
+  querySelector(selector: string): unknown;
+}
 const SECRET = "admin-test-secret-0123456789abcdefghijkl";
 const quiet = { warn() {}, error() {} };
 
@@ -364,16 +374,19 @@ describe("admin in headless Chromium", () => {
       const page = await context.newPage();
       await page.goto(`${app.url}${BASE}/`);
       const measure = () =>
-        page.locator(".table").evaluate((el) => ({
-          // The test's tsconfig has no DOM types; the callback runs in the page.
-          pageOverflow: (() => {
-            const root = (el.ownerDocument as unknown as { documentElement: { scrollWidth: number; clientWidth: number } }).documentElement;
-            return root.scrollWidth - root.clientWidth;
-          })(),
-          hidden: el.scrollWidth - el.clientWidth,
-          boxRight: el.getBoundingClientRect().right,
-          lastRight: (el.querySelector("thead th:last-child") as typeof el).getBoundingClientRect().right,
-        }));
+        page.locator(".table").evaluate((node) => {
+          // The test's tsconfig has no DOM types (React's stand-ins are empty); the callback runs in the page.
+          const el = node as unknown as ScrollBox;
+          return {
+            pageOverflow: (() => {
+              const root = (el.ownerDocument as unknown as { documentElement: { scrollWidth: number; clientWidth: number } }).documentElement;
+              return root.scrollWidth - root.clientWidth;
+            })(),
+            hidden: el.scrollWidth - el.clientWidth,
+            boxRight: el.getBoundingClientRect().right,
+            lastRight: (el.querySelector("thead th:last-child") as typeof el).getBoundingClientRect().right,
+          };
+        });
       const before = await measure();
       expect(before.pageOverflow, `${width} px: the page itself scrolls sideways`).toBe(0);
       if (width >= 820) {
@@ -382,7 +395,10 @@ describe("admin in headless Chromium", () => {
       } else {
         // Too narrow to fit: the box scrolls, and scrolled to its end the last column is whole.
         expect(before.hidden, `${width} px`).toBeGreaterThan(0);
-        await page.locator(".table").evaluate((el) => (el.scrollLeft = el.scrollWidth));
+        await page.locator(".table").evaluate((node) => {
+          const el = node as unknown as ScrollBox;
+          el.scrollLeft = el.scrollWidth;
+        });
         const after = await measure();
         expect(after.lastRight, `${width} px`).toBeLessThanOrEqual(after.boxRight + 0.5);
       }
