@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSessions, hashKey } from "tessera-sessions";
 import { databaseBackend } from "tessera-sessions/backends/db";
 import { useChromium } from "../browser.js";
+import { buildDist } from "../build-dist.js";
 import { startPostgres, type RestartableServer } from "../servers/postgres.js";
 import { freePort } from "../servers/util.js";
 
@@ -92,9 +93,8 @@ let work: string;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "tessera-next-"));
-  // The example imports "tessera-sessions/..." through the package's exports, i.e. dist/. The
-  // types are `npm run typecheck`'s business: emitting only costs the shared cores less.
-  await run(process.execPath, [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json", "--noCheck"]);
+  // The example imports "tessera-sessions/..." through the package's exports, i.e. dist/.
+  await buildDist();
   await run(process.execPath, [NEXT_BIN, "build", "examples/next"]);
 }, 300_000);
 
