@@ -2,9 +2,8 @@
  * Session keys: generation, validation and the hash stored at rest.
  * @module
  */
-import { Buffer } from "node:buffer";
-import * as crypto from "node:crypto";
-import { createHash, randomInt, timingSafeEqual } from "node:crypto";
+import { utf8Length } from "./bytes.js";
+import { randomBytes, sha256Hex } from "./crypto.js";
 
 /** Django's VALID_KEY_CHARS: lower case only, because some file systems ignore case. */
 const KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -13,10 +12,16 @@ const KEY_LENGTH = 32;
 /** A new 32-character `[a-z0-9]` key from the CSPRNG (about 165 bits). */
 export function generateKey(): string {
   let key = "";
-  // randomInt is uniform (it rejects biased samples), unlike taking random bytes modulo 36.
-  for (let i = 0; i < KEY_LENGTH; i++) key += KEY_CHARS[randomInt(KEY_CHARS.length)];
+  // Uniform: bytes of 252 and above are dropped (252 = 7 * 36), so `byte % 36` has no bias.
+  while (key.length < KEY_LENGTH) {
+    for (const byte of randomBytes(2 * KEY_LENGTH)) {
+      if (byte < UNBIASED_LIMIT) key += KEY_CHARS[byte % KEY_CHARS.length];
+      if (key.length === KEY_LENGTH) break;
+    }
+  }
   return key;
 }
+const UNBIASED_LIMIT = 256 - (256 % KEY_CHARS.length);
 
 /**
  * Whether a cookie value can name a server-side session. Django's rule is "at least 8
@@ -49,7 +54,7 @@ export const GENERATE_SECRET = `node -e "console.log(require('crypto').randomByt
  * the option's name ("secret must be at least 32 bytes long (it is 9). Generate one with: …").
  */
 export function secretProblem(value: unknown): string | undefined {
-  const bytes = typeof value === "string" ? Buffer.byteLength(value) : 0;
+  const bytes = typeof value === "string" ? utf8Length(value) : 0;
   if (bytes >= MIN_SECRET_BYTES) return undefined;
   return `must be at least ${MIN_SECRET_BYTES} bytes long (it is ${bytes}). Generate one with: ${GENERATE_SECRET}`;
 }
@@ -60,19 +65,15 @@ export function secretProblem(value: unknown): string | undefined {
  * passwords) because the key itself carries ~165 bits of randomness.
  */
 export function hashKey(key: string): string {
-  return oneShotHash ? oneShotHash("sha256", key, "hex") : createHash("sha256").update(key).digest("hex");
+  return sha256Hex(key);
 }
-/** `crypto.hash` (Node 20.12+), a third of the cost of a Hash object; absent on older Node 20s. */
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash;
 
 /** Compares two strings in time independent of where they differ (for signatures and tokens). */
 export function constantTimeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  // Compare against itself on a length mismatch so the time does not reveal the length check.
-  if (left.length !== right.length) {
-    timingSafeEqual(left, left);
-    return false;
-  }
-  return timingSafeEqual(left, right);
+  // Every UTF-16 unit is compared, with no early exit; on a length mismatch `a` is compared
+  // against itself so the time does not reveal the length check.
+  const other = a.length === b.length ? b : a;
+  let difference = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ other.charCodeAt(i);
+  return difference === 0;
 }

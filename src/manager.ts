@@ -3,7 +3,7 @@
  * committed. Every adapter goes through `commit`, so every framework behaves the same.
  * @module
  */
-import { Buffer } from "node:buffer";
+import { utf8Length } from "./bytes.js";
 import { deletionCookie, MAX_COOKIE_BYTES, readCookie, sessionCookie } from "./cookie.js";
 import { decodeData } from "./codec.js";
 import { CookieTooLargeError, SessionInterruptedError, UpdateError } from "./errors.js";
@@ -199,7 +199,7 @@ async function commit<Data extends object>(options: ResolvedOptions, session: Se
     throw error;
   }
   const setCookie = sessionCookie(options, session.sessionKey ?? "", maxAge);
-  const size = Buffer.byteLength(setCookie);
+  const size = utf8Length(setCookie);
   if (size > MAX_COOKIE_BYTES) throw new CookieTooLargeError(size);
   return { setCookie, varyCookie: accessed };
 }

@@ -3,7 +3,7 @@
  * that turn a configuration mistake into a clear error at startup.
  * @module
  */
-import { resolve } from "node:path";
+import { absolutePath } from "./runtime.js";
 import type { SessionBackend } from "./backends/base.js";
 import { lazyServerBackend, SQL_TABLE_METHODS } from "./backends/lazy.js";
 import { ConfigurationError } from "./errors.js";
@@ -330,7 +330,7 @@ function resolveMigration(value: unknown, backend: SessionBackend, cookie: { nam
  * never loads them (its URL is fixed, so there is no option to check at startup).
  */
 function defaultBackend(): SessionBackend {
-  return lazyServerBackend({ name: "sqlite", dialect: "sqlite", sqliteFile: resolve(DEFAULT_SQLITE_FILE) }, SQL_TABLE_METHODS, async () =>
+  return lazyServerBackend({ name: "sqlite", dialect: "sqlite", sqliteFile: absolutePath(DEFAULT_SQLITE_FILE) }, SQL_TABLE_METHODS, async () =>
     (await import("./backends/db/index.js")).databaseBackend({ url: `sqlite:${DEFAULT_SQLITE_FILE}` }),
   );
 }

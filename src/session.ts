@@ -304,7 +304,7 @@ export class Session<Data extends object = SessionData> {
       const data = await this.#data();
       const now = this.#options.clock();
       const expiresAt = (await this.getExpiryDate({ modification: now })).getTime();
-      this.#key = backend.encode(encodeData(data), expiresAt, now, this.#options.secrets);
+      this.#key = await backend.encode(encodeData(data), expiresAt, now, this.#options.secrets);
       this.#storedExpiresAt = expiresAt;
       this.modified = true;
       return;
@@ -435,7 +435,7 @@ export class Session<Data extends object = SessionData> {
     const backend = this.#options.backend;
     const now = this.#options.clock();
     if (backend.kind === "cookie") {
-      const opened = backend.decode(key, now, this.#options.secrets);
+      const opened = await backend.decode(key, now, this.#options.secrets);
       const data = opened && decodeData(opened.data);
       if (!data) {
         this.#options.logger.warn("[tessera] Session data corrupted: a session cookie failed verification; the request gets an empty session.");

@@ -107,6 +107,16 @@ export interface ServerBackend {
   close?(): Promise<void>;
 }
 
+/** What {@link CookieBackend.decode} found in a valid cookie value. */
+export interface CookieOpened {
+  readonly data: string;
+  readonly expiresAt: number;
+  /** True when it verified only with an older secret or in another format: re-issue it. */
+  readonly stale: boolean;
+  /** When the value was sealed, for a format that seals no expiry of its own (Django's). */
+  readonly savedAt?: number;
+}
+
 /**
  * A backend that keeps the data in the cookie itself (signed or encrypted). The cookie value is
  * the session key, as in Django's signed_cookies engine.
@@ -118,10 +128,19 @@ export interface CookieBackend {
    * The data and expiry carried by a cookie value, or `null` when it is tampered, malformed or
    * expired at `now`. `stale` is true when it verified only with an older secret (re-issue it).
    */
-  decode(value: string, now: number, secrets: readonly string[]): { data: string; expiresAt: number; stale: boolean; savedAt?: number } | null;
-  /** Seals data and its expiry into a cookie value with the newest secret (`secrets[0]`). */
-  encode(data: string, expiresAt: number, now: number, secrets: readonly string[]): string;
+  decode(value: string, now: number, secrets: readonly string[]): CookieOpened | null | Promise<CookieOpened | null>;
+  /**
+   * Seals data and its expiry into a cookie value with the newest secret (`secrets[0]`). Either
+   * may answer with a Promise (Web Crypto is async); Tessera's own backends always do.
+   */
+  encode(data: string, expiresAt: number, now: number, secrets: readonly string[]): string | Promise<string>;
   close?(): Promise<void>;
+}
+
+/** A {@link CookieBackend} whose `encode` and `decode` always answer with a Promise, as Tessera's own do. */
+export interface AsyncCookieBackend extends CookieBackend {
+  decode(value: string, now: number, secrets: readonly string[]): Promise<CookieOpened | null>;
+  encode(data: string, expiresAt: number, now: number, secrets: readonly string[]): Promise<string>;
 }
 
 /** Any storage backend `createSessions({ backend })` accepts. */

@@ -22,8 +22,8 @@
  */
 import { ConfigurationError } from "../errors.js";
 import { describeValue } from "../options.js";
-import { parsePythonJson, pythonJson, SIGNED_COOKIES_SALT, signPayload, unsignPayload } from "../django/signing.js";
-import type { CookieBackend } from "./base.js";
+import { parsePythonJson, pythonJson, SIGNED_COOKIES_SALT, signingRuntime, signPayload, unsignPayload } from "../django/signing.js";
+import type { AsyncCookieBackend } from "./base.js";
 
 /** Options of {@link djangoCookieBackend}. */
 export interface DjangoCookieBackendOptions {
@@ -56,15 +56,16 @@ export const MAX_INFLATED_BYTES = 65_536;
  *   cookie: { name: "sessionid", maxAge: 1209600 },
  * });
  */
-export function djangoCookieBackend(options: DjangoCookieBackendOptions = {}): CookieBackend {
+export function djangoCookieBackend(options: DjangoCookieBackendOptions = {}): AsyncCookieBackend {
   const maxAge = options.maxAge ?? 1_209_600;
   if (typeof maxAge !== "number" || !Number.isInteger(maxAge) || maxAge < 0) {
     throw new ConfigurationError(`djangoCookieBackend maxAge must be a whole number of seconds (Django's SESSION_COOKIE_AGE), 0 or more (it is ${describeValue(maxAge)}).`);
   }
+  signingRuntime(); // a runtime without Node's crypto and zlib fails here, at startup
   return {
     kind: "cookie",
     name: "django-signed-cookies",
-    decode(value, now, secrets) {
+    async decode(value, now, secrets) {
       if (value.length > MAX_VALUE_LENGTH || !VALUE.test(value) || secrets.length === 0) return null;
       try {
         const { json, timestamp, secretIndex } = unsignPayload(value, { secrets, salt: SIGNED_COOKIES_SALT, maxAge, now, maxInflatedBytes: MAX_INFLATED_BYTES });
@@ -90,7 +91,7 @@ export function djangoCookieBackend(options: DjangoCookieBackendOptions = {}): C
         return null;
       }
     },
-    encode(data, _expiresAt, now, secrets) {
+    async encode(data, _expiresAt, now, secrets) {
       const secret = secrets[0];
       if (secret === undefined) throw new ConfigurationError("The Django signed-cookie backend needs a secret: pass Django's SECRET_KEY as secret.");
       // The expiry is not sealed in: Django's format has no place for it beyond `_session_expiry`.

@@ -3,7 +3,7 @@
  * held in memory (the memory and file backends).
  * @module
  */
-import { Buffer } from "node:buffer";
+import { fromBase64url, fromUtf8, toBase64url, utf8 } from "../bytes.js";
 import { SESSION_ID_SOURCE } from "../keys.js";
 import type { SessionListPage, SessionListQuery, StoredSession } from "./base.js";
 
@@ -18,7 +18,7 @@ const CURSOR = new RegExp(`^([^~]{1,40})~(${SESSION_ID_SOURCE})$`);
 
 /** Encodes a position as the opaque `next` cursor (base64url, so it is safe in a URL). */
 export function encodeCursor(position: ListPosition): string {
-  return Buffer.from(`${position.createdAt}~${position.id}`, "utf8").toString("base64url");
+  return toBase64url(utf8(`${position.createdAt}~${position.id}`));
 }
 
 /**
@@ -27,7 +27,7 @@ export function encodeCursor(position: ListPosition): string {
  */
 export function decodeCursor(cursor: string | undefined): ListPosition | undefined {
   if (cursor === undefined || !/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) return undefined;
-  const match = CURSOR.exec(Buffer.from(cursor, "base64url").toString("utf8"));
+  const match = CURSOR.exec(fromUtf8(fromBase64url(cursor) ?? new Uint8Array()));
   const createdAt = Number(match?.[1]);
   if (!match || !Number.isFinite(createdAt)) return undefined;
   return { createdAt, id: match[2] as string };

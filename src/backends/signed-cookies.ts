@@ -28,11 +28,11 @@
  * secret value matches attacker-chosen data (as in CRIME/BREACH).
  * @module
  */
-import { Buffer } from "node:buffer";
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from "node:crypto";
+import { concatBytes, fromBase64url as decodeBase64url, fromUtf8, toBase64url, utf8 } from "../bytes.js";
+import { portableCrypto as crypto, randomBytes } from "../crypto.js";
 import { ConfigurationError } from "../errors.js";
 import { constantTimeEqual } from "../keys.js";
-import type { CookieBackend } from "./base.js";
+import type { AsyncCookieBackend, CookieOpened } from "./base.js";
 import { djangoCookieBackend } from "./django-cookies.js";
 
 const NAME = "signed-cookies";
@@ -51,7 +51,6 @@ const SALT_BYTES = 16;
 const TAG_BYTES = 16;
 /** Browsers keep 4096 bytes per cookie; anything much longer is not ours, so skip the crypto. */
 const MAX_VALUE_LENGTH = 8192;
-const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /** Options of {@link signedCookieBackend}. */
 export interface SignedCookieBackendOptions {
@@ -75,6 +74,11 @@ export interface SignedCookieBackendOptions {
   maxAge?: number;
 }
 
+/** What {@link signedCookieBackend} returns: a cookie backend whose sealing is async (Web Crypto's). */
+export interface SignedCookieBackend extends AsyncCookieBackend {
+  readonly encrypted: boolean;
+}
+
 /**
  * A backend with no server state: the data and its expiry travel in the cookie (at most 4096
  * bytes; a bigger session fails the response with `CookieTooLargeError`). Needs `secret`.
@@ -83,7 +87,7 @@ export interface SignedCookieBackendOptions {
  * @example
  * createSessions({ backend: signedCookieBackend({ encrypt: true }), secret: process.env.SESSION_SECRET })
  */
-export function signedCookieBackend(options: SignedCookieBackendOptions = {}): CookieBackend & { readonly encrypted: boolean } {
+export function signedCookieBackend(options: SignedCookieBackendOptions = {}): SignedCookieBackend {
   const encrypt = options.encrypt ?? false;
   if (typeof encrypt !== "boolean") throw new ConfigurationError("signedCookieBackend encrypt must be true or false.");
   const format = options.format ?? "tessera";
@@ -100,13 +104,13 @@ export function signedCookieBackend(options: SignedCookieBackendOptions = {}): C
     kind: "cookie",
     name: NAME,
     encrypted: encrypt,
-    encode(data, expiresAt, _now, secrets) {
+    async encode(data, expiresAt, _now, secrets) {
       const newest = secrets[0];
       if (newest === undefined) throw new ConfigurationError(`The ${NAME} backend needs a secret to seal the session cookie.`);
-      const payload = Buffer.from(`{"exp":${JSON.stringify(expiresAt)},"data":${data}}`);
-      return encrypt ? seal(newest, payload) : sign(signKeys(newest), payload);
+      const payload = utf8(`{"exp":${JSON.stringify(expiresAt)},"data":${data}}`);
+      return encrypt ? seal(newest, payload) : sign(await signKeys(newest), payload);
     },
-    decode(value, now, secrets) {
+    async decode(value, now, secrets) {
       try {
         if (typeof value !== "string" || value.length > MAX_VALUE_LENGTH) return null;
         // Either format opens, so switching `encrypt` re-issues cookies instead of logging users out.
@@ -114,7 +118,11 @@ export function signedCookieBackend(options: SignedCookieBackendOptions = {}): C
         const sealed = version === ENCRYPTED || version === ENCRYPTED_V1;
         for (const [index, secret] of secrets.entries()) {
           const payload =
-            version === ENCRYPTED ? unseal(secret, value) : version === ENCRYPTED_V1 ? unsealV1(encryptV1Keys(secret), value) : verify(signKeys(secret), value);
+            version === ENCRYPTED
+              ? await unseal(secret, value)
+              : version === ENCRYPTED_V1
+                ? await unsealV1(await encryptV1Keys(secret), value)
+                : await verify(await signKeys(secret), value);
           if (payload === undefined) continue;
           const opened = parsePayload(payload, now);
           // An e1 value is re-issued as e2, like a value of the other format or an older secret's.
@@ -128,78 +136,67 @@ export function signedCookieBackend(options: SignedCookieBackendOptions = {}): C
   };
 }
 
-function sign(key: Buffer, payload: Buffer): string {
-  const message = `${SIGNED}.${payload.toString("base64url")}`;
-  return `${message}.${mac(key, message)}`;
+async function sign(key: Uint8Array, payload: Uint8Array): Promise<string> {
+  const message = `${SIGNED}.${toBase64url(payload)}`;
+  return `${message}.${await mac(key, message)}`;
 }
 
 /** The payload if `value` is a signed value whose MAC matches under `key`. */
-function verify(key: Buffer, value: string): Buffer | undefined {
+async function verify(key: Uint8Array, value: string): Promise<Uint8Array | undefined> {
   const parts = value.split(".");
   if (parts.length !== 3 || parts[0] !== SIGNED) return undefined;
   const [, payload = "", signature = ""] = parts;
+  // Checked before the MAC is computed: a value that cannot be ours costs no crypto.
+  const bytes = fromBase64url(payload);
+  if (bytes === undefined) return undefined;
   // The MAC covers the text as sent, so any changed character fails, padding bits included.
-  if (!constantTimeEqual(mac(key, `${SIGNED}.${payload}`), signature)) return undefined;
-  return fromBase64url(payload);
+  if (!constantTimeEqual(await mac(key, `${SIGNED}.${payload}`), signature)) return undefined;
+  return bytes;
 }
 
-function mac(key: Buffer, message: string): string {
-  return createHmac("sha256", key).update(message).digest("base64url");
+async function mac(key: Uint8Array, message: string): Promise<string> {
+  return toBase64url(await crypto.hmacSha256(key, message));
 }
 
 /** This cookie's own AES-256-GCM key and IV (e2), from the secret and the cookie's salt. */
-function cookieKey(secret: string, salt: Buffer): { key: Buffer; iv: Buffer } {
-  const material = Buffer.from(hkdfSync("sha256", secret, salt, ENCRYPT_LABEL, KEY_BYTES + IV_BYTES));
+async function cookieKey(secret: string, salt: Uint8Array): Promise<{ key: Uint8Array; iv: Uint8Array }> {
+  const material = await crypto.hkdf(secret, salt, ENCRYPT_LABEL, KEY_BYTES + IV_BYTES);
   return { key: material.subarray(0, KEY_BYTES), iv: material.subarray(KEY_BYTES) };
 }
 
-function seal(secret: string, payload: Buffer): string {
+async function seal(secret: string, payload: Uint8Array): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
-  const { key, iv } = cookieKey(secret, salt);
-  const cipher = createCipheriv("aes-256-gcm", key, iv);
-  cipher.setAAD(Buffer.from(ENCRYPTED));
-  const body = Buffer.concat([cipher.update(payload), cipher.final()]);
-  return `${ENCRYPTED}.${Buffer.concat([salt, body, cipher.getAuthTag()]).toString("base64url")}`;
+  const { key, iv } = await cookieKey(secret, salt);
+  const body = await crypto.sealAesGcm(key, iv, utf8(ENCRYPTED), payload);
+  return `${ENCRYPTED}.${toBase64url(concatBytes(salt, body))}`;
 }
 
 /** The plain text if `value` is an e2 value that authenticates under `secret`. */
-function unseal(secret: string, value: string): Buffer | undefined {
+async function unseal(secret: string, value: string): Promise<Uint8Array | undefined> {
   const blob = sealedBlob(value, ENCRYPTED, SALT_BYTES);
   if (blob === undefined) return undefined;
-  const { key, iv } = cookieKey(secret, blob.subarray(0, SALT_BYTES));
-  return decrypt(key, iv, ENCRYPTED, blob.subarray(SALT_BYTES));
+  const { key, iv } = await cookieKey(secret, blob.subarray(0, SALT_BYTES));
+  return crypto.openAesGcm(key, iv, utf8(ENCRYPTED), blob.subarray(SALT_BYTES));
 }
 
 /** The plain text if `value` is an old e1 value that authenticates under `key`. */
-function unsealV1(key: Buffer, value: string): Buffer | undefined {
+async function unsealV1(key: Uint8Array, value: string): Promise<Uint8Array | undefined> {
   const blob = sealedBlob(value, ENCRYPTED_V1, IV_BYTES);
   if (blob === undefined) return undefined;
-  return decrypt(key, blob.subarray(0, IV_BYTES), ENCRYPTED_V1, blob.subarray(IV_BYTES));
+  return crypto.openAesGcm(key, blob.subarray(0, IV_BYTES), utf8(ENCRYPTED_V1), blob.subarray(IV_BYTES));
 }
 
 /** The bytes of `<version>.<base64url>`, if long enough for a `prefixBytes` prefix and a tag. */
-function sealedBlob(value: string, version: string, prefixBytes: number): Buffer | undefined {
+function sealedBlob(value: string, version: string, prefixBytes: number): Uint8Array | undefined {
   const parts = value.split(".");
   if (parts.length !== 2 || parts[0] !== version) return undefined;
   const blob = fromBase64url(parts[1] ?? "");
   return blob === undefined || blob.length < prefixBytes + TAG_BYTES ? undefined : blob;
 }
 
-/** AES-256-GCM decryption of `ciphertext ‖ tag`, or undefined if it does not authenticate. */
-function decrypt(key: Buffer, iv: Buffer, version: string, sealed: Buffer): Buffer | undefined {
-  const decipher = createDecipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES });
-  decipher.setAAD(Buffer.from(version));
-  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-  try {
-    return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)), decipher.final()]);
-  } catch {
-    return undefined; // wrong key or altered: the tag does not authenticate
-  }
-}
-
 /** `{ data, expiresAt }` from an authenticated payload, or undefined if malformed or expired at `now`. */
-function parsePayload(payload: Buffer, now: number): { data: string; expiresAt: number } | undefined {
-  const parsed = JSON.parse(payload.toString("utf8")) as unknown;
+function parsePayload(payload: Uint8Array, now: number): { data: string; expiresAt: number } | undefined {
+  const parsed = JSON.parse(fromUtf8(payload)) as unknown;
   if (typeof parsed !== "object" || parsed === null) return undefined;
   const { exp, data } = parsed as { exp?: unknown; data?: unknown };
   if (typeof exp !== "number" || !Number.isFinite(exp) || exp <= now) return undefined;
@@ -209,19 +206,19 @@ function parsePayload(payload: Buffer, now: number): { data: string; expiresAt: 
 }
 
 /** Strict base64url: only the alphabet, and only the one canonical spelling of the bytes. */
-function fromBase64url(text: string): Buffer | undefined {
-  if (!BASE64URL.test(text)) return undefined;
-  const bytes = Buffer.from(text, "base64url");
-  return bytes.toString("base64url") === text ? bytes : undefined;
+function fromBase64url(text: string): Uint8Array | undefined {
+  const bytes = decodeBase64url(text);
+  return bytes !== undefined && toBase64url(bytes) === text ? bytes : undefined;
 }
 
 /** Derives (once per secret) the 32-byte key for `label`. */
-function keyCache(label: string): (secret: string) => Buffer {
-  const cache = new Map<string, Buffer>();
+function keyCache(label: string): (secret: string) => Promise<Uint8Array> {
+  const cache = new Map<string, Promise<Uint8Array>>();
+  const salt = utf8("tessera");
   return (secret) => {
     let key = cache.get(secret);
     if (key === undefined) {
-      key = Buffer.from(hkdfSync("sha256", secret, "tessera", label, 32));
+      key = crypto.hkdf(secret, salt, label, 32);
       if (cache.size >= 16) cache.clear(); // secrets are few; bound it anyway
       cache.set(secret, key);
     }

@@ -14,10 +14,39 @@
  *   `1e-05`). See {@link pythonJson} and {@link parsePythonJson}.
  * @module
  */
-import { Buffer } from "node:buffer";
-import { createHash, createHmac } from "node:crypto";
-import { deflateSync, inflateSync } from "node:zlib";
+import type { Buffer } from "node:buffer";
+import type * as NodeCrypto from "node:crypto";
+import type * as NodeZlib from "node:zlib";
+import { ConfigurationError } from "../errors.js";
 import { constantTimeEqual } from "../keys.js";
+import { nodeBuiltin } from "../runtime.js";
+
+/** The Node modules Django's format is built on (its HMAC over SHA-256 keys, zlib, Buffer). */
+interface SigningRuntime {
+  readonly Buffer: typeof Buffer;
+  readonly crypto: typeof NodeCrypto;
+  readonly zlib: typeof NodeZlib;
+}
+let runtime: SigningRuntime | undefined;
+
+/**
+ * Node's buffer, crypto and zlib, loaded on first use (never imported, so an app that uses no
+ * Django format loads no zlib, and a bundle for an edge runtime holds no `node:` import).
+ * Throws a `ConfigurationError` on a runtime without them; the Django backends call it when
+ * they are created, so that fails at startup.
+ */
+export function signingRuntime(): SigningRuntime {
+  if (runtime) return runtime;
+  const buffer = nodeBuiltin<typeof import("node:buffer")>("node:buffer");
+  const crypto = nodeBuiltin<typeof NodeCrypto>("node:crypto");
+  const zlib = nodeBuiltin<typeof NodeZlib>("node:zlib");
+  if (!buffer || !crypto || !zlib) {
+    throw new ConfigurationError(
+      "Django's signing format needs Node's buffer, crypto and zlib modules, which this runtime does not offer (on Cloudflare Workers, enable the nodejs_compat flag). Run it on Node, Bun or Deno, or use Tessera's own cookie format here: signedCookieBackend() without format.",
+    );
+  }
+  return (runtime = { Buffer: buffer.Buffer, crypto, zlib });
+}
 
 /** The salt of `django.core.signing.dumps` when none is given. */
 export const DEFAULT_SALT = "django.core.signing";
@@ -72,7 +101,7 @@ export function b62Decode(text: string): number {
 
 /** URL-safe base64 without `=` padding. */
 export function b64Encode(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString("base64url");
+  return signingRuntime().Buffer.from(bytes).toString("base64url");
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
@@ -81,7 +110,7 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
 export function b64Decode(text: string): Buffer {
   // Node's decoder silently skips invalid characters; Python's would fail, so check first.
   if (!BASE64URL.test(text) || text.length % 4 === 1) throw new BadSignature("Payload is not base64url");
-  return Buffer.from(text, "base64url");
+  return signingRuntime().Buffer.from(text, "base64url");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -92,8 +121,9 @@ export function b64Decode(text: string): Buffer {
  * under the key SHA-256(keySalt + secret). Returns the raw digest.
  */
 export function saltedHmac(keySalt: string, value: string | Uint8Array, secret: string): Buffer {
-  const key = createHash("sha256").update(keySalt + secret, "utf8").digest();
-  return createHmac("sha256", key).update(typeof value === "string" ? Buffer.from(value, "utf8") : value).digest();
+  const { crypto, Buffer } = signingRuntime();
+  const key = crypto.createHash("sha256").update(keySalt + secret, "utf8").digest();
+  return crypto.createHmac("sha256", key).update(typeof value === "string" ? Buffer.from(value, "utf8") : value).digest();
 }
 
 /** The 43-character signature `Signer(salt=salt)` puts after the last `:` of `value`. */
@@ -387,10 +417,11 @@ export interface Unsigned {
  */
 export function signPayload(json: string, options: SignOptions): string {
   if (/[^\x00-\x7f]/.test(json)) throw new TypeError("signPayload takes ASCII JSON; write it with pythonJson(), which escapes non-ASCII as Python does.");
+  const { Buffer, zlib } = signingRuntime();
   const data = Buffer.from(json, "latin1");
   let payload = b64Encode(data);
   if (options.compress) {
-    const compressed = deflateSync(data); // level 6 with the zlib header, as Python's zlib.compress
+    const compressed = zlib.deflateSync(data); // level 6 with the zlib header, as Python's zlib.compress
     if (compressed.length < data.length - 1) payload = `.${b64Encode(compressed)}`;
   }
   const value = `${payload}:${b62Encode(Math.floor((options.now ?? Date.now()) / 1000))}`;
@@ -426,7 +457,7 @@ export function unsignPayload(signed: string, options: VerifyOptions): Unsigned 
   let data = b64Decode(payload);
   if (compressed) {
     try {
-      data = inflateSync(data, options.maxInflatedBytes === undefined ? {} : { maxOutputLength: options.maxInflatedBytes });
+      data = signingRuntime().zlib.inflateSync(data, options.maxInflatedBytes === undefined ? {} : { maxOutputLength: options.maxInflatedBytes });
     } catch {
       throw new BadSignature("Payload does not decompress (or inflates beyond maxInflatedBytes)");
     }

@@ -400,31 +400,31 @@ const listingTests: Record<string, (backend: ServerBackend) => Promise<void>> = 
 /** The tests for cookie backends (the data lives in the cookie value). */
 const cookieTests: Record<string, (backend: CookieBackend, open: (clock: () => number) => Sessions) => Promise<void>> = {
   "encode then decode returns the data and expiry": async (backend) => {
-    const value = backend.encode('{"a":1}', T0 + HOUR, T0, SUITE_SECRETS);
-    const opened = backend.decode(value, T0, SUITE_SECRETS);
+    const value = await backend.encode('{"a":1}', T0 + HOUR, T0, SUITE_SECRETS);
+    const opened = await backend.decode(value, T0, SUITE_SECRETS);
     assert.equal(opened?.data, '{"a":1}');
     assert.equal(opened?.expiresAt, T0 + HOUR);
     assert.equal(opened?.stale, false);
   },
   "a value changed in any character does not decode": async (backend) => {
-    const value = backend.encode('{"admin":false}', T0 + HOUR, T0, SUITE_SECRETS);
+    const value = await backend.encode('{"admin":false}', T0 + HOUR, T0, SUITE_SECRETS);
     for (let i = 0; i < value.length; i++) {
       const flipped = value.slice(0, i) + (value[i] === "A" ? "B" : "A") + value.slice(i + 1);
-      if (flipped !== value) assert.equal(backend.decode(flipped, T0, SUITE_SECRETS), null, `changed at ${i}`);
+      if (flipped !== value) assert.equal(await backend.decode(flipped, T0, SUITE_SECRETS), null, `changed at ${i}`);
     }
   },
   "a value does not decode with another secret": async (backend) => {
-    const value = backend.encode("{}", T0 + HOUR, T0, SUITE_SECRETS);
-    assert.equal(backend.decode(value, T0, ["another-secret-of-at-least-32-bytes!!"]), null);
+    const value = await backend.encode("{}", T0 + HOUR, T0, SUITE_SECRETS);
+    assert.equal(await backend.decode(value, T0, ["another-secret-of-at-least-32-bytes!!"]), null);
   },
   "a value does not decode at or after its expiry": async (backend) => {
-    const value = backend.encode("{}", T0 + 1000, T0, SUITE_SECRETS);
-    assert.ok(backend.decode(value, T0 + 999, SUITE_SECRETS));
-    assert.equal(backend.decode(value, T0 + 1000, SUITE_SECRETS), null);
+    const value = await backend.encode("{}", T0 + 1000, T0, SUITE_SECRETS);
+    assert.ok(await backend.decode(value, T0 + 999, SUITE_SECRETS));
+    assert.equal(await backend.decode(value, T0 + 1000, SUITE_SECRETS), null);
   },
   "garbage never throws": async (backend) => {
     for (const junk of ["", "x", "........", "a:b:c", "%%%", "\u0000".repeat(50), "é".repeat(5000)]) {
-      assert.equal(backend.decode(junk, T0, SUITE_SECRETS), null);
+      assert.equal(await backend.decode(junk, T0, SUITE_SECRETS), null);
     }
   },
   "sessions: a saved session reopens from its cookie value": async (_backend, open) => {

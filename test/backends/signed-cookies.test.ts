@@ -34,16 +34,16 @@ function setup(encrypt: boolean, options: SessionsOptions = {}) {
 }
 
 describe("the documented formats", () => {
-  it("signed: v1.<base64url JSON payload>.<HMAC-SHA256 over 'v1.'+payload>, exactly", () => {
-    const value = signedCookieBackend().encode('{"user":"jane"}', T0 + HOUR, T0, [A]);
+  it("signed: v1.<base64url JSON payload>.<HMAC-SHA256 over 'v1.'+payload>, exactly", async () => {
+    const value = (await signedCookieBackend().encode('{"user":"jane"}', T0 + HOUR, T0, [A]));
     const payload = Buffer.from(`{"exp":${T0 + HOUR},"data":{"user":"jane"}}`).toString("base64url");
     const mac = createHmac("sha256", derive(A, "tessera/signed-cookies/v1/hmac-sha256")).update(`v1.${payload}`).digest("base64url");
     expect(value).toBe(`v1.${payload}.${mac}`);
     expect(value).toMatch(/^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
   });
 
-  it("encrypted: e2.<base64url(salt ‖ ciphertext ‖ tag)>, AES-256-GCM with a key and IV per cookie from HKDF(secret, salt), 'e2' as additional data", () => {
-    const value = signedCookieBackend({ encrypt: true }).encode('{"user":"jane"}', T0 + HOUR, T0, [A]);
+  it("encrypted: e2.<base64url(salt ‖ ciphertext ‖ tag)>, AES-256-GCM with a key and IV per cookie from HKDF(secret, salt), 'e2' as additional data", async () => {
+    const value = (await signedCookieBackend({ encrypt: true }).encode('{"user":"jane"}', T0 + HOUR, T0, [A]));
     expect(value).toMatch(/^e2\.[A-Za-z0-9_-]+$/);
     const blob = Buffer.from(value.slice(3), "base64url");
     const salt = blob.subarray(0, 16);
@@ -56,9 +56,10 @@ describe("the documented formats", () => {
     expect(blob.length).toBe(16 + plain.length + 16);
   });
 
-  it("every encrypted cookie has its own key: 1000 values, 1000 distinct salts", () => {
+  it("every encrypted cookie has its own key: 1000 values, 1000 distinct salts", async () => {
     const backend = signedCookieBackend({ encrypt: true });
-    const salts = new Set(Array.from({ length: 1000 }, () => Buffer.from(backend.encode("{}", T0 + HOUR, T0, [A]).slice(3), "base64url").subarray(0, 16).toString("hex")));
+    const values = await Promise.all(Array.from({ length: 1000 }, () => backend.encode("{}", T0 + HOUR, T0, [A])));
+    const salts = new Set(values.map((value) => Buffer.from(value.slice(3), "base64url").subarray(0, 16).toString("hex")));
     expect(salts.size).toBe(1000);
   });
 
@@ -69,20 +70,20 @@ describe("the documented formats", () => {
     const body = Buffer.concat([cipher.update(`{"exp":${T0 + HOUR},"data":{"user":"jane"}}`), cipher.final()]);
     const old = `e1.${Buffer.concat([iv, body, cipher.getAuthTag()]).toString("base64url")}`;
     const backend = signedCookieBackend({ encrypt: true });
-    expect(backend.decode(old, T0, [A])).toEqual({ data: '{"user":"jane"}', expiresAt: T0 + HOUR, stale: true });
-    expect(backend.decode(old, T0, [B])).toBe(null);
-    expect(backend.decode(old, T0 + HOUR, [A])).toBe(null); // its sealed expiry still decides
-    expect(backend.decode(`e1.${old.slice(3, -2)}AA`, T0, [A])).toBe(null);
+    expect((await backend.decode(old, T0, [A]))).toEqual({ data: '{"user":"jane"}', expiresAt: T0 + HOUR, stale: true });
+    expect((await backend.decode(old, T0, [B]))).toBe(null);
+    expect((await backend.decode(old, T0 + HOUR, [A]))).toBe(null); // its sealed expiry still decides
+    expect((await backend.decode(`e1.${old.slice(3, -2)}AA`, T0, [A]))).toBe(null);
     const { request } = setup(true);
     const out = await request(old, async (s) => expect(await s.get("user")).toBe("jane"));
     expect(out.value).toMatch(/^e2\./);
-    expect(backend.decode(out.value as string, T0, [A])).toEqual({ data: '{"user":"jane"}', expiresAt: T0 + 14 * 24 * HOUR, stale: false });
+    expect((await backend.decode(out.value as string, T0, [A]))).toEqual({ data: '{"user":"jane"}', expiresAt: T0 + 14 * 24 * HOUR, stale: false });
   });
 
-  it("encrypted values hide the plaintext and never repeat (random IV)", () => {
+  it("encrypted values hide the plaintext and never repeat (random IV)", async () => {
     const backend = signedCookieBackend({ encrypt: true });
     const data = '{"user":"jane","card":"4111111111111111"}';
-    const values = new Set(Array.from({ length: 50 }, () => backend.encode(data, T0 + HOUR, T0, [A])));
+    const values = new Set(await Promise.all(Array.from({ length: 50 }, () => backend.encode(data, T0 + HOUR, T0, [A]))));
     expect(values.size).toBe(50);
     for (const value of values) {
       for (const needle of ["jane", "4111", Buffer.from("jane").toString("base64url"), Buffer.from(data).toString("base64url").slice(0, 8)]) {
@@ -92,8 +93,8 @@ describe("the documented formats", () => {
     }
   });
 
-  it("encode without a secret is a ConfigurationError, and so is a cookie backend without one", () => {
-    expect(() => signedCookieBackend().encode("{}", T0, T0, [])).toThrow(ConfigurationError);
+  it("encode without a secret is a ConfigurationError, and so is a cookie backend without one", async () => {
+    await expect(signedCookieBackend().encode("{}", T0, T0, [])).rejects.toThrow(ConfigurationError);
     expect(() => createSessions({ backend: signedCookieBackend() })).toThrow(ConfigurationError);
     expect(() => signedCookieBackend({ encrypt: "yes" as unknown as boolean })).toThrow(ConfigurationError);
   });
@@ -103,63 +104,63 @@ for (const encrypt of [false, true]) {
   describe(encrypt ? "encrypted cookies" : "signed cookies", () => {
     const backend = signedCookieBackend({ encrypt });
 
-    it("round trip keeps the data byte for byte, hostile keys included", () => {
+    it("round trip keeps the data byte for byte, hostile keys included", async () => {
       const data = JSON.stringify({ __proto__: null, emoji: "Zoë 😀", nested: { a: [1, 2.5, null, true] }, quote: "'\"\\;, =" }).replace("{", '{"__proto__":{"x":1},');
-      const opened = backend.decode(backend.encode(data, T0 + HOUR, T0, [A]), T0, [A]);
+      const opened = (await backend.decode(await backend.encode(data, T0 + HOUR, T0, [A]), T0, [A]));
       expect(opened).toEqual({ data, expiresAt: T0 + HOUR, stale: false });
       expect(({} as Record<string, unknown>)["x"]).toBe(undefined);
     });
 
-    it("a wrong secret does not open it; a rotated one opens it as stale", () => {
-      const value = backend.encode('{"a":1}', T0 + HOUR, T0, [B]);
-      expect(backend.decode(value, T0, [A])).toBe(null);
-      expect(backend.decode(value, T0, [A, B])).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: true });
-      expect(backend.decode(value, T0, [B, A])).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: false });
-      expect(backend.decode(value, T0, [])).toBe(null);
+    it("a wrong secret does not open it; a rotated one opens it as stale", async () => {
+      const value = (await backend.encode('{"a":1}', T0 + HOUR, T0, [B]));
+      expect((await backend.decode(value, T0, [A]))).toBe(null);
+      expect((await backend.decode(value, T0, [A, B]))).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: true });
+      expect((await backend.decode(value, T0, [B, A]))).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: false });
+      expect((await backend.decode(value, T0, []))).toBe(null);
     });
 
-    it("the sealed expiry decides, with the clock on either side of it", () => {
-      const value = backend.encode("{}", T0 + 1000, T0, [A]);
-      expect(backend.decode(value, T0 - 10 * HOUR, [A])?.expiresAt).toBe(T0 + 1000); // a clock behind is fine
-      expect(backend.decode(value, T0 + 999, [A])).not.toBe(null);
-      expect(backend.decode(value, T0 + 1000, [A])).toBe(null);
-      expect(backend.decode(value, T0 + 1000 * HOUR, [A])).toBe(null);
+    it("the sealed expiry decides, with the clock on either side of it", async () => {
+      const value = (await backend.encode("{}", T0 + 1000, T0, [A]));
+      expect((await backend.decode(value, T0 - 10 * HOUR, [A]))?.expiresAt).toBe(T0 + 1000); // a clock behind is fine
+      expect((await backend.decode(value, T0 + 999, [A]))).not.toBe(null);
+      expect((await backend.decode(value, T0 + 1000, [A]))).toBe(null);
+      expect((await backend.decode(value, T0 + 1000 * HOUR, [A]))).toBe(null);
     });
 
-    it("every single-character substitution is rejected (no second spelling of the same bytes)", () => {
+    it("every single-character substitution is rejected (no second spelling of the same bytes)", async () => {
       const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
       // Three lengths, so the last base64 character carries unused bits in at least one of them.
       for (const data of ['{"a":1}', '{"ab":1}', '{"abc":1}']) {
-        const value = backend.encode(data, T0 + HOUR, T0, [A]);
+        const value = (await backend.encode(data, T0 + HOUR, T0, [A]));
         let tried = 0;
         for (let i = 0; i < value.length; i++) {
           for (const c of alphabet) {
             if (c === value[i]) continue;
             tried++;
-            expect(backend.decode(value.slice(0, i) + c + value.slice(i + 1), T0, [A])).toBe(null);
+            expect((await backend.decode(value.slice(0, i) + c + value.slice(i + 1), T0, [A]))).toBe(null);
           }
         }
         expect(tried).toBe(value.length * 64);
       }
     });
 
-    it("malformed values are null, never a throw", () => {
-      const good = backend.encode('{"a":1}', T0 + HOUR, T0, [A]);
+    it("malformed values are null, never a throw", async () => {
+      const good = (await backend.encode('{"a":1}', T0 + HOUR, T0, [A]));
       const [prefix = "", body = ""] = good.split(".");
       const junk = [
         "", "v1", "e1", "e2", "v1.", "e1.", "e2.", "v1..", "e1..", "e2..", "v1.a.b", "e1.AAAA", "e2.AAAA", "e1." + "A".repeat(39), "e2." + "A".repeat(42), "e2." + "A".repeat(43), `${good}.`, `.${good}`, `${good}=`,
         good.replace(prefix, prefix === "v1" ? "e2" : "v1"), good.replace(prefix, prefix === "v1" ? "e1" : prefix === "e2" ? "e1" : "e2"), `${good.slice(0, 5)}+${good.slice(6)}`, `${prefix}.${body}${body}`, good.slice(0, -1), `${good} `,
         "v1.eyJleHAiOjF9.AAAA", "x".repeat(100_000), "é".repeat(3000), "\u0000".repeat(64),
         // Correctly signed, but not a valid payload:
-        signedCookieBackend().encode("[1]", T0 + HOUR, T0, [A]), signedCookieBackend().encode("null", T0 + HOUR, T0, [A]),
-        signedCookieBackend({ encrypt: true }).encode('"text"', T0 + HOUR, T0, [A]), signedCookieBackend().encode("{", T0 + HOUR, T0, [A]),
-        signedCookieBackend().encode("{}", Number.NaN, T0, [A]),
+        (await signedCookieBackend().encode("[1]", T0 + HOUR, T0, [A])), (await signedCookieBackend().encode("null", T0 + HOUR, T0, [A])),
+        (await signedCookieBackend({ encrypt: true }).encode('"text"', T0 + HOUR, T0, [A])), (await signedCookieBackend().encode("{", T0 + HOUR, T0, [A])),
+        (await signedCookieBackend().encode("{}", Number.NaN, T0, [A])),
       ];
-      for (const value of junk) expect(backend.decode(value, T0, [A]), JSON.stringify(value.slice(0, 80))).toBe(null);
+      for (const value of junk) expect((await backend.decode(value, T0, [A])), JSON.stringify(value.slice(0, 80))).toBe(null);
     });
 
-    it("decode never throws and opens nothing on arbitrary strings (fast-check)", () => {
-      const good = backend.encode('{"a":1}', T0 + HOUR, T0, [A]);
+    it("decode never throws and opens nothing on arbitrary strings (fast-check)", async () => {
+      const good = (await backend.encode('{"a":1}', T0 + HOUR, T0, [A]));
       const mutated = fc.tuple(fc.nat({ max: good.length - 1 }), fc.string({ minLength: 1, maxLength: 3 }), fc.nat({ max: 3 })).map(([at, text, cut]) => good.slice(0, at) + text + good.slice(at + cut));
       const arbitrary = fc.oneof(
         fc.string({ unit: "binary", maxLength: 300 }),
@@ -168,9 +169,9 @@ for (const encrypt of [false, true]) {
         fc.tuple(fc.base64String({ maxLength: 200 }), fc.base64String({ maxLength: 60 })).map(([p, s]) => `v1.${p}.${s}`),
         mutated,
       );
-      fc.assert(
-        fc.property(arbitrary, (value) => {
-          const opened = backend.decode(value, T0, [A, B]);
+      await fc.assert(
+        fc.asyncProperty(arbitrary, async (value) => {
+          const opened = (await backend.decode(value, T0, [A, B]));
           return value === good ? opened !== null : opened === null;
         }),
         { numRuns: 1000 },
@@ -202,8 +203,8 @@ for (const encrypt of [false, true]) {
         expect(s.modified).toBe(true);
       });
       expect(out.value).not.toBe(value);
-      expect(backend.decode(out.value as string, T0, [A])).toEqual({ data: '{"user":"jane"}', expiresAt: T0 + 1_209_600_000, stale: false });
-      expect(backend.decode(out.value as string, T0, [B])).toBe(null);
+      expect((await backend.decode(out.value as string, T0, [A]))).toEqual({ data: '{"user":"jane"}', expiresAt: T0 + 1_209_600_000, stale: false });
+      expect((await backend.decode(out.value as string, T0, [B]))).toBe(null);
       expect(rotated.logger.warnings).toEqual([]);
     });
 
@@ -215,7 +216,7 @@ for (const encrypt of [false, true]) {
       const out = await request(tampered, async (s) => expect(await s.get("admin")).toBe(undefined));
       expect(logger.warnings).toEqual([CORRUPTED]);
       expect(out.session.modified).toBe(true); // a clean cookie replaces the bad one, as in Django
-      expect(backend.decode(out.value as string, T0, [A])?.data).toBe("{}");
+      expect((await backend.decode(out.value as string, T0, [A]))?.data).toBe("{}");
     });
 
     it("end to end: setExpiry(seconds) is enforced inside the cookie (Django ticket 27775 does not apply)", async () => {
@@ -224,7 +225,7 @@ for (const encrypt of [false, true]) {
         await s.set("user", "jane");
         await s.setExpiry(60);
       });
-      expect(backend.decode(value as string, T0, [A])?.expiresAt).toBe(T0 + 60_000);
+      expect((await backend.decode(value as string, T0, [A]))?.expiresAt).toBe(T0 + 60_000);
       clock.now = T0 + 59_999;
       await request(value, async (s) => expect(await s.get("user")).toBe("jane"));
       clock.now = T0 + 60_000; // well inside the two-week cookie age, but past the session's own expiry
@@ -234,10 +235,10 @@ for (const encrypt of [false, true]) {
     it("end to end: idleTimeout slides inside the cookie: a used cookie is re-issued, an idle one expires", async () => {
       const { request, clock } = setup(encrypt, { idleTimeout: 60 });
       const first = await request(undefined, (s) => s.set("user", "jane"));
-      expect(backend.decode(first.value as string, T0, [A])?.expiresAt).toBe(T0 + 60_000);
+      expect((await backend.decode(first.value as string, T0, [A]))?.expiresAt).toBe(T0 + 60_000);
       clock.now = T0 + 30_000;
       const used = await request(first.value, async (s) => expect(await s.get("user")).toBe("jane"));
-      expect(backend.decode(used.value as string, clock.now, [A])?.expiresAt).toBe(T0 + 90_000);
+      expect((await backend.decode(used.value as string, clock.now, [A]))?.expiresAt).toBe(T0 + 90_000);
       clock.now = T0 + 61_000;
       await request(first.value, async (s) => expect(await s.get("user")).toBe(undefined));
       await request(used.value, async (s) => expect(await s.get("user")).toBe("jane"));
@@ -258,10 +259,10 @@ for (const encrypt of [false, true]) {
 
 describe("switching encrypt on or off", () => {
   it("opens a value of the other format as stale, so it is re-issued in the configured one", async () => {
-    const signed = signedCookieBackend().encode('{"a":1}', T0 + HOUR, T0, [A]);
-    const sealed = signedCookieBackend({ encrypt: true }).encode('{"a":1}', T0 + HOUR, T0, [A]);
-    expect(signedCookieBackend({ encrypt: true }).decode(signed, T0, [A])).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: true });
-    expect(signedCookieBackend().decode(sealed, T0, [A])).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: true });
+    const signed = (await signedCookieBackend().encode('{"a":1}', T0 + HOUR, T0, [A]));
+    const sealed = (await signedCookieBackend({ encrypt: true }).encode('{"a":1}', T0 + HOUR, T0, [A]));
+    expect((await signedCookieBackend({ encrypt: true }).decode(signed, T0, [A]))).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: true });
+    expect((await signedCookieBackend().decode(sealed, T0, [A]))).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: true });
     const { request } = setup(true);
     const out = await request(signed, async (s) => expect(await s.get("a")).toBe(1));
     expect(out.value?.startsWith("e2.")).toBe(true);
@@ -269,16 +270,16 @@ describe("switching encrypt on or off", () => {
 });
 
 describe('format: "django"', () => {
-  it("writes and reads Django's own signed_cookies value (reference worked example B)", () => {
+  it("writes and reads Django's own signed_cookies value (reference worked example B)", async () => {
     const backend = signedCookieBackend({ format: "django" });
     const now = 1_700_000_000_250;
-    const value = backend.encode('{"foo":"bar"}', now + HOUR, now, ["django-insecure-test-secret"]);
+    const value = (await backend.encode('{"foo":"bar"}', now + HOUR, now, ["django-insecure-test-secret"]));
     expect(value).toBe("eyJmb28iOiJiYXIifQ:1r31eq:otrv9qOVaMLX-0BWajsGQGyb2MlF3hohu0wSNpqQlbM");
-    expect(backend.decode(value, now, ["django-insecure-test-secret"])?.data).toBe('{"foo":"bar"}');
+    expect((await backend.decode(value, now, ["django-insecure-test-secret"]))?.data).toBe('{"foo":"bar"}');
     expect(backend.encrypted).toBe(false);
   });
 
-  it("rejects options that do not fit the format", () => {
+  it("rejects options that do not fit the format", async () => {
     expect(() => signedCookieBackend({ format: "django", encrypt: true })).toThrow(ConfigurationError);
     expect(() => signedCookieBackend({ format: "flask" as "django" })).toThrow('[tessera] signedCookieBackend format must be "tessera" or "django" (it is "flask").');
     expect(() => signedCookieBackend({ maxAge: 60 })).toThrow(ConfigurationError);

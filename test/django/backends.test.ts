@@ -117,26 +117,26 @@ describe("django db backend: what it stores", () => {
 describe("django cookie backend: what it writes", () => {
   const secrets = [SECRET, OLD];
   const backend = djangoCookieBackend({ maxAge: 100 });
-  it("writes exactly signing.dumps(data, salt=signed_cookies, compress=True)", () => {
-    const value = backend.encode('{"foo":"bar"}', 0, T0, secrets);
+  it("writes exactly signing.dumps(data, salt=signed_cookies, compress=True)", async () => {
+    const value = (await backend.encode('{"foo":"bar"}', 0, T0, secrets));
     expect(value).toBe(dumps({ foo: "bar" }, { secret: SECRET, salt: SIGNED_COOKIES_SALT, compress: true, now: T0 }));
-    expect(backend.decode(value, T0, secrets)).toEqual({ data: '{"foo":"bar"}', expiresAt: T0 + 100_000, stale: false, savedAt: T0 });
+    expect((await backend.decode(value, T0, secrets))).toEqual({ data: '{"foo":"bar"}', expiresAt: T0 + 100_000, stale: false, savedAt: T0 });
   });
-  it("verifies against every secret and reports an older one as stale", () => {
+  it("verifies against every secret and reports an older one as stale", async () => {
     const old = dumps({ foo: "bar" }, { secret: OLD, salt: SIGNED_COOKIES_SALT, compress: true, now: T0 });
-    expect(backend.decode(old, T0, secrets)).toEqual({ data: '{"foo":"bar"}', expiresAt: T0 + 100_000, stale: true, savedAt: T0 });
-    expect(backend.decode(old, T0, [SECRET])).toBe(null);
+    expect((await backend.decode(old, T0, secrets))).toEqual({ data: '{"foo":"bar"}', expiresAt: T0 + 100_000, stale: true, savedAt: T0 });
+    expect((await backend.decode(old, T0, [SECRET]))).toBe(null);
   });
-  it("rejects a signature older than maxAge (age == maxAge passes), and an exceeded set_expiry", () => {
-    const value = backend.encode('{"a":1}', 0, T0, secrets);
-    expect(backend.decode(value, T0 + 100_000, secrets)).not.toBe(null);
-    expect(backend.decode(value, T0 + 100_001, secrets)).toBe(null);
-    const short = backend.encode('{"_session_expiry":10}', 0, T0, secrets);
-    expect(backend.decode(short, T0 + 10_000, secrets)?.expiresAt).toBe(T0 + 10_000);
-    expect(backend.decode(short, T0 + 10_001, secrets)).toBe(null);
-    const dated = backend.encode('{"_session_expiry":"2026-01-01T00:00:05+00:00"}', 0, T0, secrets);
-    expect(backend.decode(dated, T0 + 4_999, secrets)?.expiresAt).toBe(T0 + 5_000);
-    expect(backend.decode(dated, T0 + 5_000, secrets)).toBe(null);
+  it("rejects a signature older than maxAge (age == maxAge passes), and an exceeded set_expiry", async () => {
+    const value = (await backend.encode('{"a":1}', 0, T0, secrets));
+    expect((await backend.decode(value, T0 + 100_000, secrets))).not.toBe(null);
+    expect((await backend.decode(value, T0 + 100_001, secrets))).toBe(null);
+    const short = (await backend.encode('{"_session_expiry":10}', 0, T0, secrets));
+    expect((await backend.decode(short, T0 + 10_000, secrets))?.expiresAt).toBe(T0 + 10_000);
+    expect((await backend.decode(short, T0 + 10_001, secrets))).toBe(null);
+    const dated = (await backend.encode('{"_session_expiry":"2026-01-01T00:00:05+00:00"}', 0, T0, secrets));
+    expect((await backend.decode(dated, T0 + 4_999, secrets))?.expiresAt).toBe(T0 + 5_000);
+    expect((await backend.decode(dated, T0 + 5_000, secrets))).toBe(null);
   });
   it("enforces idleTimeout from the signature's time: a replayed idle copy is empty, a cookie in use is re-signed in time", async () => {
     let now = T0;

@@ -4,7 +4,7 @@
  * statements every format runs the same way, the missing-table advice, close).
  * @module
  */
-import { resolve } from "node:path";
+import { absolutePath } from "../../runtime.js";
 import { BackendError, ConfigurationError, CreateError } from "../../errors.js";
 import { shownUrl } from "../peer.js";
 import { defaultBatchSize, deleteInBatches, lazyDriver, type SqlDriver } from "./driver.js";
@@ -57,7 +57,7 @@ export function resolveConnection(options: ConnectionOptions, settings: PoolSett
   if (url.startsWith("sqlite:")) {
     const file = url.slice("sqlite:".length).replace(/^\/\//, "");
     if (file === "") throw new ConfigurationError('A sqlite URL names a file: "sqlite:sessions.sqlite3", or "sqlite::memory:" for an in-memory database.');
-    return { dialect: "sqlite", connect: () => openSqlite(file), ...(file === ":memory:" ? {} : { sqliteFile: resolve(file) }) };
+    return { dialect: "sqlite", connect: () => openSqlite(file), ...(file === ":memory:" ? {} : { sqliteFile: absolutePath(file) }) };
   }
   // The drivers load pg or mysql2 on first use, so an app on SQLite needs neither installed.
   if (/^postgres(ql)?:\/\//i.test(url)) return { dialect: "postgres", connect: () => openPostgres(url, settings) };

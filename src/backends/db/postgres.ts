@@ -3,7 +3,7 @@
  * into `$1, $2…` in named (prepared) statements, migrations in a transaction on one pooled connection.
  * @module
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../../crypto.js";
 import type pg from "pg";
 import { importPeer } from "../peer.js";
 import { inTransaction, type Row, type SqlDriver } from "./driver.js";
@@ -65,7 +65,7 @@ export function postgresDriver(client: PgClient, owned: boolean): SqlDriver {
       let n = 0;
       const text = sql.replace(/\?/g, () => `$${++n}`);
       // Named by its text, so backends sharing one pool (and its connections) agree on names.
-      statement = { name: `tessera_${createHash("sha256").update(text).digest("hex").slice(0, 24)}`, text };
+      statement = { name: `tessera_${sha256Hex(text).slice(0, 24)}`, text };
       converted.set(sql, statement);
     }
     return statement;

@@ -4,7 +4,7 @@
  * @module
  */
 import type BetterSqlite3 from "better-sqlite3";
-import { createRequire } from "node:module";
+import { nodeBuiltin } from "../../runtime.js";
 import { ConfigurationError } from "../../errors.js";
 import { importPeer } from "../peer.js";
 import type { SqlDriver } from "./driver.js";
@@ -35,6 +35,8 @@ const REMEDY =
 /** The installed better-sqlite3's version and supported Node range, when its manifest can be read. */
 function installedBetterSqlite3(): { version: string; node: string | undefined } | undefined {
   try {
+    const createRequire = nodeBuiltin<typeof import("node:module")>("node:module")?.createRequire;
+    if (createRequire === undefined) return undefined;
     const manifest = createRequire(import.meta.url)("better-sqlite3/package.json") as { version?: unknown; engines?: { node?: unknown } };
     return { version: String(manifest.version), node: typeof manifest.engines?.node === "string" ? manifest.engines.node : undefined };
   } catch {
