@@ -1,6 +1,6 @@
 /**
  * The cryptography the cookie backends need, on any runtime: Node's `node:crypto` where the
- * runtime has it (measured faster: bench/FINDINGS.md), else Web Crypto (`crypto.subtle`), which
+ * runtime has it (5 to 10 times faster on Node: docs/runtimes.md), else Web Crypto (`crypto.subtle`), which
  * Cloudflare Workers, Vercel Edge, Deno and Bun all have. Both give the same bytes, so a cookie
  * sealed on one runtime opens on another. Every operation is async, as Web Crypto is.
  * @module
