@@ -20,6 +20,14 @@ const tesseraSources: Plugin = {
   },
 };
 
+/** A bundle for a server runtime (Node, Bun): ESM, Node built-ins left to the runtime, every package bundled in. */
+export async function bundleForServer(entry: string): Promise<string> {
+  const result = await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "node", target: "node20", write: false, outfile: "server-bundle.mjs", logLevel: "silent", plugins: [tesseraSources] });
+  const file = result.outputFiles[0];
+  if (!file) throw new Error("esbuild wrote no output");
+  return file.text;
+}
+
 /** The bundle (ESM, one file) and the imports it leaves to the runtime; rejects if anything could not be resolved, node: built-ins included. */
 export async function bundleForEdge(entry: string): Promise<{ text: string; externalImports: string[] }> {
   const result = await build({

@@ -1,22 +1,40 @@
 /**
- * SQLite through `better-sqlite3`: WAL (readers never block the writer), a busy timeout
- * (writers from other processes wait instead of failing), prepared statements reused.
+ * SQLite: WAL (readers never block the writer), a busy timeout (writers from other processes wait
+ * instead of failing), prepared statements reused. Three libraries share that synchronous API:
+ * better-sqlite3 (the peer dependency), Node's own `node:sqlite` (Node 22.13+) and Bun's
+ * `bun:sqlite`. {@link openSqlite} picks one: Bun's on Bun (better-sqlite3's addon does not load
+ * there), else better-sqlite3, else node:sqlite when better-sqlite3 is not installed.
  * @module
  */
 import type BetterSqlite3 from "better-sqlite3";
 import { nodeBuiltin } from "../../runtime.js";
-import { ConfigurationError } from "../../errors.js";
+import { ConfigurationError, MissingDependencyError } from "../../errors.js";
 import { importPeer } from "../peer.js";
+import { openBunSqlite, runsOnBun } from "./bun-sqlite.js";
 import type { SqlDriver } from "./driver.js";
+import { nodeSqliteDriver, nodeSqliteModule } from "./node-sqlite.js";
 
 type Database = BetterSqlite3.Database;
 
 /** How long a writer waits for another process's write lock before failing. */
 const BUSY_TIMEOUT_MS = 5000;
 
-/** Opens `file` (or `:memory:`) with better-sqlite3. */
+/** Opens `file` (or `:memory:`) with the SQLite library this runtime has (see the module's doc). */
 export async function openSqlite(file: string): Promise<SqlDriver> {
-  const module = await importPeer<{ default: typeof BetterSqlite3 }>("better-sqlite3", "The SQLite backend (sqlite: URLs and the default backend)");
+  if (runsOnBun()) return openBunSqlite(file);
+  let module: { default: typeof BetterSqlite3 };
+  try {
+    module = await importPeer<{ default: typeof BetterSqlite3 }>("better-sqlite3", "The SQLite backend (sqlite: URLs and the default backend)");
+  } catch (error) {
+    if (!(error instanceof MissingDependencyError)) throw error;
+    const builtin = nodeSqliteModule();
+    if (builtin) return nodeSqliteDriver(new builtin.DatabaseSync(file), file === ":memory:", true);
+    throw new MissingDependencyError(
+      "better-sqlite3",
+      `The SQLite backend (sqlite: URLs and the default backend) on Node ${nodeVersion()}, which has no node:sqlite (Node 22.13 and later do),`,
+      error,
+    );
+  }
   refuseUnsupportedNode();
   let db: Database;
   try {
@@ -52,10 +70,10 @@ function refuseUnsupportedNode(): void {
   const installed = installedBetterSqlite3();
   if (installed === undefined) return;
   const floor = CRASHES_BELOW[installed.version.split(".")[0] ?? ""];
-  const unsupported = [installed.node, floor].find((range) => range !== undefined && !nodeSatisfies(range, process.versions.node));
+  const unsupported = [installed.node, floor].find((range) => range !== undefined && !nodeSatisfies(range, nodeVersion()));
   if (unsupported === undefined) return;
   throw new ConfigurationError(
-    `The SQLite backend cannot use better-sqlite3 ${installed.version} on Node ${process.versions.node}: it supports Node ${unsupported}, and loading it here would crash the process. ${REMEDY}`,
+    `The SQLite backend cannot use better-sqlite3 ${installed.version} on Node ${nodeVersion()}: it supports Node ${unsupported}, and loading it here would crash the process. ${REMEDY}`,
   );
 }
 
@@ -106,7 +124,7 @@ function nativeAddonError(error: unknown): ConfigurationError | undefined {
   if (code !== "ERR_DLOPEN_FAILED" && !/bindings file|NODE_MODULE_VERSION|\.node\b/.test(message)) return undefined;
   const installed = installedBetterSqlite3();
   return new ConfigurationError(
-    `The SQLite backend could not load better-sqlite3${installed === undefined ? "" : ` ${installed.version}`} on Node ${process.versions.node}: its native addon is missing or built for another Node. ${REMEDY}`,
+    `The SQLite backend could not load better-sqlite3${installed === undefined ? "" : ` ${installed.version}`} on Node ${nodeVersion()}: its native addon is missing or built for another Node. ${REMEDY}`,
     { cause: error },
   );
 }
@@ -122,33 +140,64 @@ export function isSqliteDatabase(client: unknown): client is Database {
  * answers SQLITE_BUSY to one of them at once, without its busy wait (it would risk a deadlock), so
  * retry for as long as a writer would wait. A short blocking sleep: this runs once per connection.
  */
-function switchToWal(db: Database): void {
+function switchToWal(db: SyncSqlite, isBusy: (error: unknown) => boolean): void {
   const deadline = Date.now() + BUSY_TIMEOUT_MS;
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (;;) {
     try {
-      db.pragma("journal_mode = WAL");
+      db.exec("PRAGMA journal_mode = WAL");
       return;
     } catch (error) {
-      if ((error as { code?: unknown }).code !== "SQLITE_BUSY" || Date.now() >= deadline) throw error;
+      if (!isBusy(error) || Date.now() >= deadline) throw error;
       Atomics.wait(pause, 0, 0, 10);
     }
   }
 }
 
+/** The synchronous API that better-sqlite3, node:sqlite and bun:sqlite share. */
+export interface SyncSqlite {
+  prepare(sql: string): { all(...params: never[]): unknown[]; run(...params: never[]): { changes: number | bigint } };
+  exec(sql: string): unknown;
+  close(): unknown;
+}
+
+/** What differs between the SQLite libraries: how they report errors, and whether the database is open. */
+export interface SyncSqliteTraits {
+  /** A `:memory:` database (no WAL there). */
+  readonly memory: boolean;
+  /** Whether `close()` closes the database (Tessera opened it). */
+  readonly owned: boolean;
+  isOpen(): boolean;
+  isUniqueViolation(error: unknown): boolean;
+  isBusy(error: unknown): boolean;
+}
+
 /** Wraps an existing better-sqlite3 Database; `owned` says whether `close()` closes it. */
 export function sqliteDriver(db: Database, owned: boolean): SqlDriver {
-  if (!db.memory) switchToWal(db);
-  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  db.pragma("synchronous = NORMAL");
-  const statements = new Map<string, BetterSqlite3.Statement>();
+  const code = (error: unknown) => (error as { code?: unknown }).code;
+  return syncSqliteDriver(db, {
+    memory: db.memory,
+    owned,
+    isOpen: () => db.open,
+    isUniqueViolation: (error) => code(error) === "SQLITE_CONSTRAINT_PRIMARYKEY" || code(error) === "SQLITE_CONSTRAINT_UNIQUE",
+    isBusy: (error) => code(error) === "SQLITE_BUSY",
+  });
+}
+
+/** The one driver for the three libraries. */
+export function syncSqliteDriver(db: SyncSqlite, traits: SyncSqliteTraits): SqlDriver {
+  if (!traits.memory) switchToWal(db, traits.isBusy);
+  db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  db.exec("PRAGMA synchronous = NORMAL");
+  type Statement = ReturnType<SyncSqlite["prepare"]>;
+  const statements = new Map<string, Statement>();
   const prepare = (sql: string) => {
     let statement = statements.get(sql);
     if (statement === undefined) statements.set(sql, (statement = db.prepare(sql)));
     return statement;
   };
-  const all = async (sql: string, params: readonly unknown[]) => prepare(sql).all(...params) as Record<string, unknown>[];
-  const run = async (sql: string, params: readonly unknown[]) => prepare(sql).run(...params).changes;
+  const all = async (sql: string, params: readonly unknown[]) => prepare(sql).all(...(params as never[])) as Record<string, unknown>[];
+  const run = async (sql: string, params: readonly unknown[]) => Number(prepare(sql).run(...(params as never[])).changes);
   return {
     dialect: "sqlite",
     all,
@@ -165,14 +214,28 @@ export function sqliteDriver(db: Database, owned: boolean): SqlDriver {
         throw error;
       }
     },
-    isUniqueViolation: (error) => {
-      const code = (error as { code?: unknown }).code;
-      return code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE";
-    },
+    isUniqueViolation: traits.isUniqueViolation,
     // SQLite has no error code of its own for it: the message names the table.
     isMissingTable: (error) => /no such table/i.test(error instanceof Error ? error.message : ""),
     async close() {
-      if (owned && db.open) db.close();
+      if (traits.owned && traits.isOpen()) db.close();
     },
   };
 }
+
+/** This Node's version ("?" on a runtime that reports none). */
+function nodeVersion(): string {
+  return (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node ?? "?";
+}
+
+/** SQLite's primary result code of an error that carries an extended one (`errcode`, `errno`). */
+export function sqlitePrimaryCode(error: unknown): number | undefined {
+  const { errcode, errno } = (error ?? {}) as { errcode?: unknown; errno?: unknown };
+  const code = typeof errcode === "number" ? errcode : errno;
+  return typeof code === "number" ? code & 0xff : undefined;
+}
+
+/** SQLITE_CONSTRAINT_PRIMARYKEY and SQLITE_CONSTRAINT_UNIQUE, the extended codes of a duplicate key. */
+export const SQLITE_DUPLICATE_KEY_CODES: ReadonlySet<number> = new Set([1555, 2067]);
+/** SQLITE_BUSY, the primary code of "another connection holds the lock". */
+export const SQLITE_BUSY = 5;
