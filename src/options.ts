@@ -3,12 +3,12 @@
  * that turn a configuration mistake into a clear error at startup.
  * @module
  */
-import { absolutePath } from "./runtime.js";
 import type { SessionBackend } from "./backends/base.js";
 import { lazyServerBackend, SQL_TABLE_METHODS } from "./backends/lazy.js";
 import { ConfigurationError } from "./errors.js";
 import { GENERATE_SECRET, MIN_SECRET_BYTES, secretProblem } from "./keys.js";
 import { SessionMigration } from "./migrate.js";
+import { absolutePath, nodeBuiltin } from "./runtime.js";
 
 /** Where Tessera reports tampered data and swallowed failures. `console` fits. */
 export interface Logger {
@@ -177,6 +177,30 @@ export interface ResolvedOptions {
 /** The file the default backend uses, relative to the working directory. */
 export const DEFAULT_SQLITE_FILE = "sessions.sqlite3";
 
+/** What to do instead of the default SQLite file, for the messages that refuse it. */
+const OTHER_STORE =
+  'Set a path the process can write: backend: databaseBackend({ url: "sqlite:/tmp/sessions.sqlite3" }) from "tessera-sessions/backends/db", ' +
+  "or pick another backend: signedCookieBackend() from \"tessera-sessions/backends/signed-cookies\" (no storage needed), a database or a cache by URL.";
+
+/**
+ * The default backend writes sessions.sqlite3 (and SQLite's -wal and -shm files beside it) in
+ * the working directory. Where that directory is read-only (serverless functions) or there is no
+ * file system (edge runtimes), say so at startup instead of failing on the first session saved.
+ */
+function refuseUnwritableDefault(): void {
+  const fs = nodeBuiltin<typeof import("node:fs")>("node:fs");
+  const cwd = nodeBuiltin<typeof import("node:process")>("node:process")?.cwd;
+  if (!fs || !cwd) fail(`No backend was given, and the default (a SQLite file, ${DEFAULT_SQLITE_FILE}) needs a file system, which this runtime has none of. ${OTHER_STORE}`);
+  let directory = ".";
+  try {
+    directory = cwd(); // Deno without --allow-read refuses even this
+    fs.accessSync(directory, fs.constants.W_OK);
+  } catch (error) {
+    const reason = (error as { code?: unknown }).code === "EROFS" ? "it is on a read-only file system" : "this process may not write there";
+    fail(`No backend was given, and the default (a SQLite file, ${DEFAULT_SQLITE_FILE}, in the working directory ${directory}) cannot be created: ${reason}, as on serverless platforms. ${OTHER_STORE}`);
+  }
+}
+
 /** A cookie name is an RFC 7230 token (RFC 6265 section 4.1.1). */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A path or domain attribute must not contain controls or `;` (RFC 6265 section 4.1.1). */
@@ -274,6 +298,7 @@ export function resolveOptions(options: SessionsOptions = {}): ResolvedOptions {
   }
 
   const secrets = resolveSecrets(options.secret);
+  if (options.backend === undefined) refuseUnwritableDefault();
   const backend = options.backend ?? defaultBackend();
   if (!isBackend(backend)) {
     fail("backend must be a Tessera backend, such as databaseBackend({ url }) from \"tessera-sessions/backends/db\" or memoryBackend() from \"tessera-sessions/backends/memory\".");

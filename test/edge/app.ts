@@ -3,6 +3,7 @@
  * it runs where only Web APIs exist. Served by workerd, Deno and Bun in runtimes.test.ts.
  *   POST /login {user}  -> cycleKey, set user      GET /me -> { user, cart, crypto }
  *   POST /cart {item}   -> append to the cart      POST /logout -> flush
+ *   GET /default-backend -> what createSessions() without a backend says on this runtime
  */
 import { createSessions } from "tessera-sessions";
 import { signedCookieBackend } from "tessera-sessions/backends/signed-cookies";
@@ -37,6 +38,15 @@ async function handle(request: Request): Promise<Response> {
     }
     if (request.method === "GET" && url.pathname === "/me") {
       return Response.json({ user: (await session.get("user")) ?? null, cart: (await session.get("cart")) ?? [], crypto: portableCrypto.name, warnings: warnings.length });
+    }
+    if (request.method === "GET" && url.pathname === "/default-backend") {
+      // createSessions without a backend: the default SQLite file needs a writable file system.
+      try {
+        createSessions({ secret: "edge-test-secret-0123456789abcdef0123456789" });
+        return Response.json({ created: true });
+      } catch (error) {
+        return Response.json({ created: false, name: (error as Error).name, message: (error as Error).message });
+      }
     }
     return new Response("Not Found", { status: 404 });
   });

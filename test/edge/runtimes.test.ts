@@ -28,10 +28,29 @@ interface Me {
   warnings: number;
 }
 
-const runtimes: { name: string; crypto: "node" | "web"; entry: string; start: (bundle: string) => Promise<RunningApp> }[] = [
-  { name: "workerd (Cloudflare Workers, no nodejs_compat)", crypto: "web", entry: "app.ts", start: startWorkerd },
-  { name: "Deno", crypto: "node", entry: "deno.ts", start: startDeno },
-  { name: "Bun", crypto: "node", entry: "bun.ts", start: startBun },
+interface DefaultBackend {
+  created: boolean;
+  name?: string;
+  message?: string;
+}
+
+const runtimes: { name: string; crypto: "node" | "web"; entry: string; start: (bundle: string) => Promise<RunningApp>; defaultBackend: DefaultBackend }[] = [
+  {
+    name: "workerd (Cloudflare Workers, no nodejs_compat)",
+    crypto: "web",
+    entry: "app.ts",
+    start: startWorkerd,
+    defaultBackend: { created: false, name: "ConfigurationError", message: expect.stringContaining("needs a file system, which this runtime has none of. Set a path") as string },
+  },
+  {
+    name: "Deno",
+    crypto: "node",
+    entry: "deno.ts",
+    start: startDeno,
+    // Allowed the network only: the working directory is not the app's to write.
+    defaultBackend: { created: false, name: "ConfigurationError", message: expect.stringContaining("cannot be created: this process may not write there") as string },
+  },
+  { name: "Bun", crypto: "node", entry: "bun.ts", start: startBun, defaultBackend: { created: true } },
 ];
 
 for (const runtime of runtimes) {
@@ -86,6 +105,11 @@ for (const runtime of runtimes) {
       const clean = sessionCookie(answer.response) as string;
       expect(clean).toMatch(/^e2\./);
       expect((await me(clean)).body).toMatchObject({ user: null, cart: [], warnings: before + 1 });
+    });
+
+    it("createSessions() without a backend: the default SQLite file is refused at startup where it cannot be written", async () => {
+      const response = await fetch(`${app.url}/default-backend`);
+      expect(await response.json()).toEqual(runtime.defaultBackend);
     });
 
     it("opens a cookie sealed by Node, and Node opens the runtime's", async () => {
