@@ -12,11 +12,12 @@
  * when its first load finds no Tessera session, and when it commits the response.
  * @module
  */
-import { createHmac } from "node:crypto";
+import { toBase64url, utf8 } from "./bytes.js";
 import { expiredCookie, readCookie } from "./cookie.js";
 import { decodeData } from "./codec.js";
 import { ConfigurationError } from "./errors.js";
 import { guardedCall } from "./gateway.js";
+import { portableCrypto } from "./crypto.js";
 import { constantTimeEqual } from "./keys.js";
 import type { ResolvedOptions } from "./options.js";
 
@@ -189,7 +190,7 @@ export class SessionMigration {
   async load(old: OldCookie, options: ResolvedOptions): Promise<Map<string, unknown> | undefined> {
     if (old.state !== "unread") return undefined;
     old.state = "reading";
-    const id = this.#verify(old, options);
+    const id = await this.#verify(old, options);
     if (id === undefined) {
       old.state = "gone";
       return undefined;
@@ -241,7 +242,7 @@ export class SessionMigration {
     const clear = old.sameName && tesseraCookie ? [] : [expiredCookie(this.cookieName, { path: this.cookiePath, domain: this.cookieDomain })];
     if (outcome === "gone") return clear;
     // A logout must also end the old session, or the next request would move it in again.
-    const id = outcome === "ended" && old.state === "unread" ? this.#verify(old, options) : old.id;
+    const id = outcome === "ended" && old.state === "unread" ? await this.#verify(old, options) : old.id;
     if (id !== undefined && (outcome === "ended" || this.#deleteOld)) {
       await this.#storeCall(options, "delete", (done) => this.#store.destroy(id, done)).catch((error: unknown) => {
         options.logger.error(`[tessera] Could not delete a moved ${this.from} session from its store; its cookie is cleared, and the store's expiry will remove it.`, error);
@@ -251,7 +252,7 @@ export class SessionMigration {
   }
 
   /** The old session id when `old` is validly signed by one of the secrets, else undefined (and a warning). */
-  #verify(old: OldCookie, options: ResolvedOptions): string | undefined {
+  async #verify(old: OldCookie, options: ResolvedOptions): Promise<string | undefined> {
     const signed = old.value.slice(this.#prefix.length);
     const dot = signed.lastIndexOf(".");
     const id = signed.slice(0, dot);
@@ -259,7 +260,8 @@ export class SessionMigration {
     let valid = false;
     // Every secret is tried, so the time taken does not tell which one matched.
     for (const secret of this.#secrets) {
-      const expected = createHmac("sha256", secret).update(id).digest("base64").replace(/=+$/, "");
+      // cookie-signature's form: HMAC-SHA256 in standard base64 without its padding.
+      const expected = toBase64url(await portableCrypto.hmacSha256(utf8(secret), id)).replace(/-/g, "+").replace(/_/g, "/");
       if (constantTimeEqual(expected, signature)) valid = true;
     }
     if (valid && id !== "") return (old.id = id);
