@@ -6,7 +6,8 @@
 import type { Buffer as NodeBuffer } from "node:buffer";
 import { nodeBuiltin } from "./runtime.js";
 
-const NodeBuffer_ = nodeBuiltin<{ Buffer: typeof NodeBuffer }>("node:buffer")?.Buffer;
+/** Node's Buffer where the runtime has one: faster base64 than btoa/atob. */
+const NodeBufferClass = nodeBuiltin<{ Buffer: typeof NodeBuffer }>("node:buffer")?.Buffer;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -48,7 +49,7 @@ export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
 
 /** base64url without padding. */
 export function toBase64url(bytes: Uint8Array): string {
-  if (NodeBuffer_) return NodeBuffer_.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64url");
+  if (NodeBufferClass) return NodeBufferClass.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64url");
   let binary = "";
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
@@ -62,8 +63,8 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
  */
 export function fromBase64url(text: string): Uint8Array | undefined {
   if (!BASE64URL.test(text) || text.length % 4 === 1) return undefined;
-  if (NodeBuffer_) {
-    const buffer = NodeBuffer_.from(text, "base64url");
+  if (NodeBufferClass) {
+    const buffer = NodeBufferClass.from(text, "base64url");
     return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   }
   const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
