@@ -22,6 +22,9 @@ export function runtimeBinary(candidates: readonly string[]): string {
   throw new Error(`None of ${candidates.join(", ")} is installed as a binary: run npm ci (they are optional dependencies of the devDependencies workerd, deno and bun).`);
 }
 
+/** Where npm may leave Bun's binary: moved into bun/bin by its postinstall, else still in the platform package. */
+export const BUN = ["bun/bin/bun.exe", "@oven/bun-linux-x64/bin/bun", "@oven/bun-linux-x64-baseline/bin/bun"] as const;
+
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -72,6 +75,7 @@ async function serve(command: string, args: readonly string[], dir: string, port
 
 /** workerd with the bundle as its one ES module and a compatibility date, no compatibility flags. */
 export async function startWorkerd(bundle: string): Promise<RunningApp> {
+  const binary = runtimeBinary(["@cloudflare/workerd-linux-64/bin/workerd"]);
   const dir = mkdtempSync(join(tmpdir(), "tessera-workerd-"));
   writeFileSync(join(dir, "worker.js"), bundle);
   const port = await freePort();
@@ -88,23 +92,21 @@ const worker :Workerd.Worker = (
 );
 `,
   );
-  const binary = runtimeBinary(["@cloudflare/workerd-linux-64/bin/workerd"]);
   return serve(binary, ["serve", "config.capnp"], dir, port);
 }
 
 /** Deno, allowed only to listen on and connect to 127.0.0.1 (no files, no environment). The entry prints "listening <port>". */
 export async function startDeno(bundle: string): Promise<RunningApp> {
+  const binary = runtimeBinary(["@deno/linux-x64-glibc/deno"]);
   const dir = mkdtempSync(join(tmpdir(), "tessera-deno-"));
   writeFileSync(join(dir, "app.mjs"), bundle);
-  const binary = runtimeBinary(["@deno/linux-x64-glibc/deno"]);
   return serve(binary, ["run", "--no-config", "--no-lock", "--allow-net=127.0.0.1", "app.mjs"], dir, "printed");
 }
 
 /** Bun. The entry prints "listening <port>". */
 export async function startBun(bundle: string): Promise<RunningApp> {
+  const binary = runtimeBinary(BUN);
   const dir = mkdtempSync(join(tmpdir(), "tessera-bun-"));
   writeFileSync(join(dir, "app.mjs"), bundle);
-  // npm runs bun's postinstall only when allowed; without it the binary stays in the platform package.
-  const binary = runtimeBinary(["bun/bin/bun.exe", "@oven/bun-linux-x64/bin/bun", "@oven/bun-linux-x64-baseline/bin/bun"]);
   return serve(binary, ["run", "app.mjs"], dir, "printed");
 }

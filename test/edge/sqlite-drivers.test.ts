@@ -15,7 +15,7 @@ import { databaseBackend } from "tessera-sessions/backends/db";
 import { runBackendSuite } from "tessera-sessions/testing";
 import { installPeers, run, type PeerInstall } from "../peer-install.js";
 import { bundleForServer } from "./bundle.js";
-import { runtimeBinary } from "./runtimes.js";
+import { BUN, runtimeBinary } from "./runtimes.js";
 
 interface Report {
   passed: number;
@@ -85,7 +85,7 @@ describe("SQLite without better-sqlite3", () => {
   }
 
   it("Bun: bun:sqlite passes the backend conformance suite, and writes a file better-sqlite3 reads", async () => {
-    const bun = runtimeBinary(["bun/bin/bun.exe", "@oven/bun-linux-x64/bin/bun", "@oven/bun-linux-x64-baseline/bin/bun"]);
+    const bun = runtimeBinary(BUN);
     const { report, dir } = await probe(bun, ["run"]);
     expect(report.failed).toEqual([]);
     expect(report.passed).toBe(suiteSize);
