@@ -150,7 +150,7 @@ export function redisClusterStore(open: () => Promise<RedisClusterLike>, prefix:
     } catch (error) {
       const kind = (error as Error)?.constructor?.name ?? "";
       // Redis's own answers (NOSCRIPT, CLUSTERDOWN, WRONGTYPE…) go through as they are
-      // (ReplyError: ioredis's, through ./ioredis.ts).
+      // (ReplyError: ioredis 5's, through ./ioredis.ts; ioredis 6 raises SimpleError).
       if (["ErrorReply", "SimpleError", "BlobError", "ReplyError"].includes(kind)) throw error;
       if (kind === "TimeoutError" || error instanceof DeadlineError) {
         const why = client.lastError ? ` (last error: ${client.lastError.message})` : "";
