@@ -17,6 +17,8 @@
  * touches one key, and the user index is kept by ordering instead (see ./cache/redis-cluster.ts).
  * On Redis Sentinel (`redis+sentinel://` or a `createSentinel()` client), every command goes to
  * the current primary through node-redis's sentinel client, with the standalone Redis store.
+ * An ioredis client (plain, cluster or Sentinel) is passed as `client` and goes through the same
+ * stores (./cache/ioredis.ts).
  *
  * On Redis, each user's sessions are also indexed (a set of record ids per user id, kept by the
  * same scripts), so `listForUser` and `endAllForUser` work, and the admin listing reads the
@@ -31,6 +33,7 @@
 import { ConfigurationError, CreateError, UpdateError, VersionConflictError } from "../errors.js";
 import { hashKey, isSessionId } from "../keys.js";
 import type { ServerBackend, SessionListPage, SessionListQuery, StoredSession } from "./base.js";
+import { checkIoredisOptions, ioredisAsClient, ioredisClusterAsClient, isIoredisClient, isIoredisCluster, isIoredisSentinel } from "./cache/ioredis.js";
 import { isMemjsClient, memcachedStore, openMemcached } from "./cache/memcached.js";
 import { isRedisClient, openRedis, redisStore } from "./cache/redis.js";
 import { clusterRootUrls, isClusterClient, openRedisCluster, redisClusterStore } from "./cache/redis-cluster.js";
@@ -54,7 +57,10 @@ export interface CacheBackendOptions {
   url?: string;
   /**
    * An existing client instead of a URL: a node-redis client (`createClient()`), a node-redis
-   * cluster client (`createCluster()`), a node-redis sentinel client (`createSentinel()`) or a memjs `Client`. Tessera closes it only if it opened the connection itself.
+   * cluster client (`createCluster()`), a node-redis sentinel client (`createSentinel()`), an
+   * ioredis client (`new Redis()`, `new Redis.Cluster([…])`, or `new Redis({ sentinels, name })`
+   * for Sentinel; without `keyPrefix`) or a memjs `Client`. Tessera closes it only if it opened
+   * the connection itself (never an ioredis client, which connects by itself).
    */
   client?: unknown;
   /**
@@ -79,7 +85,19 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
   const given = typeof client === "object" && client !== null ? client : undefined;
   let name: string;
   let store: Store;
-  if (given !== undefined && isClusterClient(given)) {
+  if (given !== undefined && isIoredisClient(given)) {
+    // First: an ioredis client has a sendCommand too, which the node-redis checks look for.
+    checkIoredisOptions(given);
+    if (isIoredisCluster(given)) {
+      name = "redis-cluster";
+      const adapted = ioredisClusterAsClient(given);
+      store = redisClusterStore(async () => adapted, prefix, timeout);
+    } else {
+      name = isIoredisSentinel(given) ? "redis-sentinel" : "redis";
+      const adapted = ioredisAsClient(given);
+      store = redisStore(async () => adapted, prefix, timeout);
+    }
+  } else if (given !== undefined && isClusterClient(given)) {
     // A cluster keeps records and user indexes on different slots: see ./cache/redis-cluster.ts.
     name = "redis-cluster";
     store = redisClusterStore(async () => given, prefix, timeout);
@@ -94,7 +112,7 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
     name = "memcached";
     store = memcachedStore(async () => given, false, prefix, timeout * 2 + 1000);
   } else if (client !== undefined) {
-    throw new ConfigurationError("cacheBackend client must be a node-redis client (createClient(), createCluster() or createSentinel()) or a memjs Client; otherwise pass a url.");
+    throw new ConfigurationError("cacheBackend client must be a node-redis client (createClient(), createCluster() or createSentinel()), an ioredis client (new Redis(), new Redis.Cluster() or new Redis({ sentinels, name })) or a memjs Client; otherwise pass a url.");
   } else {
     const url = options.url ?? "";
     if (url === "memory:") return memoryBackend(); // one process: the memory backend is this cache

@@ -3,8 +3,8 @@
  * suite plus what only a real server shows (what is stored, TTLs, atomicity, outages).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackendError, createSessions, CreateError, generateKey, hashKey, UpdateError, VersionConflictError, type SessionWrite } from "tessera-sessions";
-import { cacheBackend } from "tessera-sessions/backends/cache";
+import { BackendError, createSessions, CreateError, generateKey, hashKey, UpdateError, VersionConflictError, type ServerBackend, type SessionWrite } from "tessera-sessions";
+import { cacheBackend as makeCacheBackend } from "tessera-sessions/backends/cache";
 import { runBackendSuite } from "tessera-sessions/testing";
 import type { DaemonHandle } from "../servers/daemon.js";
 
@@ -29,6 +29,13 @@ export interface CacheServerHarness {
   inspect(server: { readonly url: string; readonly port: number }): Promise<RawStore>;
   /** A client of the library users would pass as `client`, already connected. */
   client(server: { readonly url: string; readonly port: number }): Promise<{ readonly client: unknown; isOpen(): boolean; close(): Promise<void> }>;
+  /**
+   * How every test makes its backend on `server` (default: `cacheBackend({ url: server.url, ...options })`);
+   * a harness that passes its own client closes that client in the backend's close().
+   */
+  backend?(server: { readonly url: string; readonly port: number }, options: { prefix?: string; timeout?: number }): ServerBackend;
+  /** The backend's name, when it is not `name`. */
+  readonly backendName?: string;
 }
 
 const quiet = { warn() {}, error() {} };
@@ -54,6 +61,12 @@ async function eventually<T>(attempt: () => Promise<T>, ms = 10_000): Promise<T>
 }
 
 export function cacheServerTests(harness: CacheServerHarness): void {
+  const cacheBackend = (options: { url: string; prefix?: string; timeout?: number }): ServerBackend => {
+    const { url, ...rest } = options;
+    if (!harness.backend) return makeCacheBackend(options);
+    const port = Number(new URL(url).port);
+    return harness.backend({ url, port }, rest);
+  };
   describe(`cacheBackend on ${harness.name}`, () => {
     let server: Awaited<ReturnType<CacheServerHarness["start"]>>;
     let raw: RawStore;
@@ -191,7 +204,7 @@ export function cacheServerTests(harness: CacheServerHarness): void {
 
     it("uses an existing client and leaves it open on close", async () => {
       const existing = await harness.client(server);
-      const backend = cacheBackend({ client: existing.client, prefix: freshPrefix() });
+      const backend = makeCacheBackend({ client: existing.client, prefix: freshPrefix() });
       const key = generateKey();
       await backend.create(key, write('{"via":"client"}', Date.now()));
       expect((await backend.load(key, Date.now()))?.data).toBe('{"via":"client"}');
@@ -215,7 +228,7 @@ export function cacheServerTests(harness: CacheServerHarness): void {
         const needsStore = sessions.open(key);
         const failure = await needsStore.get("a").then(() => undefined, (error: unknown) => error);
         expect(failure).toBeInstanceOf(BackendError);
-        expect(failure).toMatchObject({ status: 503, backend: harness.name });
+        expect(failure).toMatchObject({ status: 503, backend: harness.backendName ?? harness.name });
         expect(Date.now() - started).toBeLessThan(5000);
         const untouched = sessions.open(key);
         expect(await sessions.commit(untouched, 200)).toEqual({ setCookie: undefined, varyCookie: false });

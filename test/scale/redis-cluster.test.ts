@@ -1,7 +1,8 @@
 /**
  * cacheBackend on a real 3-primary Redis Cluster (test/servers/redis-cluster.ts): the backend
- * conformance suite (user index and admin listing included) through a `redis+cluster://` URL,
- * an existing `createCluster()` client, and a primary that crashes and comes back.
+ * conformance suite (user index and admin listing included) through a `redis+cluster://` URL and
+ * through an ioredis `Cluster` client, an existing `createCluster()` client, and a primary that
+ * crashes and comes back (under both clients at once).
  *
  * The test cluster has no replicas, so nothing can take over a dead primary's slots: while it is
  * down, sessions on its slots fail with a clear error (after the backend's timeout) and sessions
@@ -11,24 +12,47 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCluster } from "redis";
+import { Cluster } from "ioredis";
 import { BackendError, createSessions, generateKey, hashKey } from "tessera-sessions";
 import { cacheBackend } from "tessera-sessions/backends/cache";
 import { runBackendSuite } from "tessera-sessions/testing";
 import { startRedisCluster, type RedisClusterServer } from "../servers/redis-cluster.js";
 
 let cluster: RedisClusterServer;
+/** The app's ioredis cluster client, shared by the backends of the ioredis suite. */
+let ioCluster: Cluster;
 beforeAll(async () => {
   cluster = await startRedisCluster();
+  ioCluster = ioredisCluster();
+  await new Promise((resolve) => ioCluster.once("ready", resolve));
 }, 60_000);
 afterAll(async () => {
+  ioCluster?.disconnect();
   await cluster?.stop();
 }, 30_000);
+
+/** An ioredis cluster client on the test cluster, as an app makes one (its errors are its own to log). */
+function ioredisCluster(): Cluster {
+  const client = new Cluster(cluster.ports.map((port) => ({ host: "127.0.0.1", port })));
+  client.on("error", () => {});
+  return client;
+}
 
 let suiteRun = 0;
 runBackendSuite({
   name: "cacheBackend on a 3-primary Redis Cluster (redis+cluster://)",
   // A fresh prefix per test: an empty store as far as the backend can see (listings SCAN by prefix).
   create: () => cacheBackend({ url: cluster.url, prefix: `suite${++suiteRun}:` }),
+  userIndex: true,
+  listing: true,
+  skip: [{ reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired", tests: ["clearExpired deletes exactly the expired records and counts them"] }],
+  describe,
+  it,
+});
+
+runBackendSuite({
+  name: "cacheBackend on a 3-primary Redis Cluster (an ioredis Cluster client)",
+  create: () => cacheBackend({ client: ioCluster, prefix: `io-suite${++suiteRun}:` }),
   userIndex: true,
   listing: true,
   skip: [{ reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired", tests: ["clearExpired deletes exactly the expired records and counts them"] }],
@@ -136,45 +160,81 @@ describe("cacheBackend on Redis Cluster", () => {
     }
   });
 
-  it("a crashed primary (no replica): its sessions fail with a clear error, the others work, and it serves again once back", async () => {
-    const backend = cacheBackend({ url: cluster.url, prefix: "crash:", timeout: 500 });
+  it("takes an existing ioredis Cluster client and leaves it open", async () => {
+    const client = ioredisCluster();
+    try {
+      const backend = cacheBackend({ client, prefix: "io-given:" });
+      expect(backend.name).toBe("redis-cluster");
+      const sessions = createSessions({ backend });
+      const session = sessions.open();
+      await session.set("where", "ioredis cluster");
+      await sessions.commit(session, 200);
+      expect(await sessions.open(session.sessionKey as string).get("where")).toBe("ioredis cluster");
+      await sessions.close();
+      expect(client.status).toBe("ready");
+      expect(await client.get("io-given:nothing")).toBeNull();
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it("a crashed primary (no replica): its sessions fail with a clear error, the others work, and it serves again once back (node-redis and ioredis)", async () => {
+    const client = ioredisCluster();
+    const stores = [
+      { via: "redis+cluster:// url", prefix: "crash:", backend: cacheBackend({ url: cluster.url, prefix: "crash:", timeout: 500 }) },
+      { via: "ioredis Cluster client", prefix: "iocrash:", backend: cacheBackend({ client, prefix: "iocrash:", timeout: 500 }) },
+    ];
     try {
       const now = Date.now();
-      const keys = Array.from({ length: 30 }, () => generateKey());
-      for (const key of keys) await backend.create(key, { data: `{"k":"${key}"}`, expiresAt: now + 600_000, userId: null, now });
       const victim = 1;
-      const onVictim = keys.filter((key) => cluster.nodeOf(`crash:${hashKey(key)}`) === cluster.ports[victim]);
-      const elsewhere = keys.filter((key) => !onVictim.includes(key));
-      expect(onVictim.length).toBeGreaterThan(0);
-      expect(elsewhere.length).toBeGreaterThan(0);
+      const placed = [];
+      for (const { via, prefix, backend } of stores) {
+        const keys = Array.from({ length: 30 }, () => generateKey());
+        for (const key of keys) await backend.create(key, { data: `{"k":"${key}"}`, expiresAt: now + 600_000, userId: null, now });
+        const onVictim = keys.filter((key) => cluster.nodeOf(`${prefix}${hashKey(key)}`) === cluster.ports[victim]);
+        const elsewhere = keys.filter((key) => !onVictim.includes(key));
+        expect(onVictim.length, via).toBeGreaterThan(0);
+        expect(elsewhere.length, via).toBeGreaterThan(0);
+        placed.push({ via, prefix, backend, onVictim, elsewhere });
+      }
 
       await cluster.killNode(victim);
-      // The first command may meet the dropped connection, later ones the timeout while it reconnects.
-      for (const key of onVictim.slice(0, 3)) await expect(backend.load(key, now)).rejects.toThrow(/^the Redis Cluster node holding crash:[0-9a-f]{64} (is unreachable|did not answer within 500 ms)/);
-      for (const key of elsewhere) expect((await backend.load(key, now))?.data).toBe(`{"k":"${key}"}`);
-      // Through the app: a BackendError (503 in the adapters) that names the store and the node.
-      const sessions = createSessions({ backend, clock: () => now, logger: { warn() {}, error() {} } });
-      const failure = await sessions.open(onVictim[0] as string).get("k").catch((error: unknown) => error);
-      expect(failure).toBeInstanceOf(BackendError);
-      expect((failure as BackendError).status).toBe(503);
-      expect((failure as Error).message).toMatch(/^\[tessera\] \[redis-cluster\] could not load the session: the Redis Cluster node holding crash:/);
+      for (const { via, prefix, backend, onVictim, elsewhere } of placed) {
+        // The first command may meet the dropped connection, later ones the timeout while it reconnects.
+        const clear = new RegExp(`^the Redis Cluster node holding ${prefix}[0-9a-f]{64} (is unreachable|did not answer within 500 ms)`);
+        for (const key of onVictim.slice(0, 3)) {
+          const started = Date.now();
+          await expect(backend.load(key, now), via).rejects.toThrow(clear);
+          expect(Date.now() - started, via).toBeLessThan(2500);
+        }
+        for (const key of elsewhere) expect((await backend.load(key, now))?.data, via).toBe(`{"k":"${key}"}`);
+        // Through the app: a BackendError (503 in the adapters) that names the store and the node.
+        const sessions = createSessions({ backend, clock: () => now, logger: { warn() {}, error() {} } });
+        const failure = await sessions.open(onVictim[0] as string).get("k").catch((error: unknown) => error);
+        expect(failure, via).toBeInstanceOf(BackendError);
+        expect((failure as BackendError).status, via).toBe(503);
+        expect((failure as Error).message, via).toMatch(new RegExp(`^\\[tessera\\] \\[redis-cluster\\] could not load the session: the Redis Cluster node holding ${prefix}`));
+      }
 
       await cluster.restartNode(victim);
-      // The slots serve again (the client reconnects by itself); the node came back empty.
-      const deadline = Date.now() + 20_000;
-      let back: unknown;
-      while (Date.now() < deadline) {
-        back = await backend.load(onVictim[0] as string, now).then((r) => r, (error: unknown) => error);
-        if (!(back instanceof Error)) break;
-        await new Promise((resolve) => setTimeout(resolve, 200));
+      for (const { via, backend, onVictim, elsewhere } of placed) {
+        // The slots serve again (the client reconnects by itself); the node came back empty.
+        const deadline = Date.now() + 20_000;
+        let back: unknown;
+        while (Date.now() < deadline) {
+          back = await backend.load(onVictim[0] as string, now).then((r) => r, (error: unknown) => error);
+          if (!(back instanceof Error)) break;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        expect(back, via).toBeNull();
+        const fresh = generateKey();
+        await backend.create(fresh, { data: "{}", expiresAt: now + 600_000, userId: null, now });
+        expect(await backend.exists(fresh), via).toBe(true);
+        for (const key of elsewhere) expect(await backend.exists(key), via).toBe(true);
       }
-      expect(back).toBeNull();
-      const fresh = generateKey();
-      await backend.create(fresh, { data: "{}", expiresAt: now + 600_000, userId: null, now });
-      expect(await backend.exists(fresh)).toBe(true);
-      for (const key of elsewhere) expect(await backend.exists(key)).toBe(true);
     } finally {
-      await backend.close?.();
+      await Promise.all(stores.map(({ backend }) => backend.close?.()));
+      client.disconnect();
     }
-  }, 60_000);
+  }, 90_000);
 });

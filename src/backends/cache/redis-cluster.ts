@@ -149,8 +149,9 @@ export function redisClusterStore(open: () => Promise<RedisClusterLike>, prefix:
       return await withDeadline(c.sendCommand(key, readonly, args, { timeout }), timeout + 50, "redis cluster");
     } catch (error) {
       const kind = (error as Error)?.constructor?.name ?? "";
-      // Redis's own answers (NOSCRIPT, CLUSTERDOWN, WRONGTYPE…) go through as they are.
-      if (["ErrorReply", "SimpleError", "BlobError"].includes(kind)) throw error;
+      // Redis's own answers (NOSCRIPT, CLUSTERDOWN, WRONGTYPE…) go through as they are
+      // (ReplyError: ioredis 5's, through ./ioredis.ts; ioredis 6 raises SimpleError).
+      if (["ErrorReply", "SimpleError", "BlobError", "ReplyError"].includes(kind)) throw error;
       if (kind === "TimeoutError" || error instanceof DeadlineError) {
         const why = client.lastError ? ` (last error: ${client.lastError.message})` : "";
         throw new Error(`the Redis Cluster node holding ${key} did not answer within ${timeout} ms${why}`, { cause: error });
