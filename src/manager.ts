@@ -10,6 +10,7 @@ import { CookieTooLargeError, SessionInterruptedError, UpdateError } from "./err
 import { gatewayOf } from "./gateway.js";
 import { hashKey } from "./keys.js";
 import { resolveOptions, type ResolvedOptions, type SessionsOptions } from "./options.js";
+import { observeCommit, observeCommitSync, readMetrics, type SessionMetrics } from "./observe.js";
 import { oldCookie, Session, touchDue, type SessionData } from "./session.js";
 
 /** What the adapter must add to the response. */
@@ -78,6 +79,11 @@ export interface Sessions<Data extends object = SessionData> {
    * Resolves to whether a session was ended.
    */
   endSession(userId: string | number, id: string): Promise<boolean>;
+  /**
+   * Counts since this object was created: backend loads, saves, deletes, conflicting saves that
+   * were merged, and store errors. A fresh snapshot each call, for a metrics exporter to read.
+   */
+  metrics(): SessionMetrics;
   /** Deletes expired sessions and returns how many (0 for backends that expire on their own). */
   clearExpired(): Promise<number>;
   /** Creates or upgrades the backend's schema (what `tessera migrate` runs). */
@@ -113,7 +119,7 @@ export function createSessions<Data extends object = SessionData>(options?: Sess
       // Under a shared cookie name, an old cookie is not a Tessera key (nor worth a warning).
       return old === undefined ? open(value) : new Session<Data>(resolved, old.sameName ? undefined : value, old);
     },
-    commit: async (session, status) => {
+    commit: (session, status) => observeCommit(resolved.backend.name, session.sessionKey, status, async () => {
       const old = session[oldCookie];
       // Decided before the save, which gives the session a key.
       const outcome = old && migrateFrom?.outcome(old, session, status);
@@ -121,14 +127,15 @@ export function createSessions<Data extends object = SessionData>(options?: Sess
       if (!old || !outcome || !migrateFrom) return result;
       const extraSetCookies = await migrateFrom.settle(old, outcome, resolved, result.setCookie !== undefined);
       return extraSetCookies.length === 0 ? result : { ...result, extraSetCookies };
-    },
+    }),
     tryCommitSync: (session, status) => {
       const old = session[oldCookie];
       // Settling a migration may delete the old record: that is for `commit`.
       if (old && migrateFrom?.outcome(old, session, status)) return undefined;
       const planned = plan(resolved, session, status);
-      return typeof planned === "object" ? planned : undefined;
+      return typeof planned === "object" ? observeCommitSync(resolved.backend.name, session.sessionKey, status, planned) : undefined;
     },
+    metrics: () => readMetrics(resolved),
     listForUser: async (userId, listOptions) => {
       const records = await store.listByUser(String(userId), resolved.clock());
       const currentId = idOf(listOptions?.current);

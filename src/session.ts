@@ -11,6 +11,7 @@ import { generateKey, isValidKey } from "./keys.js";
 import type { ResolvedOptions } from "./options.js";
 import { gatewayOf } from "./gateway.js";
 import type { OldCookie } from "./migrate.js";
+import { countConflictMerged, observeBackendCall } from "./observe.js";
 
 /** The shape of session data when the app does not declare one: any JSON value under any key. */
 export type SessionData = Record<string, unknown>;
@@ -616,6 +617,7 @@ export class Session<Data extends object = SessionData> {
         return;
       } catch (error) {
         if (!(error instanceof VersionConflictError) || attempt >= MAX_MERGE_ATTEMPTS) throw error;
+        countConflictMerged(last.#options);
       }
       // Another process wrote meanwhile. Many writers retry in lockstep; a little random backoff spreads them out.
       if (attempt > 2) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, attempt * 5)));
@@ -632,7 +634,7 @@ export class Session<Data extends object = SessionData> {
 
   /** A store call through the backend gateway (`backendTimeoutMs`, failures as BackendError). */
   #backendCall<T>(action: string, call: () => Promise<T>): Promise<T> {
-    return gatewayOf(this.#options).call(`${action} the session`, call);
+    return observeBackendCall(this.#options, this.#options.backend.name, action, this.#key, () => gatewayOf(this.#options).call(`${action} the session`, call));
   }
 }
 

@@ -1,0 +1,118 @@
+/**
+ * Observability: `node:diagnostics_channel` tracing channels around every backend load, save and
+ * delete and every commit (what OpenTelemetry and APM agents subscribe to), and per-`Sessions`
+ * counters an app can export. A channel nobody subscribes to costs one property read.
+ * @module
+ */
+import { tracingChannel, type TracingChannel } from "node:diagnostics_channel";
+import { SessionError } from "./errors.js";
+import { hashKey } from "./keys.js";
+
+/** The context object published on `tessera:session.load`, `.save` and `.delete`. */
+export interface BackendCallContext {
+  /** The backend's name, e.g. "database (postgres)" or "cache (redis)". */
+  readonly backend: string;
+  /** The session's id: SHA-256 of its key, as the admin shows it (never the usable key); null without a key. */
+  readonly id: string | null;
+  /** Set by the channel when the call resolved (the loaded record, `undefined` for a save or delete). */
+  result?: unknown;
+  /** Set by the channel when the call failed: a `BackendError`, `UpdateError`, `VersionConflictError`... */
+  error?: unknown;
+}
+
+/** The context object published on `tessera:session.commit`. */
+export interface CommitContext {
+  readonly backend: string;
+  /** The id of the session as the commit started (SHA-256 of the key), or null. */
+  readonly id: string | null;
+  /** The response status the commit was asked to apply the rules for. */
+  readonly status: number;
+  /** Set by the channel: the `CommitResult` (`setCookie`, `varyCookie`). */
+  result?: unknown;
+  error?: unknown;
+}
+
+/** The channel names, for `diagnostics_channel.tracingChannel(name)` (each has start/end/asyncStart/asyncEnd/error). */
+export const channelNames = Object.freeze({
+  load: "tessera:session.load",
+  save: "tessera:session.save",
+  delete: "tessera:session.delete",
+  commit: "tessera:session.commit",
+} as const);
+
+const channels = {
+  load: tracingChannel<unknown, BackendCallContext>(channelNames.load),
+  save: tracingChannel<unknown, BackendCallContext>(channelNames.save),
+  delete: tracingChannel<unknown, BackendCallContext>(channelNames.delete),
+  commit: tracingChannel<unknown, CommitContext>(channelNames.commit),
+};
+
+/** What `sessions.metrics()` reports: counts since `createSessions`, for this `Sessions` object. */
+export interface SessionMetrics {
+  /** Records read from the backend (first loads, and the reloads a conflicting save does). */
+  readonly loads: number;
+  /** Records written (created or updated). */
+  readonly saves: number;
+  /** Records deleted (flush, cycleKey's old key, timed-out sessions). */
+  readonly deletes: number;
+  /** Saves that met a concurrent change, reloaded and merged key by key instead of losing it. */
+  readonly conflictsMerged: number;
+  /** Backend calls that failed or timed out (each surfaced as a `BackendError`, 503). */
+  readonly storeErrors: number;
+}
+
+type Counters = { -readonly [K in keyof SessionMetrics]: number };
+/** Keyed by the resolved options object, which each `createSessions` call makes once. */
+const COUNTERS = new WeakMap<object, Counters>();
+
+function countersOf(owner: object): Counters {
+  let counters = COUNTERS.get(owner);
+  if (counters === undefined) COUNTERS.set(owner, (counters = { loads: 0, saves: 0, deletes: 0, conflictsMerged: 0, storeErrors: 0 }));
+  return counters;
+}
+
+/** @internal A snapshot of the counters of `owner` (the resolved options). */
+export function readMetrics(owner: object): SessionMetrics {
+  return Object.freeze({ ...countersOf(owner) });
+}
+
+/** @internal Counts one conflicting save that is about to be merged and retried. */
+export function countConflictMerged(owner: object): void {
+  countersOf(owner).conflictsMerged++;
+}
+
+const COUNTED = { load: "loads", save: "saves", delete: "deletes" } as const;
+
+/**
+ * @internal Runs one backend call (`run` already turns failures into `BackendError`), counting it
+ * and, when someone subscribes, tracing it on the action's channel. Other actions are run as is.
+ */
+export function observeBackendCall<T>(owner: object, backend: string, action: string, key: string | null, run: () => Promise<T>): Promise<T> {
+  if (action !== "load" && action !== "save" && action !== "delete") return run();
+  const channel = channels[action];
+  const pending = channel.hasSubscribers ? channel.tracePromise(run, { backend, id: key === null ? null : hashKey(key) }) : run();
+  const counters = countersOf(owner);
+  return pending.then(
+    (value) => {
+      counters[COUNTED[action]]++;
+      return value;
+    },
+    (error: unknown) => {
+      // A CreateError, UpdateError or VersionConflictError is the store answering, not failing.
+      if (!(error instanceof SessionError) || error.code === "BACKEND_FAILURE") counters.storeErrors++;
+      throw error;
+    },
+  );
+}
+
+/** @internal Traces a commit that needs I/O (`commit`). */
+export function observeCommit<T>(backend: string, key: string | null, status: number, run: () => Promise<T>): Promise<T> {
+  const channel = channels.commit;
+  return channel.hasSubscribers ? channel.tracePromise(run, { backend, id: key === null ? null : hashKey(key), status }) : run();
+}
+
+/** @internal Traces a commit answered without I/O (`tryCommitSync` with a result). */
+export function observeCommitSync<T>(backend: string, key: string | null, status: number, result: T): T {
+  const channel: TracingChannel<unknown, CommitContext> = channels.commit;
+  return channel.hasSubscribers ? channel.traceSync(() => result, { backend, id: key === null ? null : hashKey(key), status }) : result;
+}
