@@ -14,8 +14,11 @@ export interface BackendCallContext {
   readonly backend: string;
   /** The session's id: SHA-256 of its key, as the admin shows it (never the usable key); null without a key. */
   readonly id: string | null;
-  /** Set by the channel when the call resolved (the loaded record, `undefined` for a save or delete). */
-  result?: unknown;
+  /**
+   * Set when the call resolved: for a load `{ found }` (whether a record came back), else
+   * undefined. Never the data or the key.
+   */
+  result?: { readonly found: boolean } | undefined;
   /** Set by the channel when the call failed: a `BackendError`, `UpdateError`, `VersionConflictError`... */
   error?: unknown;
 }
@@ -27,12 +30,19 @@ export interface CommitContext {
   readonly id: string | null;
   /** The response status the commit was asked to apply the rules for. */
   readonly status: number;
-  /** Set by the channel: the `CommitResult` (`setCookie`, `varyCookie`). */
-  result?: unknown;
+  /**
+   * Set when the commit finished: what it did to the cookie (`"set"`, `"deleted"` or `"none"`;
+   * never the cookie itself, which carries the key) and whether the response varies by Cookie.
+   */
+  result?: { readonly cookie: "set" | "deleted" | "none"; readonly varyCookie: boolean };
   error?: unknown;
 }
 
-/** The channel names, for `diagnostics_channel.tracingChannel(name)` (each has start/end/asyncStart/asyncEnd/error). */
+/**
+ * The channel names, for `diagnostics_channel.tracingChannel(name)`. Every call is traced as a
+ * promise: `start`, `end` (its synchronous part), then `error` if it failed, `asyncStart` and
+ * `asyncEnd` when it settled; end a span on `asyncEnd`.
+ */
 export const channelNames = Object.freeze({
   load: "tessera:session.load",
   save: "tessera:session.save",
@@ -90,7 +100,7 @@ const COUNTED = { load: "loads", save: "saves", delete: "deletes" } as const;
 export function observeBackendCall<T>(owner: object, backend: string, action: string, key: string | null, run: () => Promise<T>): Promise<T> {
   if (action !== "load" && action !== "save" && action !== "delete") return run();
   const channel = channels[action];
-  const pending = channel.hasSubscribers ? channel.tracePromise(run, { backend, id: key === null ? null : hashKey(key) }) : run();
+  const pending = channel.hasSubscribers ? traced(channel, { backend, id: idOf(key) }, run, (value) => (action === "load" ? { found: value !== null } : undefined)) : run();
   const counters = countersOf(owner);
   return pending.then(
     (value) => {
@@ -105,14 +115,36 @@ export function observeBackendCall<T>(owner: object, backend: string, action: st
   );
 }
 
+/** What a commit result tells a subscriber: no cookie value, since it carries the session key. */
+function commitSummary(result: { readonly setCookie: string | undefined; readonly varyCookie: boolean }): NonNullable<CommitContext["result"]> {
+  const cookie = result.setCookie === undefined ? "none" : /^[^=]*=;/.test(result.setCookie) ? "deleted" : "set";
+  return { cookie, varyCookie: result.varyCookie };
+}
+
 /** @internal Traces a commit that needs I/O (`commit`). */
-export function observeCommit<T>(backend: string, key: string | null, status: number, run: () => Promise<T>): Promise<T> {
+export function observeCommit<T extends { readonly setCookie: string | undefined; readonly varyCookie: boolean }>(backend: string, key: string | null, status: number, run: () => Promise<T>): Promise<T> {
   const channel = channels.commit;
-  return channel.hasSubscribers ? channel.tracePromise(run, { backend, id: key === null ? null : hashKey(key), status }) : run();
+  return channel.hasSubscribers ? traced(channel, { backend, id: idOf(key), status }, run, commitSummary) : run();
 }
 
 /** @internal Traces a commit answered without I/O (`tryCommitSync` with a result). */
-export function observeCommitSync<T>(backend: string, key: string | null, status: number, result: T): T {
-  const channel: TracingChannel<unknown, CommitContext> = channels.commit;
-  return channel.hasSubscribers ? channel.traceSync(() => result, { backend, id: key === null ? null : hashKey(key), status }) : result;
+export function observeCommitSync<T extends { readonly setCookie: string | undefined; readonly varyCookie: boolean }>(backend: string, key: string | null, status: number, result: T): T {
+  const channel = channels.commit;
+  // Traced as a promise too, so a subscriber ends every span on asyncEnd, whichever path ran.
+  if (channel.hasSubscribers) void channel.tracePromise(() => Promise.resolve(commitSummary(result)), { backend, id: idOf(key), status });
+  return result;
+}
+
+function idOf(key: string | null): string | null {
+  return key === null ? null : hashKey(key);
+}
+
+/**
+ * `tracePromise` with `summarize(value)` as the published result in place of the value itself,
+ * which the caller still gets.
+ */
+async function traced<T, C extends { result?: unknown }>(channel: TracingChannel<unknown, C>, context: C, run: () => Promise<T>, summarize: (value: T) => C["result"]): Promise<T> {
+  let value: T | undefined;
+  await channel.tracePromise(async () => summarize((value = await run())), context);
+  return value as T;
 }

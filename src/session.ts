@@ -462,7 +462,7 @@ export class Session<Data extends object = SessionData> {
     if (this.#timedOut(record, now)) {
       this.#key = null;
       // Dead for good: delete it so raising the timeout later cannot bring it back.
-      await this.#backendCall("delete", () => backend.delete(key)).catch((error: unknown) => {
+      await this.#backendCall("delete", () => backend.delete(key), key).catch((error: unknown) => {
         this.#options.logger.error("[tessera] Could not delete a timed-out session; it stays unusable and clearExpired will remove it.", error);
       });
       return new Map();
@@ -629,12 +629,12 @@ export class Session<Data extends object = SessionData> {
 
   async #deleteRecord(key: string): Promise<void> {
     const backend = this.#options.backend;
-    if (backend.kind === "server") await this.#backendCall("delete", () => backend.delete(key));
+    if (backend.kind === "server") await this.#backendCall("delete", () => backend.delete(key), key);
   }
 
-  /** A store call through the backend gateway (`backendTimeoutMs`, failures as BackendError). */
-  #backendCall<T>(action: string, call: () => Promise<T>): Promise<T> {
-    return observeBackendCall(this.#options, this.#options.backend.name, action, this.#key, () => gatewayOf(this.#options).call(`${action} the session`, call));
+  /** A store call through the backend gateway (`backendTimeoutMs`, failures as BackendError), counted and traced. */
+  #backendCall<T>(action: string, call: () => Promise<T>, key: string | null = this.#key): Promise<T> {
+    return observeBackendCall(this.#options, this.#options.backend.name, action, key, () => gatewayOf(this.#options).call(`${action} the session`, call));
   }
 }
 

@@ -73,13 +73,13 @@ describe("tracing channels", () => {
     const save = tracing.events.find(([channel]) => channel === "save")?.[2];
     expect(save).toEqual({ backend: "memory", id });
     const committed = tracing.events.at(-1)?.[2];
-    expect(committed).toMatchObject({ backend: "memory", id: null, status: 200, result: { varyCookie: true } });
-    expect((committed?.["result"] as { setCookie: string }).setCookie).toMatch(new RegExp(`^sessionid=${key};`));
+    // The id is the one the commit started with (none yet); the result never carries the cookie.
+    expect(committed).toEqual({ backend: "memory", id: null, status: 200, result: { cookie: "set", varyCookie: true } });
     expect(JSON.stringify(tracing.events)).not.toContain(key);
 
     tracing.events.length = 0;
     expect((await get(url, "/get", { cookie: `sessionid=${key}` })).body).toBe("1");
-    // A read: one load (its result is the stored record), then a commit answered without I/O.
+    // A read: one load, then a commit answered without I/O.
     expect(tracing.events.map(([channel, phase]) => `${channel}.${phase}`)).toEqual([
       "load.start",
       "load.end",
@@ -87,16 +87,18 @@ describe("tracing channels", () => {
       "load.asyncEnd",
       "commit.start",
       "commit.end",
+      "commit.asyncStart",
+      "commit.asyncEnd",
     ]);
-    expect(tracing.events[3]?.[2]).toMatchObject({ backend: "memory", id, result: { version: 1 } });
-    expect(tracing.events[5]?.[2]).toEqual({ backend: "memory", id, status: 200, result: { setCookie: undefined, varyCookie: true } });
+    expect(tracing.events[3]?.[2]).toEqual({ backend: "memory", id, result: { found: true } });
+    expect(tracing.events[7]?.[2]).toEqual({ backend: "memory", id, status: 200, result: { cookie: "none", varyCookie: true } });
 
     tracing.events.length = 0;
     await get(url, "/logout", { cookie: `sessionid=${key}` });
-    expect(tracing.events.filter(([, phase]) => phase === "asyncEnd").map(([channel, , context]) => [channel, context["id"]])).toEqual([
-      ["load", id],
-      ["delete", id],
+    expect(tracing.events.filter(([channel, phase]) => phase === "asyncEnd" && channel !== "commit").map(([channel, , context]) => [channel, context["id"], context["result"]])).toEqual([
+      ["delete", id, undefined], // flush deletes without loading
     ]);
+    expect(tracing.events.at(-1)).toEqual(["commit", "asyncEnd", { backend: "memory", id: null, status: 200, result: { cookie: "deleted", varyCookie: true } }]);
   });
 
   it("publish a store failure on the error phase, as the BackendError the app sees", async () => {
@@ -114,13 +116,12 @@ describe("tracing channels", () => {
     expect((failure?.["error"] as Error).message).toBe("[tessera] [memory] could not load the session: connect ECONNREFUSED 127.0.0.1:6379 (simulated outage)");
   });
 
-  it("cost nothing when nobody subscribes: no context is built and the key is never hashed", async () => {
+  it("are skipped when nobody subscribes (hasSubscribers is false); the calls are still counted", async () => {
     expect(tracingChannel(channelNames.load).hasSubscribers).toBe(false);
     const sessions = createSessions({ backend: memoryBackend() });
     const session = sessions.open();
     await session.set("a", 1);
     await session.save();
-    // The only trace of the calls is in the counters.
     expect(sessions.metrics()).toEqual({ loads: 0, saves: 1, deletes: 0, conflictsMerged: 0, storeErrors: 0 });
   });
 });
