@@ -22,4 +22,5 @@ export {
   InvalidValueError,
   CookieTooLargeError,
   ReadOnlySessionError,
+  SessionNotLoadedError,
 } from "./errors.js";

@@ -6,12 +6,13 @@
  */
 import type { ServerBackend, SessionWrite, StoredSession } from "./backends/base.js";
 import { assertJsonValue, decodeData, encodeData, pythonDatetime } from "./codec.js";
-import { BackendError, CreateError, UpdateError, VersionConflictError } from "./errors.js";
+import { BackendError, CreateError, SessionNotLoadedError, UpdateError, VersionConflictError } from "./errors.js";
 import { generateKey, isValidKey } from "./keys.js";
 import type { ResolvedOptions } from "./options.js";
 import { gatewayOf } from "./gateway.js";
 import type { OldCookie } from "./migrate.js";
 import { countConflictMerged, observeBackendCall } from "./observe.js";
+import { guardPlainProperties, loadedView } from "./plain-properties.js";
 
 /** The shape of session data when the app does not declare one: any JSON value under any key. */
 export type SessionData = Record<string, unknown>;
@@ -109,6 +110,8 @@ export class Session<Data extends object = SessionData> {
   #userChanged = false;
   /** The cookie of the session framework being migrated from, when the request carried one. */
   readonly #old: OldCookie | undefined;
+  /** The `data` view, made on first use. */
+  #view: Record<string, unknown> | undefined;
 
   /** @internal Use `sessions.open(cookieValue)`. */
   constructor(options: ResolvedOptions, cookieValue: string | undefined, old?: OldCookie) {
@@ -366,6 +369,58 @@ export class Session<Data extends object = SessionData> {
     const copy = Object.create(null) as Record<string, unknown>;
     for (const [key, value] of await this.#data()) copy[key] = value;
     return copy as Partial<Data>;
+  }
+
+  /** Whether the data is loaded (by `await load()` or any data method), so `data` can be used. */
+  get loaded(): boolean {
+    return this.#cache !== undefined;
+  }
+
+  /**
+   * The loaded data, read and written without an await: `session.data.cart` reads,
+   * `session.data.cart = [...]` and `delete session.data.cart` are tracked writes, checked and
+   * merged on save exactly like `set` and `delete`. Call `await session.load()` once first;
+   * before that it throws `SessionNotLoadedError`, never a silent `undefined`.
+   *
+   * @example
+   * await req.session.load();
+   * const cart = req.session.data.cart ?? [];
+   * req.session.data.cart = [...cart, "tea"];
+   */
+  get data(): Partial<Data> {
+    if (this.#cache === undefined) {
+      throw new SessionNotLoadedError('session.data was used before the session was loaded. Call "await session.load()" once in the request first, or use the async methods (await session.get(key)).');
+    }
+    this.accessed = true;
+    return (this.#view ??= this.#dataView()) as Partial<Data>;
+  }
+
+  /** @internal For the plain-property guard (`req.session.user`). */
+  [loadedView](): Record<string, unknown> | undefined {
+    return this.#cache === undefined ? undefined : (this.data as Record<string, unknown>);
+  }
+
+  /** The object behind `data`: every trap reads the current cache, which clear() and saves replace. */
+  #dataView(): Record<string, unknown> {
+    const cache = () => this.#cache as Map<string, unknown>;
+    return new Proxy(Object.create(null) as Record<string, unknown>, {
+      get: (_target, key) => (typeof key === "string" ? cache().get(key) : undefined),
+      set: (_target, key, value) => {
+        if (typeof key !== "string") return false;
+        assertJsonValue(value, key);
+        this.#write(cache(), key, value);
+        return true;
+      },
+      deleteProperty: (_target, key) => {
+        if (typeof key === "string" && cache().has(key)) this.#write(cache(), key, DELETED);
+        return true;
+      },
+      has: (_target, key) => typeof key === "string" && cache().has(key),
+      ownKeys: () => [...cache().keys()],
+      getOwnPropertyDescriptor: (_target, key) =>
+        typeof key === "string" && cache().has(key) ? { value: cache().get(key), writable: true, enumerable: true, configurable: true } : undefined,
+      defineProperty: () => false,
+    });
   }
 
   /** The app user this session is bound to (see `setUser`), or null. Loads the session. */
@@ -637,6 +692,9 @@ export class Session<Data extends object = SessionData> {
     return observeBackendCall(this.#options, this.#options.backend.name, action, key, () => gatewayOf(this.#options).call(`${action} the session`, call));
   }
 }
+
+// `req.session.user` in plain JS: works once loaded, else throws saying what to call (see plain-properties.ts).
+guardPlainProperties(Session.prototype, ["accessed", "modified", "hadCookie"]);
 
 /** Django's get_expiry_age for `expiry` measured from `modification`, before any timeout policy. */
 function djangoExpiryAge(expiry: unknown, modification: number, cookieAge: number): number {
