@@ -12,6 +12,7 @@ import { hashKey } from "./keys.js";
 import { resolveOptions, type ResolvedOptions, type SessionsOptions } from "./options.js";
 import { observeCommit, observeCommitSync, readMetrics, type SessionMetrics } from "./observe.js";
 import { oldCookie, Session, touchDue, type SessionData } from "./session.js";
+import { sessionOf, type SessionCarrier } from "./carrier.js";
 
 /** What the adapter must add to the response. */
 export interface CommitResult {
@@ -49,6 +50,18 @@ export interface Sessions<Data extends object = SessionData> {
    * cookie (both mean the same, on every backend). No I/O.
    */
   open(cookieValue?: string | null): Session<Data>;
+  /**
+   * The request's session, typed by this object's data type (no global declaration needed):
+   * `sessions.of(req)` for Express and node:http, `sessions.of(ctx)` for Koa,
+   * `sessions.of(request)` for Fastify, `sessions.of(c)` for Hono. Throws `ConfigurationError`
+   * when the adapter did not run for the request, or was given another `createSessions` object.
+   *
+   * @example
+   * const sessions = createSessions<{ cart: string[] }>({ backend });
+   * app.use(sessionMiddleware(sessions));
+   * app.get("/", async (req, res) => res.json(await sessions.of(req).get("cart", [])));
+   */
+  of(carrier: SessionCarrier): Session<Data>;
   /** Like `open`, reading the session cookie from a raw `Cookie` header. */
   openFromHeader(cookieHeader: string | readonly string[] | undefined): Session<Data>;
   /**
@@ -119,6 +132,7 @@ export function createSessions<Data extends object = SessionData>(options?: Sess
       // Under a shared cookie name, an old cookie is not a Tessera key (nor worth a warning).
       return old === undefined ? open(value) : new Session<Data>(resolved, old.sameName ? undefined : value, old);
     },
+    of: (carrier) => sessionOf<Data>(resolved, carrier),
     commit: (session, status) => observeCommit(resolved.backend.name, session.sessionKey, status, async () => {
       const old = session[oldCookie];
       // Decided before the save, which gives the session a key.

@@ -75,6 +75,8 @@ const WRITERS = new WeakMap<ResolvedOptions, Map<string, KeyWriter>>();
 export const touchDue = Symbol("tessera.touchDue");
 /** @internal The commit rules find the request's old-framework cookie (see `migrateFrom`) through this. */
 export const oldCookie = Symbol("tessera.oldCookie");
+/** @internal The options of the `createSessions` that opened a session (see `sessions.of`). */
+export const openedBy = Symbol("tessera.openedBy");
 
 type Key<Data> = keyof Data & string;
 
@@ -393,6 +395,11 @@ export class Session<Data extends object = SessionData> {
     }
     this.accessed = true;
     return (this.#view ??= this.#dataView()) as Partial<Data>;
+  }
+
+  /** @internal Which `createSessions` opened this session (`sessions.of` checks it). */
+  [openedBy](): ResolvedOptions {
+    return this.#options;
   }
 
   /** @internal For the plain-property guard (`req.session.user`). */
