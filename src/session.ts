@@ -13,6 +13,7 @@ import { gatewayOf } from "./gateway.js";
 import type { OldCookie } from "./migrate.js";
 import { countConflictMerged, observeBackendCall } from "./observe.js";
 import { guardPlainProperties, loadedView } from "./plain-properties.js";
+import { FLASH_KEY, storedFlashes, type FlashMessage } from "./flash.js";
 
 /** The shape of session data when the app does not declare one: any JSON value under any key. */
 export type SessionData = Record<string, unknown>;
@@ -450,6 +451,36 @@ export class Session<Data extends object = SessionData> {
     this.#userId = userId === null ? null : String(userId);
     this.#userChanged = true;
     this.modified = true;
+  }
+
+  /**
+   * Adds a flash message: shown once, on the next request that reads flashes (typically the page
+   * a redirect leads to). `message` is any JSON value; `level` is a word such as "success".
+   *
+   * @example
+   * await req.session.flash("Saved.", "success");
+   * res.redirect(303, "/");   // ...and on "/": for (const { level, message } of await req.session.flashes()) ...
+   */
+  async flash(message: unknown, level = "info"): Promise<void> {
+    if (typeof level !== "string" || level === "") throw new TypeError("[tessera] flash() level must be a non-empty string, e.g. \"success\".");
+    assertJsonValue(message, "flash message");
+    const data = await this.#data();
+    this.#write(data, FLASH_KEY, [...storedFlashes(data.get(FLASH_KEY)), { level, message }]);
+  }
+
+  /**
+   * The flash messages waiting, oldest first, and removes them: each is read once. With `level`,
+   * only that level's are read (and removed); the others wait. No messages: `[]`, and nothing changes.
+   */
+  async flashes<Message = unknown>(level?: string): Promise<FlashMessage<Message>[]> {
+    const data = await this.#data();
+    if (!data.has(FLASH_KEY)) return [];
+    const all = storedFlashes(data.get(FLASH_KEY)) as FlashMessage<Message>[];
+    const taken = level === undefined ? all : all.filter((entry) => entry.level === level);
+    const kept = level === undefined ? [] : all.filter((entry) => entry.level !== level);
+    // Nothing of that level: nothing changes. (A malformed entry, all.length 0, is dropped.)
+    if (taken.length > 0 || all.length === 0) this.#write(data, FLASH_KEY, kept.length === 0 ? DELETED : kept);
+    return taken;
   }
 
   /** Sets Django's test cookie value, to check on the next request that the browser keeps cookies. */
