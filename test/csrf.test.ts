@@ -118,7 +118,7 @@ describe("createCsrf", () => {
     const keyless = createSessions({ backend: memoryBackend() });
     expect(() => createCsrf(keyless)).toThrow(ConfigurationError);
     expect(() => createCsrf(keyless)).toThrow("[tessera] createCsrf needs a key: give createSessions a secret (32+ bytes, e.g. from SESSION_SECRET), or pass createCsrf(sessions, { key }).");
-    expect(() => createCsrf(keyless, { key: "short" })).toThrow("[tessera] The CSRF key must be a string of at least 32 bytes.");
+    expect(() => createCsrf(keyless, { key: "short" })).toThrow("[tessera] The CSRF key must be at least 32 bytes long (it is 5).");
     expect(createCsrf(keyless, { key: SECRET }).cookieName).toBe("csrftoken");
   });
 
