@@ -72,7 +72,11 @@ export interface CsrfProtection {
    * this response (e.g. from the request's protocol).
    */
   issue(cookieHeader: string | readonly string[] | null | undefined, session?: CsrfSession, options?: { secure?: boolean }): Promise<IssuedToken>;
-  /** Whether `submitted` is the token for this request's CSRF cookie and session. Never throws. */
+  /**
+   * Whether `submitted` is the token for this request's CSRF cookie and session. A missing or
+   * malformed cookie or token is `false`; it throws only what loading the session throws (a
+   * `BackendError`, 503, when the store is down).
+   */
   verify(cookieHeader: string | readonly string[] | null | undefined, submitted: string | null | undefined, session?: CsrfSession): Promise<boolean>;
   /** @internal HMAC-SHA256 of `message` with the key (base64url), for other values the same page must bind (the admin's notices). */
   sign(message: string): string;
