@@ -4,10 +4,11 @@
  * over HTTP.
  */
 import { describe, expect, it } from "vitest";
-import { ConfigurationError, createSessions, type Session } from "tessera-sessions";
+import { BackendError, ConfigurationError, createSessions, type Session } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
 import { signedCookieBackend } from "tessera-sessions/backends/signed-cookies";
 import { createCsrf, csrfProtection } from "tessera-sessions/csrf";
+import { countingBackend, recordingLogger } from "./helpers.js";
 
 const SECRET = "a-test-secret-that-is-at-least-32-bytes-long";
 const COOKIE = /^csrftoken=([A-Za-z0-9_-]{43}); Path=\/; HttpOnly; Secure; SameSite=Lax$/;
@@ -112,6 +113,19 @@ describe("createCsrf", () => {
     await next.save();
     expect(await csrf.verify(cookie, token, sessions.open(next.sessionKey))).toBe(true);
     expect(await csrf.verify(cookie, `${token}x`, sessions.open(next.sessionKey))).toBe(false);
+  });
+
+  it("a store outage while verifying is the BackendError (503), not a refusal or a pass", async () => {
+    const backend = countingBackend(memoryBackend());
+    const sessions = createSessions({ backend, secret: SECRET, logger: recordingLogger() });
+    const csrf = createCsrf(sessions);
+    const seeded = sessions.open();
+    await seeded.set("n", 1);
+    const { cookie, token } = await firstForm(csrf, seeded);
+    backend.failing = true;
+    const failure = csrf.verify(cookie, token, sessions.open(seeded.sessionKey));
+    await expect(failure).rejects.toBeInstanceOf(BackendError);
+    await expect(failure).rejects.toMatchObject({ status: 503 });
   });
 
   it("is a configuration error without a key, or with a short one", () => {
