@@ -4,9 +4,10 @@
  * counters an app can export. A channel nobody subscribes to costs one property read.
  * @module
  */
-import { tracingChannel, type TracingChannel } from "node:diagnostics_channel";
+import type { TracingChannel } from "node:diagnostics_channel";
 import { SessionError } from "./errors.js";
 import { hashKey } from "./keys.js";
+import { nodeBuiltin } from "./runtime.js";
 
 /** The context object published on `tessera:session.load`, `.save` and `.delete`. */
 export interface BackendCallContext {
@@ -50,11 +51,21 @@ export const channelNames = Object.freeze({
   commit: "tessera:session.commit",
 } as const);
 
+/**
+ * Reached without an `import`, so an edge bundle holds no `node:` import; a runtime without
+ * node:diagnostics_channel (Workers without nodejs_compat) gets channels that never have subscribers.
+ */
+const diagnostics = nodeBuiltin<typeof import("node:diagnostics_channel")>("node:diagnostics_channel");
+const NO_SUBSCRIBERS = { hasSubscribers: false } as TracingChannel<unknown, never>;
+function channel<C extends object>(name: string): TracingChannel<unknown, C> {
+  return diagnostics?.tracingChannel === undefined ? (NO_SUBSCRIBERS as TracingChannel<unknown, C>) : diagnostics.tracingChannel<unknown, C>(name);
+}
+
 const channels = {
-  load: tracingChannel<unknown, BackendCallContext>(channelNames.load),
-  save: tracingChannel<unknown, BackendCallContext>(channelNames.save),
-  delete: tracingChannel<unknown, BackendCallContext>(channelNames.delete),
-  commit: tracingChannel<unknown, CommitContext>(channelNames.commit),
+  load: channel<BackendCallContext>(channelNames.load),
+  save: channel<BackendCallContext>(channelNames.save),
+  delete: channel<BackendCallContext>(channelNames.delete),
+  commit: channel<CommitContext>(channelNames.commit),
 };
 
 /** What `sessions.metrics()` reports: counts since `createSessions`, for this `Sessions` object. */
@@ -99,8 +110,8 @@ const COUNTED = { load: "loads", save: "saves", delete: "deletes" } as const;
  */
 export function observeBackendCall<T>(owner: object, backend: string, action: string, key: string | null, run: () => Promise<T>): Promise<T> {
   if (action !== "load" && action !== "save" && action !== "delete") return run();
-  const channel = channels[action];
-  const pending = channel.hasSubscribers ? traced(channel, { backend, id: idOf(key) }, run, (value) => (action === "load" ? { found: value !== null } : undefined)) : run();
+  const traceOn = channels[action];
+  const pending = traceOn.hasSubscribers ? traced(traceOn, { backend, id: idOf(key) }, run, (value) => (action === "load" ? { found: value !== null } : undefined)) : run();
   const counters = countersOf(owner);
   return pending.then(
     (value) => {
@@ -123,15 +134,15 @@ function commitSummary(result: { readonly setCookie: string | undefined; readonl
 
 /** @internal Traces a commit that needs I/O (`commit`). */
 export function observeCommit<T extends { readonly setCookie: string | undefined; readonly varyCookie: boolean }>(backend: string, key: string | null, status: number, run: () => Promise<T>): Promise<T> {
-  const channel = channels.commit;
-  return channel.hasSubscribers ? traced(channel, { backend, id: idOf(key), status }, run, commitSummary) : run();
+  const commitChannel = channels.commit;
+  return commitChannel.hasSubscribers ? traced(commitChannel, { backend, id: idOf(key), status }, run, commitSummary) : run();
 }
 
 /** @internal Traces a commit answered without I/O (`tryCommitSync` with a result). */
 export function observeCommitSync<T extends { readonly setCookie: string | undefined; readonly varyCookie: boolean }>(backend: string, key: string | null, status: number, result: T): T {
-  const channel = channels.commit;
+  const commitChannel = channels.commit;
   // Traced as a promise too, so a subscriber ends every span on asyncEnd, whichever path ran.
-  if (channel.hasSubscribers) void channel.tracePromise(() => Promise.resolve(commitSummary(result)), { backend, id: idOf(key), status });
+  if (commitChannel.hasSubscribers) void commitChannel.tracePromise(() => Promise.resolve(commitSummary(result)), { backend, id: idOf(key), status });
   return result;
 }
 
