@@ -130,3 +130,13 @@ export class CookieTooLargeError extends SessionError {
     this.size = size;
   }
 }
+
+/**
+ * Data was read or written synchronously (`session.data`, or a plain `req.session.user`) before
+ * the session was loaded. The message says what to call instead.
+ */
+export class SessionNotLoadedError extends SessionError {
+  constructor(message: string) {
+    super("NOT_LOADED", message);
+  }
+}

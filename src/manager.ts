@@ -10,7 +10,9 @@ import { CookieTooLargeError, SessionInterruptedError, UpdateError } from "./err
 import { gatewayOf } from "./gateway.js";
 import { hashKey } from "./keys.js";
 import { resolveOptions, type ResolvedOptions, type SessionsOptions } from "./options.js";
+import { observeCommit, observeCommitSync, readMetrics, type SessionMetrics } from "./observe.js";
 import { oldCookie, Session, touchDue, type SessionData } from "./session.js";
+import { sessionOf, type SessionCarrier } from "./carrier.js";
 
 /** What the adapter must add to the response. */
 export interface CommitResult {
@@ -48,6 +50,18 @@ export interface Sessions<Data extends object = SessionData> {
    * cookie (both mean the same, on every backend). No I/O.
    */
   open(cookieValue?: string | null): Session<Data>;
+  /**
+   * The request's session, typed by this object's data type (no global declaration needed):
+   * `sessions.of(req)` for Express and node:http, `sessions.of(ctx)` for Koa,
+   * `sessions.of(request)` for Fastify, `sessions.of(c)` for Hono. Throws `ConfigurationError`
+   * when the adapter did not run for the request, or was given another `createSessions` object.
+   *
+   * @example
+   * const sessions = createSessions<{ cart: string[] }>({ backend });
+   * app.use(sessionMiddleware(sessions));
+   * app.get("/", async (req, res) => res.json(await sessions.of(req).get("cart", [])));
+   */
+  of(carrier: SessionCarrier): Session<Data>;
   /** Like `open`, reading the session cookie from a raw `Cookie` header. */
   openFromHeader(cookieHeader: string | readonly string[] | undefined): Session<Data>;
   /**
@@ -78,6 +92,11 @@ export interface Sessions<Data extends object = SessionData> {
    * Resolves to whether a session was ended.
    */
   endSession(userId: string | number, id: string): Promise<boolean>;
+  /**
+   * Counts since this object was created: backend loads, saves, deletes, conflicting saves that
+   * were merged, and store errors. A fresh snapshot each call, for a metrics exporter to read.
+   */
+  metrics(): SessionMetrics;
   /** Deletes expired sessions and returns how many (0 for backends that expire on their own). */
   clearExpired(): Promise<number>;
   /** Creates or upgrades the backend's schema (what `tessera migrate` runs). */
@@ -113,7 +132,8 @@ export function createSessions<Data extends object = SessionData>(options?: Sess
       // Under a shared cookie name, an old cookie is not a Tessera key (nor worth a warning).
       return old === undefined ? open(value) : new Session<Data>(resolved, old.sameName ? undefined : value, old);
     },
-    commit: async (session, status) => {
+    of: (carrier) => sessionOf<Data>(resolved, carrier),
+    commit: (session, status) => observeCommit(resolved.backend.name, session.sessionKey, status, async () => {
       const old = session[oldCookie];
       // Decided before the save, which gives the session a key.
       const outcome = old && migrateFrom?.outcome(old, session, status);
@@ -121,14 +141,15 @@ export function createSessions<Data extends object = SessionData>(options?: Sess
       if (!old || !outcome || !migrateFrom) return result;
       const extraSetCookies = await migrateFrom.settle(old, outcome, resolved, result.setCookie !== undefined);
       return extraSetCookies.length === 0 ? result : { ...result, extraSetCookies };
-    },
+    }),
     tryCommitSync: (session, status) => {
       const old = session[oldCookie];
       // Settling a migration may delete the old record: that is for `commit`.
       if (old && migrateFrom?.outcome(old, session, status)) return undefined;
       const planned = plan(resolved, session, status);
-      return typeof planned === "object" ? planned : undefined;
+      return typeof planned === "object" ? observeCommitSync(resolved.backend.name, session.sessionKey, status, planned) : undefined;
     },
+    metrics: () => readMetrics(resolved),
     listForUser: async (userId, listOptions) => {
       const records = await store.listByUser(String(userId), resolved.clock());
       const currentId = idOf(listOptions?.current);

@@ -6,11 +6,14 @@
  */
 import type { ServerBackend, SessionWrite, StoredSession } from "./backends/base.js";
 import { assertJsonValue, decodeData, encodeData, pythonDatetime } from "./codec.js";
-import { BackendError, CreateError, UpdateError, VersionConflictError } from "./errors.js";
+import { BackendError, CreateError, SessionNotLoadedError, UpdateError, VersionConflictError } from "./errors.js";
 import { generateKey, isValidKey } from "./keys.js";
 import type { ResolvedOptions } from "./options.js";
 import { gatewayOf } from "./gateway.js";
 import type { OldCookie } from "./migrate.js";
+import { countConflictMerged, observeBackendCall } from "./observe.js";
+import { guardPlainProperties, loadedView } from "./plain-properties.js";
+import { FLASH_KEY, storedFlashes, type FlashMessage } from "./flash.js";
 
 /** The shape of session data when the app does not declare one: any JSON value under any key. */
 export type SessionData = Record<string, unknown>;
@@ -73,6 +76,8 @@ const WRITERS = new WeakMap<ResolvedOptions, Map<string, KeyWriter>>();
 export const touchDue = Symbol("tessera.touchDue");
 /** @internal The commit rules find the request's old-framework cookie (see `migrateFrom`) through this. */
 export const oldCookie = Symbol("tessera.oldCookie");
+/** @internal The options of the `createSessions` that opened a session (see `sessions.of`). */
+export const openedBy = Symbol("tessera.openedBy");
 
 type Key<Data> = keyof Data & string;
 
@@ -108,6 +113,8 @@ export class Session<Data extends object = SessionData> {
   #userChanged = false;
   /** The cookie of the session framework being migrated from, when the request carried one. */
   readonly #old: OldCookie | undefined;
+  /** The `data` view, made on first use. */
+  #view: Record<string, unknown> | undefined;
 
   /** @internal Use `sessions.open(cookieValue)`. */
   constructor(options: ResolvedOptions, cookieValue: string | undefined, old?: OldCookie) {
@@ -367,6 +374,63 @@ export class Session<Data extends object = SessionData> {
     return copy as Partial<Data>;
   }
 
+  /** Whether the data is loaded (by `await load()` or any data method), so `data` can be used. */
+  get loaded(): boolean {
+    return this.#cache !== undefined;
+  }
+
+  /**
+   * The loaded data, read and written without an await: `session.data.cart` reads,
+   * `session.data.cart = [...]` and `delete session.data.cart` are tracked writes, checked and
+   * merged on save exactly like `set` and `delete`. Call `await session.load()` once first;
+   * before that it throws `SessionNotLoadedError`, never a silent `undefined`.
+   *
+   * @example
+   * await req.session.load();
+   * const cart = req.session.data.cart ?? [];
+   * req.session.data.cart = [...cart, "tea"];
+   */
+  get data(): Partial<Data> {
+    if (this.#cache === undefined) {
+      throw new SessionNotLoadedError('session.data was used before the session was loaded. Call "await session.load()" once in the request first, or use the async methods (await session.get(key)).');
+    }
+    this.accessed = true;
+    return (this.#view ??= this.#dataView()) as Partial<Data>;
+  }
+
+  /** @internal Which `createSessions` opened this session (`sessions.of` checks it). */
+  [openedBy](): ResolvedOptions {
+    return this.#options;
+  }
+
+  /** @internal For the plain-property guard (`req.session.user`). */
+  [loadedView](): Record<string, unknown> | undefined {
+    return this.#cache === undefined ? undefined : (this.data as Record<string, unknown>);
+  }
+
+  /** The object behind `data`: every trap reads the current cache, which clear() and saves replace. */
+  #dataView(): Record<string, unknown> {
+    const cache = () => this.#cache as Map<string, unknown>;
+    return new Proxy(Object.create(null) as Record<string, unknown>, {
+      get: (_target, key) => (typeof key === "string" ? cache().get(key) : undefined),
+      set: (_target, key, value) => {
+        if (typeof key !== "string") return false;
+        assertJsonValue(value, key);
+        this.#write(cache(), key, value);
+        return true;
+      },
+      deleteProperty: (_target, key) => {
+        if (typeof key === "string" && cache().has(key)) this.#write(cache(), key, DELETED);
+        return true;
+      },
+      has: (_target, key) => typeof key === "string" && cache().has(key),
+      ownKeys: () => [...cache().keys()],
+      getOwnPropertyDescriptor: (_target, key) =>
+        typeof key === "string" && cache().has(key) ? { value: cache().get(key), writable: true, enumerable: true, configurable: true } : undefined,
+      defineProperty: () => false,
+    });
+  }
+
   /** The app user this session is bound to (see `setUser`), or null. Loads the session. */
   async getUser(): Promise<string | null> {
     await this.#data();
@@ -387,6 +451,36 @@ export class Session<Data extends object = SessionData> {
     this.#userId = userId === null ? null : String(userId);
     this.#userChanged = true;
     this.modified = true;
+  }
+
+  /**
+   * Adds a flash message: shown once, on the next request that reads flashes (typically the page
+   * a redirect leads to). `message` is any JSON value; `level` is a word such as "success".
+   *
+   * @example
+   * await req.session.flash("Saved.", "success");
+   * res.redirect(303, "/");   // ...and on "/": for (const { level, message } of await req.session.flashes()) ...
+   */
+  async flash(message: unknown, level = "info"): Promise<void> {
+    if (typeof level !== "string" || level === "") throw new TypeError("[tessera] flash() level must be a non-empty string, e.g. \"success\".");
+    assertJsonValue(message, "flash message");
+    const data = await this.#data();
+    this.#write(data, FLASH_KEY, [...storedFlashes(data.get(FLASH_KEY)), { level, message }]);
+  }
+
+  /**
+   * The flash messages waiting, oldest first, and removes them: each is read once. With `level`,
+   * only that level's are read (and removed); the others wait. No messages: `[]`, and nothing changes.
+   */
+  async flashes<Message = unknown>(level?: string): Promise<FlashMessage<Message>[]> {
+    const data = await this.#data();
+    if (!data.has(FLASH_KEY)) return [];
+    const all = storedFlashes(data.get(FLASH_KEY)) as FlashMessage<Message>[];
+    const taken = level === undefined ? all : all.filter((entry) => entry.level === level);
+    const kept = level === undefined ? [] : all.filter((entry) => entry.level !== level);
+    // Nothing of that level: nothing changes. (A malformed entry, all.length 0, is dropped.)
+    if (taken.length > 0 || all.length === 0) this.#write(data, FLASH_KEY, kept.length === 0 ? DELETED : kept);
+    return taken;
   }
 
   /** Sets Django's test cookie value, to check on the next request that the browser keeps cookies. */
@@ -461,7 +555,7 @@ export class Session<Data extends object = SessionData> {
     if (this.#timedOut(record, now)) {
       this.#key = null;
       // Dead for good: delete it so raising the timeout later cannot bring it back.
-      await this.#backendCall("delete", () => backend.delete(key)).catch((error: unknown) => {
+      await this.#backendCall("delete", () => backend.delete(key), key).catch((error: unknown) => {
         this.#options.logger.error("[tessera] Could not delete a timed-out session; it stays unusable and clearExpired will remove it.", error);
       });
       return new Map();
@@ -616,6 +710,7 @@ export class Session<Data extends object = SessionData> {
         return;
       } catch (error) {
         if (!(error instanceof VersionConflictError) || attempt >= MAX_MERGE_ATTEMPTS) throw error;
+        countConflictMerged(last.#options);
       }
       // Another process wrote meanwhile. Many writers retry in lockstep; a little random backoff spreads them out.
       if (attempt > 2) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, attempt * 5)));
@@ -627,14 +722,17 @@ export class Session<Data extends object = SessionData> {
 
   async #deleteRecord(key: string): Promise<void> {
     const backend = this.#options.backend;
-    if (backend.kind === "server") await this.#backendCall("delete", () => backend.delete(key));
+    if (backend.kind === "server") await this.#backendCall("delete", () => backend.delete(key), key);
   }
 
-  /** A store call through the backend gateway (`backendTimeoutMs`, failures as BackendError). */
-  #backendCall<T>(action: string, call: () => Promise<T>): Promise<T> {
-    return gatewayOf(this.#options).call(`${action} the session`, call);
+  /** A store call through the backend gateway (`backendTimeoutMs`, failures as BackendError), counted and traced. */
+  #backendCall<T>(action: string, call: () => Promise<T>, key: string | null = this.#key): Promise<T> {
+    return observeBackendCall(this.#options, this.#options.backend.name, action, key, () => gatewayOf(this.#options).call(`${action} the session`, call));
   }
 }
+
+// `req.session.user` in plain JS: works once loaded, else throws saying what to call (see plain-properties.ts).
+guardPlainProperties(Session.prototype, ["accessed", "modified", "hadCookie"]);
 
 /** Django's get_expiry_age for `expiry` measured from `modification`, before any timeout policy. */
 function djangoExpiryAge(expiry: unknown, modification: number, cookieAge: number): number {

@@ -7,9 +7,10 @@ import { pathToFileURL } from "node:url";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { createSessions, type Session, type Sessions } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
+import { createCsrf } from "tessera-sessions/csrf";
 import { tesseraSessions } from "tessera-sessions/fastify";
 import { MAX_FORM_BYTES, readForm, serveOnLoopback } from "../shared/http.js";
-import { shopPage, type ShopSession } from "../shared/shop.js";
+import { FORGED_FORM, shopPage, shopSecret, type ShopSession } from "../shared/shop.js";
 
 export type { ShopSession };
 
@@ -22,24 +23,34 @@ export async function createShop(sessions: Sessions<ShopSession>): Promise<Fasti
   app.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
   await app.register(tesseraSessions, { sessions });
 
-  // request.session is typed by the app-wide AppSessionData; this app's own shape comes from `sessions`.
-  const session = (request: FastifyRequest) => request.session as unknown as Session<ShopSession>;
+  // sessions.of(request) is typed by this app's own shape (no app-wide declaration needed).
+  const session = (request: FastifyRequest): Session<ShopSession> => sessions.of(request);
+  const csrf = createCsrf(sessions); // every form carries a token; every POST must return it
+  /** The request's form, or undefined once answered: 413/415 for a body that is not a small form, 403 without a valid CSRF token. */
   const form = async (request: FastifyRequest, reply: FastifyReply) => {
     const fields = await readForm(request.headers["content-type"], (request.body ?? null) as AsyncIterable<Uint8Array> | null);
-    if (fields instanceof URLSearchParams) return fields;
-    await reply.code(fields.status).type("text/plain").send(fields.message);
+    if (!(fields instanceof URLSearchParams)) {
+      await reply.code(fields.status).type("text/plain").send(fields.message);
+      return undefined;
+    }
+    if (await csrf.verify(request.headers.cookie, fields.get(csrf.fieldName), session(request))) return fields;
+    await reply.code(403).type("text/plain").send(FORGED_FORM);
     return undefined;
   };
 
   app.get("/", async (request, reply) => {
     const current = session(request);
-    return reply.type("text/html; charset=utf-8").send(shopPage(await current.get("username"), await current.get("cart", [])));
+    const { token, setCookie } = await csrf.issue(request.headers.cookie, current);
+    if (setCookie) void reply.header("Set-Cookie", setCookie);
+    return reply.type("text/html; charset=utf-8").send(shopPage(await current.get("username"), await current.get("cart", []), token));
   });
   app.post("/login", async (request, reply) => {
     const fields = await form(request, reply);
     if (!fields) return reply;
+    const username = fields.get("username") || "guest";
     await session(request).cycleKey(); // a new key at login, so a key planted before it is worthless
-    await session(request).set("username", fields.get("username") || "guest");
+    await session(request).set("username", username);
+    await session(request).setUser(username); // also retires the CSRF tokens shown before the login
     return reply.redirect("/", 303);
   });
   app.post("/cart", async (request, reply) => {
@@ -50,6 +61,7 @@ export async function createShop(sessions: Sessions<ShopSession>): Promise<Fasti
     return reply.redirect("/", 303);
   });
   app.post("/logout", async (request, reply) => {
+    if (!(await form(request, reply))) return reply;
     await session(request).flush(); // deletes the record and the cookie
     return reply.redirect("/", 303);
   });
@@ -60,6 +72,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const sessions = createSessions<ShopSession>({
     backend: memoryBackend(), // or databaseBackend({ url: "sqlite:sessions.sqlite3" }) from "tessera-sessions/backends/db"
     cookie: { secure: false }, // plain http on localhost: a Secure cookie would never be sent back
+    secret: shopSecret(),
   });
   const app = await createShop(sessions);
   await app.ready();

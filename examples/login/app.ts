@@ -6,12 +6,12 @@
  * `createApp()` builds the app without listening, so tests can give it a temp database and a
  * fixed clock; `server.ts` runs it.
  */
-import { randomBytes, timingSafeEqual } from "node:crypto";
-import { parse as parseCookie } from "cookie";
+import { randomBytes } from "node:crypto";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { BackendError, createSessions, SessionInterruptedError, type Session, type Sessions } from "tessera-sessions";
 import { createAdmin, toNodeHandler } from "tessera-sessions/admin";
 import { databaseBackend } from "tessera-sessions/backends/db";
+import { createCsrf, type CsrfProtection } from "tessera-sessions/csrf";
 import { sessionMiddleware } from "tessera-sessions/express";
 import { hashPassword, verifyPassword } from "./passwords.js";
 import { CONTENT_SECURITY_POLICY, csrfField, describeDevice, escapeHtml, formatWhen, layout, type PageContext } from "./views.js";
@@ -122,17 +122,16 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
   });
   app.use("/admin/sessions", toNodeHandler(admin));
 
-  // Every POST must carry the CSRF token of the csrftoken cookie (double submit, as Django does):
-  // another site can make a browser post here with its cookies, but cannot read the token from our
-  // pages. The token lives in its own cookie, not in the session, so a visitor who only looks
-  // around stores nothing on the server.
-  app.use((req, res, next) => {
-    const fromCookie = parseCookie(req.headers.cookie ?? "")[CSRF_COOKIE];
-    const expected = fromCookie !== undefined && TOKEN.test(fromCookie) ? fromCookie : undefined;
-    res.locals["csrfToken"] = expected ?? issueCsrfToken(res);
+  // Every POST must carry the CSRF token its page was given (tessera-sessions/csrf: a signed
+  // double-submit). Another site can make a browser post here with its cookies, but cannot read
+  // the token from our pages nor mint one. The token is an HMAC of the csrftoken cookie and the
+  // session key, so a visitor who only looks around stores nothing on the server, and the new
+  // key at login (cycleKey) and logout (flush) retires every token shown before.
+  const csrf = createCsrf(sessions);
+  app.use(async (req, res, next) => {
+    res.locals["csrf"] = csrf;
     if (req.method !== "POST") return next();
-    const given = field(req, "csrf");
-    if (expected !== undefined && given !== undefined && sameToken(given, expected)) return next();
+    if (await csrf.verify(req.headers.cookie, field(req, csrf.fieldName), sessionOf(req))) return next();
     sendPage(res, 403, layout("Forbidden", undefined, `<h1>Forbidden</h1>
 <p class="error">The form's security token is missing or out of date (CSRF check failed).</p>
 <p><a href="/">Start again</a></p>`));
@@ -167,7 +166,6 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
     await session.set("username", username);
     await session.setUser(username); // indexed: "your sessions" and the admin list and end them
     await session.set("signedInFrom", { userAgent: req.get("user-agent") ?? "unknown", ip: req.ip ?? "" });
-    issueCsrfToken(res); // a token seen before login stops working too
     res.redirect(303, "/dashboard");
   });
 
@@ -330,7 +328,9 @@ function errorMessage(error: unknown, status: number): string {
 
 /** A page's header needs the user (and whether staff), the request's CSRF token and the cart size. */
 async function pageContext(session: DemoSession, staff: ReadonlySet<string>, res: Response): Promise<PageContext> {
-  const csrfToken = res.locals["csrfToken"] as string;
+  // Issued as the page is rendered, after the request's changes, so it is bound to the session as it stays.
+  const { token: csrfToken, setCookie } = await (res.locals["csrf"] as CsrfProtection).issue(res.req.headers.cookie, session);
+  if (setCookie !== undefined) res.append("Set-Cookie", setCookie);
   const cart = await session.get("cart", {});
   const username = await session.get("username");
   return { username, isStaff: username !== undefined && staff.has(username), csrfToken, cartCount: Object.values(cart).reduce((sum, n) => sum + n, 0) };
@@ -390,24 +390,6 @@ function field(req: Request, name: string): string | undefined {
 function knownProduct(req: Request): string | undefined {
   const id = field(req, "product");
   return id !== undefined && PRODUCTS.has(id) ? id : undefined;
-}
-
-const CSRF_COOKIE = "csrftoken";
-const TOKEN = /^[A-Za-z0-9_-]{43}$/;
-
-/** A new CSRF token for this response and the requests after it (rotated at login). */
-function issueCsrfToken(res: Response): string {
-  const token = randomBytes(32).toString("base64url");
-  // Not Secure only because the demo runs on plain http://127.0.0.1, like its session cookie.
-  res.cookie(CSRF_COOKIE, token, { httpOnly: true, sameSite: "lax", path: "/" });
-  res.locals["csrfToken"] = token;
-  return token;
-}
-
-function sameToken(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function money(cents: number): string {

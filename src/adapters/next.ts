@@ -127,11 +127,24 @@ export function nextControlFlowStatus(error: unknown): number | undefined {
   return undefined;
 }
 
-/** The Session methods that change it, refused by {@link readOnlyView}. */
+/** The Session methods that change it, refused by {@link readOnlyView} (reading flashes removes them). */
 const WRITES = new Set<PropertyKey>([
   "set", "delete", "pop", "setDefault", "update", "clear", "flush", "cycleKey", "setExpiry",
-  "save", "create", "setUser", "setTestCookie", "deleteTestCookie",
+  "save", "create", "setUser", "setTestCookie", "deleteTestCookie", "flash", "flashes",
 ]);
+
+/** `happened` is e.g. "session.set() was called" or "session.data.cart was set". */
+function readOnlyError(happened: string): ReadOnlySessionError {
+  return new ReadOnlySessionError(
+    `${happened} where the session is read-only (getSession(), e.g. in a Server Component, where Next.js cannot set cookies). ` +
+      "Change the session in a Server Action or a route handler, inside withSession(async (session) => ...).",
+  );
+}
+
+/** A property write (`session.data.cart = …`, plain `session.cart = …`) on a read-only session. */
+function refuseWrite(name: string, done = "set"): never {
+  throw readOnlyError(`${name} was ${done}`);
+}
 
 /**
  * `session`, with every method that would change it rejecting with `ReadOnlySessionError`.
@@ -140,18 +153,15 @@ const WRITES = new Set<PropertyKey>([
 export function readOnlyView<Data extends object>(session: Session<Data>): Session<Data> {
   return new Proxy(session, {
     get(target, property) {
-      if (WRITES.has(property)) {
-        return () =>
-          Promise.reject(
-            new ReadOnlySessionError(
-              `session.${String(property)}() was called where the session is read-only (getSession(), e.g. in a Server Component, where Next.js cannot set cookies). ` +
-                "Change the session in a Server Action or a route handler, inside withSession(async (session) => ...).",
-            ),
-          );
+      if (WRITES.has(property)) return () => Promise.reject(readOnlyError(`session.${String(property)}() was called`));
+      // `session.data` reads as usual; assigning to it or deleting from it is refused.
+      if (property === "data") {
+        return new Proxy(target.data, { set: (_data, name) => refuseWrite(`session.data.${String(name)}`), deleteProperty: (_data, name) => refuseWrite(`session.data.${String(name)}`, "deleted"), defineProperty: (_data, name) => refuseWrite(`session.data.${String(name)}`) });
       }
       // The Session's private fields need the real object as `this`.
       const value: unknown = Reflect.get(target, property, target);
       return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
+    set: (_target, property) => refuseWrite(`session.${String(property)}`),
   });
 }

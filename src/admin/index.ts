@@ -25,10 +25,10 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { SessionBackend, SessionListPage, StoredSession } from "../backends/base.js";
 import { decodeCursor } from "../backends/listing.js";
-import { readCookie } from "../cookie.js";
+import { csrfProtection, deriveCsrfKey } from "../csrf.js";
 import { BackendError, ConfigurationError } from "../errors.js";
 import { gatewayOf, type BackendGateway } from "../gateway.js";
 import type { Logger } from "../options.js";
@@ -126,8 +126,9 @@ export function createAdmin(options: AdminOptions): AdminHandler {
   const secretIssue = options.csrfSecret === undefined ? undefined : secretProblem(options.csrfSecret);
   if (secretIssue !== undefined) throw new ConfigurationError(`createAdmin csrfSecret ${secretIssue}`);
   const csrfKey = options.csrfSecret
-    ?? (sessions.options.secrets[0] !== undefined ? createHmac("sha256", sessions.options.secrets[0]).update("tessera.admin.csrf").digest("base64url") : randomBytes(32).toString("base64url"));
-  const sign = (value: string) => createHmac("sha256", csrfKey).update(value).digest("base64url");
+    ?? (sessions.options.secrets[0] !== undefined ? deriveCsrfKey(sessions.options.secrets[0], "tessera.admin.csrf") : randomBytes(32).toString("base64url"));
+  // The app-facing CSRF helper's core, on the admin's own cookie (scoped to the page, SameSite=Strict).
+  const csrf = csrfProtection({ key: csrfKey, cookieName: CSRF_COOKIE, path: base || "/", sameSite: "strict" });
   const { backend } = sessions.options;
   // Every store call goes through the sessions' gateway: bounded by backendTimeoutMs, a BackendError on failure.
   const store = gatewayOf(sessions.options);
@@ -141,25 +142,21 @@ export function createAdmin(options: AdminOptions): AdminHandler {
     const method = request.method === "HEAD" ? "GET" : request.method;
 
     // The CSRF cookie: reuse the browser's, or issue one with this response.
-    const cookie = readCookie(request.headers.get("cookie") ?? undefined, CSRF_COOKIE);
-    const csrfValue = cookie !== undefined && /^[A-Za-z0-9_-]{43}$/.test(cookie) ? cookie : undefined;
-    const newCookie = csrfValue === undefined ? randomBytes(32).toString("base64url") : undefined;
+    const cookieHeader = request.headers.get("cookie");
+    const issued = await csrf.issue(cookieHeader, undefined, { secure: url.protocol === "https:" });
     const page: Page = {
       base,
       backLink,
       now: sessions.options.clock(),
       nonce: randomBytes(16).toString("base64"),
-      csrf: sign(csrfValue ?? (newCookie as string)),
-      // Bound to this browser's CSRF cookie: a link cannot forge a notice, nor replay one elsewhere.
-      noticeMac: (fields) => sign(["notice", csrfValue ?? (newCookie as string), fields.notice, fields.count ?? "", fields.user ?? ""].join("\n")),
+      csrf: issued.token,
+      // Bound to this browser's CSRF token: a link cannot forge a notice, nor replay one elsewhere.
+      noticeMac: (fields) => csrf.sign(["notice", issued.token, fields.notice, fields.count ?? "", fields.user ?? ""].join("\n")),
       backendName: backend.name,
     };
     const tell = (fields: NoticeFields) => redirect(base, { ...fields, sig: page.noticeMac(fields) });
     const respond = (response: Response) => {
-      if (newCookie !== undefined) {
-        const secure = url.protocol === "https:" ? "; Secure" : "";
-        response.headers.append("Set-Cookie", `${CSRF_COOKIE}=${newCookie}; Path=${base || "/"}; HttpOnly; SameSite=Strict${secure}`);
-      }
+      if (issued.setCookie !== undefined) response.headers.append("Set-Cookie", issued.setCookie);
       return response;
     };
 
@@ -187,7 +184,7 @@ export function createAdmin(options: AdminOptions): AdminHandler {
       if (method !== "POST") return withSecurityHeaders(new Response("Method Not Allowed", { status: 405, headers: { Allow: "GET, HEAD, POST", "Content-Type": "text/plain; charset=utf-8" } }), page.nonce);
       const form = await readForm(request);
       if (form === undefined) return respond(htmlResponse(page, "Bad request", message(page, "The form could not be read.", "It was not a form post, or it was too large."), 400));
-      if (csrfValue === undefined || !constantTimeEqual(form.get("csrf") ?? "", sign(csrfValue))) {
+      if (!(await csrf.verify(cookieHeader, form.get(csrf.fieldName)))) {
         return respond(htmlResponse(page, "Form expired", message(page, "This form has expired or came from another site.", "Nothing was changed. Go back, reload the page and try again."), 403));
       }
       const confirmed = form.get("confirmed") === "1";

@@ -137,6 +137,8 @@ describe("the read-only session of Server Components", () => {
       ["setUser", () => session.setUser("u1")],
       ["setTestCookie", () => session.setTestCookie()],
       ["deleteTestCookie", () => session.deleteTestCookie()],
+      ["flash", () => session.flash("Saved.")],
+      ["flashes", () => session.flashes()], // reading them removes them, which could not be saved here
     ];
     for (const [method, write] of writes) {
       const error = await write().then(() => undefined, (e: unknown) => e);
@@ -146,6 +148,13 @@ describe("the read-only session of Server Components", () => {
           "Change the session in a Server Action or a route handler, inside withSession(async (session) => ...).",
       );
     }
+    // session.data reads after load(); property writes, on it or plain on the session, are refused too.
+    await session.load();
+    expect(session.data.name).toBe("ann");
+    const suffix = " where the session is read-only (getSession(), e.g. in a Server Component, where Next.js cannot set cookies). Change the session in a Server Action or a route handler, inside withSession(async (session) => ...).";
+    expect(() => (session.data.name = "bob")).toThrow(`[tessera] session.data.name was set${suffix}`);
+    expect(() => delete session.data.name).toThrow(`[tessera] session.data.name was deleted${suffix}`);
+    expect(() => ((session as unknown as Record<string, unknown>)["name"] = "bob")).toThrow(ReadOnlySessionError);
     expect(session.modified).toBe(false);
     expect(await sessions.open(writable.sessionKey).get("name")).toBe("ann");
   });
