@@ -26,7 +26,6 @@ export type SessionData = Record<string, unknown>;
  *   interface AppSessionData { username?: string; cart: number[] }
  * }
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface AppSessionData {}
 
 /** The data type adapters give `req.session`: `AppSessionData` once declared, else `SessionData`. */
@@ -62,7 +61,7 @@ const DELETED = Symbol("deleted");
  */
 interface KeyWriter {
   busy: boolean;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the data type plays no part in writing
+  // the data type plays no part in writing
   waiting: { session: Session<any>; done: (error?: unknown) => void }[];
   /** What this process last wrote for the key: the freshest state to build the next write on. */
   latest: { version: number; data: Map<string, unknown>; userId: string | null; createdAt: number | undefined } | undefined;
@@ -669,7 +668,6 @@ export class Session<Data extends object = SessionData> {
     writers.delete(key);
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   static async #writeBatch(writer: KeyWriter, key: string, batch: Session<any>[]): Promise<void> {
     const last = batch[batch.length - 1] as Session<object>;
     const backend = last.#options.backend as ServerBackend;

@@ -12,7 +12,6 @@ import { attachSessionShared, prototypeAbove } from "./shared-prototype.js";
 
 declare global {
   // Express's documented way to type request properties added by middleware.
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
       /** The visitor's session (set by Tessera's `sessionMiddleware`). */

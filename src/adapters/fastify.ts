@@ -31,7 +31,6 @@ export interface FastifySessionsOptions {
    * typed by `AppSessionData` (as in the Express adapter), and a plugin's options cannot carry
    * a type parameter through `register`.
    */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   sessions: Sessions<any>;
 }
 

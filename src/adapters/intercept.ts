@@ -11,7 +11,7 @@ import { applyCommit, commitNowOrLater, discardPrepared, type ResponseHeaders } 
 
 /** The calls that send headers, which the commit must precede. */
 export type HeaderSending = "writeHead" | "write" | "end" | "flushHeaders";
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- node's overloads, replayed with their own arguments
+// node's overloads, replayed with their own arguments
 export type Call = (...args: any[]) => unknown;
 export type Originals = Readonly<Record<HeaderSending, Call>>;
 
@@ -22,9 +22,7 @@ const DONE = 2; // committed: calls go straight to the original methods
 /** One response's interception state. */
 export interface Hold {
   // The data type plays no part in committing.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly sessions: Sessions<any>;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly session: Session<any>;
   readonly onError: (error: unknown) => void;
   /** The methods the interception stands in front of. */

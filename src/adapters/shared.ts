@@ -29,7 +29,7 @@ export interface ResponseHeaders {
  * session was not modified), else the promise of it. Untouched and read-only requests then go
  * out without an extra tick.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the data type plays no part in committing
+// the data type plays no part in committing
 export function commitNowOrLater(sessions: Sessions<any>, session: Session<any>, status: number): CommitResult | Promise<CommitResult> {
   return sessions.tryCommitSync(session, status) ?? sessions.commit(session, status);
 }
@@ -56,7 +56,6 @@ const committed = new WeakSet<object>();
  * per request (Django's process_response runs once), even when a framework runs its response
  * hook again for an error response.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function firstCommit(session: Session<any>): boolean {
   if (committed.has(session)) return false;
   committed.add(session);

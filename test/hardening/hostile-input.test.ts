@@ -340,7 +340,6 @@ describe("property: arbitrary values through set()", () => {
   });
 
   it("a sparse array is refused, since its holes would come back as null", async () => {
-    // eslint-disable-next-line no-sparse-arrays
     await expect(sessions.open().set("s", [1, , 3])).rejects.toThrow("[tessera] s[1] is a hole in a sparse array, which JSON stores as null. Fill it (e.g. with null) first.");
   });
 
