@@ -29,13 +29,22 @@ export interface Hold {
   readonly original: Originals;
   /** Whether `headersSent` must be overridden on the response itself while committing. */
   readonly ownHeadersSent: boolean;
+  /** Called once the commit is done (or failed), when the calls pass straight through from then on. */
+  readonly release: (() => void) | undefined;
   phase: typeof WAITING | typeof COMMITTING | typeof DONE;
   /** The calls made while the commit runs, replayed once it is done. */
   held: { method: HeaderSending; args: unknown[] }[] | undefined;
 }
 
-export function newHold<Data extends object>(sessions: Sessions<Data>, session: Session<Data>, onError: (error: unknown) => void, original: Originals, ownHeadersSent: boolean): Hold {
-  return { sessions, session, onError, original, ownHeadersSent, phase: WAITING, held: undefined };
+export function newHold<Data extends object>(
+  sessions: Sessions<Data>,
+  session: Session<Data>,
+  onError: (error: unknown) => void,
+  original: Originals,
+  ownHeadersSent: boolean,
+  release?: () => void,
+): Hold {
+  return { sessions, session, onError, original, ownHeadersSent, release, phase: WAITING, held: undefined };
 }
 
 /**
@@ -81,6 +90,7 @@ export function intercept(res: ServerResponse, hold: Hold, method: HeaderSending
     const committed = commitNowOrLater(hold.sessions, hold.session, res.statusCode);
     if (!(committed instanceof Promise)) {
       hold.phase = DONE;
+      hold.release?.();
       applyCommit(nodeHeaders(res), committed);
       return hold.original[method].apply(res, args);
     }
@@ -117,6 +127,7 @@ export function intercept(res: ServerResponse, hold: Hold, method: HeaderSending
 
 function stepAside(res: ServerResponse, hold: Hold): void {
   hold.phase = DONE;
+  hold.release?.();
   if (hold.ownHeadersSent) delete (res as { headersSent?: boolean }).headersSent;
 }
 

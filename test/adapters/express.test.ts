@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createSessions, SessionInterruptedError } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
 import { sessionMiddleware } from "tessera-sessions/express";
+import { holdsResponse } from "../../src/adapters/shared-prototype.js";
 import { listenOn, NOW, runAdapterSuite, type RouteResult, type RunningServer } from "./adapter.suite.js";
 
 /** Sends a suite route's result the Express way. */
@@ -92,6 +93,38 @@ describe("express specifics", () => {
     expect(received[0]).toBeInstanceOf(SessionInterruptedError);
     expect((received[0] as SessionInterruptedError).status).toBe(400);
     expect(await backend.exists(key)).toBe(false);
+  });
+
+  it("drops each response's interception state once its commit is done (a finished response is not kept alive for the GC)", async () => {
+    const { app } = setup();
+    const seen: { route: string; beforeEnd: boolean; res: Response }[] = [];
+    app.get("/untouched", (_req, res) => {
+      seen.push({ route: "untouched", beforeEnd: holdsResponse(res), res });
+      res.send("ok");
+    });
+    app.get("/write", async (req, res) => {
+      await req.session.set("n", 1);
+      seen.push({ route: "write", beforeEnd: holdsResponse(res), res });
+      res.send("ok");
+    });
+    app.get("/stream", async (req, res) => {
+      await req.session.set("n", 2);
+      res.write("one ");
+      seen.push({ route: "stream", beforeEnd: holdsResponse(res), res });
+      res.end("two");
+    });
+    const url = await listen(app);
+    const written = await fetch(`${url}/write`);
+    expect(written.headers.getSetCookie()).toHaveLength(1);
+    const cookie = written.headers.getSetCookie()[0]?.split(";")[0] ?? "";
+    expect(await (await fetch(`${url}/untouched`, { headers: { cookie } })).text()).toBe("ok");
+    expect(await (await fetch(`${url}/stream`, { headers: { cookie } })).text()).toBe("one two");
+    expect(seen.map((s) => [s.route, s.beforeEnd])).toEqual([
+      ["write", true],
+      ["untouched", true],
+      ["stream", true], // the first write started the save; the hold keeps the rest in order
+    ]);
+    for (const { res } of seen) expect(holdsResponse(res)).toBe(false);
   });
 
   it("a middleware after it that wraps res.write/res.end (as compression does) keeps wrapping after the commit", async () => {
