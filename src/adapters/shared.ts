@@ -49,7 +49,8 @@ export function discardPrepared(headers: ResponseHeaders): void {
   for (const name of [...headers.names()]) headers.remove(name);
 }
 
-const committed = new WeakSet<object>();
+/** Marks a session committed; a symbol property rather than a WeakSet entry, a cost on every request. */
+const COMMITTED = Symbol("tessera.committed");
 
 /**
  * True the first time it is asked for `session`, false afterwards: a session is committed once
@@ -57,8 +58,9 @@ const committed = new WeakSet<object>();
  * hook again for an error response.
  */
 export function firstCommit(session: Session<any>): boolean {
-  if (committed.has(session)) return false;
-  committed.add(session);
+  const marked = session as { [COMMITTED]?: true };
+  if (marked[COMMITTED] === true) return false;
+  marked[COMMITTED] = true;
   return true;
 }
 
