@@ -81,7 +81,7 @@ export function guardedCall(name: string, limit: number): <T>(action: string, ru
     } catch (error) {
       pending = Promise.reject(error);
     }
-    const late = `could not ${action}: no answer within ${limit} ms (backendTimeoutMs). The store may be down or overloaded.`;
+    const late = () => `could not ${action}: no answer within ${limit} ms (backendTimeoutMs). The store may be down or overloaded.`;
     return withDeadline(pending, limit, name, late).catch((error: unknown) => {
       if (error instanceof SessionError) throw error;
       const reason = error instanceof Error ? error.message : String(error);
