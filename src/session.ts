@@ -110,6 +110,8 @@ export class Session<Data extends object = SessionData> {
   #written = false;
   /** Whether this request bound the session to a user (so a merge keeps this request's choice). */
   #userChanged = false;
+  /** A key from cycleKey whose record is not written yet: the save creates it, data and all. */
+  #createOnSave = false;
   /** The cookie of the session framework being migrated from, when the request carried one. */
   readonly #old: OldCookie | undefined;
   /** The `data` view, made on first use. */
@@ -227,12 +229,15 @@ export class Session<Data extends object = SessionData> {
     this.#createdAt = undefined;
     this.#storedExpiresAt = undefined;
     this.#userId = null;
-    if (key !== null) await this.#deleteRecord(key);
+    const stored = !this.#createOnSave;
+    this.#createOnSave = false;
+    if (key !== null && stored) await this.#deleteRecord(key);
   }
 
   /**
    * Keeps the data under a new key and deletes the old record (call it on login, against
-   * session fixation).
+   * session fixation). The new record is written by the save at the end of the request, data
+   * and all: one store write for a login, where Django writes an empty record first.
    */
   async cycleKey(): Promise<void> {
     const data = await this.#data();
@@ -241,9 +246,17 @@ export class Session<Data extends object = SessionData> {
       this.modified = true;
       return;
     }
-    await this.create();
+    // The new record is written once, with its data, when the session is saved (one INSERT or
+    // SET NX instead of an empty create and then an update); the old record goes now, as in Django.
+    const oldStored = oldKey !== null && !this.#createOnSave;
+    this.#key = generateKey();
+    this.#createOnSave = true;
     this.#cache = data;
-    if (oldKey !== null) await this.#deleteRecord(oldKey);
+    this.#version = undefined;
+    this.#createdAt = undefined;
+    this.#storedExpiresAt = undefined;
+    this.modified = true;
+    if (oldStored) await this.#deleteRecord(oldKey);
   }
 
   /**
@@ -316,6 +329,7 @@ export class Session<Data extends object = SessionData> {
       return;
     }
     if (this.#key === null) return this.create();
+    if (this.#createOnSave && !mustCreate) return this.#createRecord(true);
     // Already written by this request (cycleKey's create, an explicit save) and unchanged since:
     // a second write would store the same thing.
     if (!mustCreate && this.#written && this.#changes.size === 0 && !this.#cleared && !this.#userChanged) return;
@@ -331,6 +345,7 @@ export class Session<Data extends object = SessionData> {
       this.#version = 1;
       this.#createdAt = write.now;
       this.#storedExpiresAt = write.expiresAt;
+      this.#createOnSave = false;
     } else {
       await this.#saveInTurn(key);
     }
@@ -349,9 +364,14 @@ export class Session<Data extends object = SessionData> {
 
   /** Gives the session a new key and saves its current data under it (retrying on a collision). */
   async create(): Promise<void> {
+    return this.#createRecord(false);
+  }
+
+  /** `create`, keeping the key cycleKey chose for the first attempt when `keepKey`. */
+  async #createRecord(keepKey: boolean): Promise<void> {
     if (this.#options.backend.kind === "server") {
       for (let attempt = 1; ; attempt++) {
-        this.#key = generateKey();
+        if (!(keepKey && attempt === 1 && this.#key !== null)) this.#key = generateKey();
         try {
           await this.save(true);
           break;
