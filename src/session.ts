@@ -549,7 +549,7 @@ export class Session<Data extends object = SessionData> {
     const now = this.#options.clock();
     if (backend.kind === "cookie") {
       const opened = await backend.decode(key, now, this.#options.secrets);
-      const data = opened && decodeData(opened.data);
+      const data = opened && (opened.decoded ?? decodeData(opened.data));
       if (!data) {
         this.#options.logger.warn("[tessera] Session data corrupted: a session cookie failed verification; the request gets an empty session.");
         this.modified = true; // Django re-issues a clean cookie in place of the bad one.

@@ -115,6 +115,8 @@ export interface CookieOpened {
   readonly stale: boolean;
   /** When the value was sealed, for a format that seals no expiry of its own (Django's). */
   readonly savedAt?: number;
+  /** `data` already parsed, when the backend had to parse it anyway (a new Map the session keeps): the core then skips parsing it again. */
+  readonly decoded?: Map<string, unknown>;
 }
 
 /**

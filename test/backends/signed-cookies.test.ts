@@ -1,4 +1,5 @@
 import { Buffer } from "node:buffer";
+import { decodeData } from "../../src/codec.js";
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -70,14 +71,14 @@ describe("the documented formats", () => {
     const body = Buffer.concat([cipher.update(`{"exp":${T0 + HOUR},"data":{"user":"jane"}}`), cipher.final()]);
     const old = `e1.${Buffer.concat([iv, body, cipher.getAuthTag()]).toString("base64url")}`;
     const backend = signedCookieBackend({ encrypt: true });
-    expect((await backend.decode(old, T0, [A]))).toEqual({ data: '{"user":"jane"}', expiresAt: T0 + HOUR, stale: true });
+    expect((await backend.decode(old, T0, [A]))).toEqual({ data: '{"user":"jane"}', expiresAt: T0 + HOUR, stale: true, decoded: decodeData('{"user":"jane"}') });
     expect((await backend.decode(old, T0, [B]))).toBe(null);
     expect((await backend.decode(old, T0 + HOUR, [A]))).toBe(null); // its sealed expiry still decides
     expect((await backend.decode(`e1.${old.slice(3, -2)}AA`, T0, [A]))).toBe(null);
     const { request } = setup(true);
     const out = await request(old, async (s) => expect(await s.get("user")).toBe("jane"));
     expect(out.value).toMatch(/^e2\./);
-    expect((await backend.decode(out.value as string, T0, [A]))).toEqual({ data: '{"user":"jane"}', expiresAt: T0 + 14 * 24 * HOUR, stale: false });
+    expect((await backend.decode(out.value as string, T0, [A]))).toEqual({ data: '{"user":"jane"}', expiresAt: T0 + 14 * 24 * HOUR, stale: false, decoded: decodeData('{"user":"jane"}') });
   });
 
   it("encrypted values hide the plaintext and never repeat (random IV)", async () => {
@@ -107,15 +108,15 @@ for (const encrypt of [false, true]) {
     it("round trip keeps the data byte for byte, hostile keys included", async () => {
       const data = JSON.stringify({ __proto__: null, emoji: "Zoë 😀", nested: { a: [1, 2.5, null, true] }, quote: "'\"\\;, =" }).replace("{", '{"__proto__":{"x":1},');
       const opened = (await backend.decode(await backend.encode(data, T0 + HOUR, T0, [A]), T0, [A]));
-      expect(opened).toEqual({ data, expiresAt: T0 + HOUR, stale: false });
+      expect(opened).toEqual({ data, expiresAt: T0 + HOUR, stale: false, decoded: decodeData(data) });
       expect(({} as Record<string, unknown>)["x"]).toBe(undefined);
     });
 
     it("a wrong secret does not open it; a rotated one opens it as stale", async () => {
       const value = (await backend.encode('{"a":1}', T0 + HOUR, T0, [B]));
       expect((await backend.decode(value, T0, [A]))).toBe(null);
-      expect((await backend.decode(value, T0, [A, B]))).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: true });
-      expect((await backend.decode(value, T0, [B, A]))).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: false });
+      expect((await backend.decode(value, T0, [A, B]))).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: true, decoded: decodeData('{"a":1}') });
+      expect((await backend.decode(value, T0, [B, A]))).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: false, decoded: decodeData('{"a":1}') });
       expect((await backend.decode(value, T0, []))).toBe(null);
     });
 
@@ -203,7 +204,7 @@ for (const encrypt of [false, true]) {
         expect(s.modified).toBe(true);
       });
       expect(out.value).not.toBe(value);
-      expect((await backend.decode(out.value as string, T0, [A]))).toEqual({ data: '{"user":"jane"}', expiresAt: T0 + 1_209_600_000, stale: false });
+      expect((await backend.decode(out.value as string, T0, [A]))).toEqual({ data: '{"user":"jane"}', expiresAt: T0 + 1_209_600_000, stale: false, decoded: decodeData('{"user":"jane"}') });
       expect((await backend.decode(out.value as string, T0, [B]))).toBe(null);
       expect(rotated.logger.warnings).toEqual([]);
     });
@@ -261,8 +262,8 @@ describe("switching encrypt on or off", () => {
   it("opens a value of the other format as stale, so it is re-issued in the configured one", async () => {
     const signed = (await signedCookieBackend().encode('{"a":1}', T0 + HOUR, T0, [A]));
     const sealed = (await signedCookieBackend({ encrypt: true }).encode('{"a":1}', T0 + HOUR, T0, [A]));
-    expect((await signedCookieBackend({ encrypt: true }).decode(signed, T0, [A]))).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: true });
-    expect((await signedCookieBackend().decode(sealed, T0, [A]))).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: true });
+    expect((await signedCookieBackend({ encrypt: true }).decode(signed, T0, [A]))).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: true, decoded: decodeData('{"a":1}') });
+    expect((await signedCookieBackend().decode(sealed, T0, [A]))).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: true, decoded: decodeData('{"a":1}') });
     const { request } = setup(true);
     const out = await request(signed, async (s) => expect(await s.get("a")).toBe(1));
     expect(out.value?.startsWith("e2.")).toBe(true);
