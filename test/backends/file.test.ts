@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { execFile } from "node:child_process";
 import { tmpdir } from "node:os";
 import { promisify } from "node:util";
@@ -292,6 +292,7 @@ describe("fileBackend across processes", () => {
         writeFileSync(join(root, "lib", file.replace(/\.ts$/, ".js")), out.outputText);
       }
       writeFileSync(join(root, "lib/package.json"), '{"type":"module"}');
+      symlinkSync(join(import.meta.dirname, "../../node_modules"), join(root, "node_modules"), "dir"); // the package's own dependencies
       writeFileSync(
         join(root, "lib/worker.js"),
         `import { fileBackend } from "./backends/file.js";
