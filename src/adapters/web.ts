@@ -1,0 +1,42 @@
+/**
+ * What the adapters for frameworks built on the web `Response` share (fetch, h3, SvelteKit,
+ * Astro, React Router), on top of the commit path in shared.ts: committing a session onto a
+ * finished Response, and the default answer to a session failure as a Response.
+ * @module
+ */
+import type { CommitResult, Sessions } from "../manager.js";
+import type { Logger } from "../options.js";
+import type { Session } from "../session.js";
+import { applyCommit, commitNowOrLater, failureAnswer, fetchHeaders } from "./shared.js";
+
+/**
+ * Commits `session` with `response`'s status and returns `response` carrying `Set-Cookie` /
+ * `Vary: Cookie` as needed: the same object, or a copy when its headers are immutable
+ * (`Response.redirect()`, a `fetch()` result). When the commit fails (interrupted: 400, store
+ * down: 503) the response's body is cancelled and the error is thrown.
+ */
+export async function commitOnResponse<Data extends object>(sessions: Sessions<Data>, session: Session<Data>, response: Response): Promise<Response> {
+  let result: CommitResult;
+  try {
+    const committed = commitNowOrLater(sessions, session, response.status);
+    result = committed instanceof Promise ? await committed : committed;
+  } catch (error) {
+    await response.body?.cancel().catch(() => {});
+    throw error;
+  }
+  try {
+    applyCommit(fetchHeaders(response.headers), result);
+    return response;
+  } catch {
+    // Immutable headers (Response.redirect(), a fetch() result): the same Response, new headers.
+    const copy = new Response(response.body, response);
+    applyCommit(fetchHeaders(copy.headers), result);
+    return copy;
+  }
+}
+
+/** The default answer to a session failure (shared.ts `failureAnswer`) as a Response. */
+export function failureResponse(error: unknown, logger: Logger): Response {
+  const { status, body, headers } = failureAnswer(error, logger);
+  return new Response(body, { status, headers });
+}
