@@ -40,3 +40,29 @@ export function failureResponse(error: unknown, logger: Logger): Response {
   const { status, body, headers } = failureAnswer(error, logger);
   return new Response(body, { status, headers });
 }
+
+/**
+ * The session as the app sees it, and the first session error one of its calls raised (the store
+ * down while loading). For frameworks that turn a route's exception into their own 500 page
+ * (SvelteKit, Astro): the adapter can then answer with the error's status instead.
+ */
+export function watchSession<Data extends object>(session: Session<Data>): { session: Session<Data>; failure(): SessionError | undefined } {
+  let failure: SessionError | undefined;
+  const note = (error: unknown) => {
+    if (error instanceof SessionError) failure ??= error;
+    throw error;
+  };
+  const watched = new Proxy(session, {
+    get(target, name) {
+      // The session's private fields need the real object as `this`.
+      const value: unknown = Reflect.get(target, name, target);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        const result: unknown = Reflect.apply(value, target, args);
+        return result instanceof Promise ? result.catch(note) : result;
+      };
+    },
+    set: (target, name, value) => Reflect.set(target, name, value, target),
+  });
+  return { session: watched, failure: () => failure };
+}
