@@ -12,11 +12,10 @@ import type { Handle } from "@sveltejs/kit";
 import type { Sessions } from "../manager.js";
 import type { RequestSessionData, Session } from "../session.js";
 import { type FetchAdapterOptions, withSession } from "./fetch.js";
-import { watchSession } from "./web.js";
+import { renderWatching } from "./web.js";
 
 declare global {
   // SvelteKit's (and Astro's) documented way to type `locals`.
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace App {
     interface Locals {
       /** The visitor's session (set by Tessera's `sessionHandle` or `sessionMiddleware`). */
@@ -41,17 +40,8 @@ export function sessionHandle<Data extends object = RequestSessionData>(sessions
     withSession(
       sessions,
       event.request,
-      async (session) => {
-        const watched = watchSession(session);
-        event.locals.session = watched.session as unknown as Session<RequestSessionData>;
-        const response = await resolve(event);
-        // SvelteKit has answered a route's exception with its 500 page: when the session
-        // failed, the failure is answered instead, with its status.
-        const failure = watched.failure();
-        if (failure === undefined || response.status < 500) return response;
-        await response.body?.cancel().catch(() => {});
-        throw failure;
-      },
+      (session) =>
+        renderWatching(session, (watched) => (event.locals.session = watched as unknown as Session<RequestSessionData>), () => resolve(event)),
       options,
     );
 }

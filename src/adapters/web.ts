@@ -42,11 +42,27 @@ export function failureResponse(error: unknown, logger: Logger): Response {
 }
 
 /**
- * The session as the app sees it, and the first session error one of its calls raised (the store
- * down while loading). For frameworks that turn a route's exception into their own 500 page
- * (SvelteKit, Astro): the adapter can then answer with the error's status instead.
+ * For frameworks that answer a route's exception with their own 500 page (SvelteKit, Astro):
+ * runs `render` with `session` watched (handed to the app through `expose`), and when the
+ * session failed (the store down while loading) and the page is a 5xx, throws that failure so
+ * that it is answered with its own status (503) instead.
  */
-export function watchSession<Data extends object>(session: Session<Data>): { session: Session<Data>; failure(): SessionError | undefined } {
+export async function renderWatching<Data extends object>(
+  session: Session<Data>,
+  expose: (session: Session<Data>) => void,
+  render: () => Response | Promise<Response>,
+): Promise<Response> {
+  const watched = watchSession(session);
+  expose(watched.session);
+  const response = await render();
+  const failure = watched.failure();
+  if (failure === undefined || response.status < 500) return response;
+  await response.body?.cancel().catch(() => {});
+  throw failure;
+}
+
+/** The session as the app sees it, and the first session error one of its calls raised. */
+function watchSession<Data extends object>(session: Session<Data>): { session: Session<Data>; failure(): SessionError | undefined } {
   let failure: SessionError | undefined;
   const note = (error: unknown) => {
     if (error instanceof SessionError) failure ??= error;
