@@ -7,12 +7,10 @@
 import { createServer, type RequestListener } from "node:http";
 import { pathToFileURL } from "node:url";
 import { getRequest, setResponse } from "@sveltejs/kit/node";
-import { beforeAll, describe, expect, it } from "vitest";
-import { BackendError } from "tessera-sessions";
-import { memoryBackend } from "tessera-sessions/backends/memory";
-import { buildFixture, fixtureDir, scenarioRoutes, suiteRoutes, useInFixture } from "../fixtures/serve.js";
+import { beforeAll } from "vitest";
+import { buildFixture, describeFixtureSpecifics, fixtureDir, scenarioRoutes, suiteRoutes, useInFixture } from "../fixtures/serve.js";
 import { listenOn, runAdapterSuite } from "./adapter.suite.js";
-import { describeWebScenarios, keyFrom, listen, testSessions } from "./web-scenarios.js";
+import { describeWebScenarios, listen } from "./web-scenarios.js";
 
 let listener: RequestListener;
 
@@ -42,65 +40,4 @@ describeWebScenarios("sveltekit (built with vite)", async (sessions, store) => {
   return listen(listener);
 });
 
-describe("sveltekit specifics", () => {
-  it("a route's own exception: SvelteKit's 500 page, nothing saved, Vary: Cookie", async () => {
-    const { store, sessions } = testSessions();
-    useInFixture(sessions, {
-      "/throw": async (session) => {
-        await session.set("name", "crashed");
-        throw new Error("boom");
-      },
-    });
-    const server = await listen(listener);
-    try {
-      const res = await fetch(`${server.url}/throw`, { headers: { Accept: "application/json" } });
-      expect(res.status).toBe(500);
-      expect(await res.json()).toEqual({ message: "Internal Error" });
-      expect(res.headers.getSetCookie()).toEqual([]);
-      expect(res.headers.get("vary")).toBe("Cookie");
-      expect(store.log).toEqual([]);
-    } finally {
-      await server.close();
-    }
-  });
-
-  it("a store outage the route caught itself is its own answer, not a 503", async () => {
-    const down = memoryBackend();
-    down.load = async () => {
-      throw new BackendError("memory", "connection refused");
-    };
-    const { sessions } = testSessions(down);
-    useInFixture(sessions, {
-      "/careful": async (session) => new Response(String(await session.get("name").catch(() => "unavailable"))),
-    });
-    const server = await listen(listener);
-    try {
-      const res = await fetch(`${server.url}/careful`, { headers: { cookie: "sessionid=abcdefghijklmnopqrstuvwxyz012345" } });
-      expect(res.status).toBe(200);
-      expect(await res.text()).toBe("unavailable");
-    } finally {
-      await server.close();
-    }
-  });
-
-  it("event.locals.session survives SvelteKit's redirect() with the cookie on the 302", async () => {
-    const { sessions } = testSessions();
-    useInFixture(sessions, {
-      "/go": async (session) => {
-        await session.set("name", "went");
-        return { redirect: "/read" };
-      },
-      "/read": async (session) => new Response(String(await session.get("name"))),
-    });
-    const server = await listen(listener);
-    try {
-      const res = await fetch(`${server.url}/go`, { redirect: "manual" });
-      expect(res.status).toBe(302);
-      expect(res.headers.get("location")).toBe("/read");
-      const key = keyFrom(res.headers.getSetCookie()[0]);
-      expect(await (await fetch(`${server.url}/read`, { headers: { cookie: `sessionid=${key}` } })).text()).toBe("went");
-    } finally {
-      await server.close();
-    }
-  });
-});
+describeFixtureSpecifics("sveltekit", () => listener, { exceptionVaries: true });
