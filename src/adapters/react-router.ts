@@ -19,7 +19,7 @@ import { SessionError } from "../errors.js";
 import { hashKey } from "../keys.js";
 import type { Sessions } from "../manager.js";
 import type { RequestSessionData, Session } from "../session.js";
-import { sessionFailureResponse } from "./web.js";
+import { failureResponse } from "./web.js";
 
 /** Cookie options React Router passes to `commitSession`; Tessera reads the expiry from them. */
 export interface CommitOptions {
@@ -71,7 +71,7 @@ export function tesseraSessionStorage<Data extends object = RequestSessionData, 
     try {
       return await work();
     } catch (error) {
-      if (error instanceof SessionError) throw sessionFailureResponse(error, sessions.options.logger);
+      if (error instanceof SessionError) throw failureResponse(error, sessions.options.logger);
       throw error;
     }
   };

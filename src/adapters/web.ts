@@ -4,6 +4,7 @@
  * finished Response, and the default answer to a session failure as a Response.
  * @module
  */
+import { SessionError } from "../errors.js";
 import type { CommitResult, Sessions } from "../manager.js";
 import type { Logger } from "../options.js";
 import type { Session } from "../session.js";
