@@ -17,7 +17,7 @@ beforeAll(async () => {
   await buildFixture("astro", "astro/astro.js", ["build", "--silent"]);
   const { handler } = (await import(pathToFileURL(`${fixtureDir("astro")}dist/server/entry.mjs`).href)) as { handler: RequestListener };
   listener = handler;
-}, 120_000);
+}, 300_000);
 
 runAdapterSuite({
   name: "astro",

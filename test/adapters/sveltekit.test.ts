@@ -25,7 +25,7 @@ beforeAll(async () => {
     const request = await getRequest({ request: req, base: `http://${req.headers.host ?? "127.0.0.1"}` });
     await setResponse(res, await kit.respond(request, { getClientAddress: () => req.socket.remoteAddress ?? "" }));
   };
-}, 120_000);
+}, 300_000);
 
 runAdapterSuite({
   name: "sveltekit",
