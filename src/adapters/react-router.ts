@@ -54,6 +54,8 @@ interface Loaded<Data extends object> {
  *
  * A session failure is thrown as a Response with its status (the store down: 503; the session
  * deleted during the request: 400), which React Router answers as a route error response.
+ * `commitSession` returns one cookie, so a `migrateFrom` removal of the old framework's cookie
+ * (`extraSetCookies`) is not sent.
  *
  * @example
  * export async function action({ request }: Route.ActionArgs) {
