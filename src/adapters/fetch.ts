@@ -6,9 +6,9 @@
  * @module
  */
 import { SessionError } from "../errors.js";
-import type { CommitResult, Sessions } from "../manager.js";
+import type { Sessions } from "../manager.js";
 import type { RequestSessionData, Session } from "../session.js";
-import { applyCommit, commitNowOrLater, failureAnswer, fetchHeaders } from "./shared.js";
+import { commitOnResponse, failureResponse } from "./web.js";
 
 /** Options of {@link withSession}. */
 export interface FetchAdapterOptions {
@@ -50,11 +50,7 @@ export async function withSession<Data extends object = RequestSessionData>(
   options: FetchAdapterOptions = {},
 ): Promise<Response> {
   const session = sessions.openFromHeader(request.headers.get("cookie") ?? undefined);
-  const onError = (error: unknown) => {
-    if (options.onError) return options.onError(error, request);
-    const { status, body, headers } = failureAnswer(error, sessions.options.logger);
-    return new Response(body, { status, headers });
-  };
+  const onError = (error: unknown) => (options.onError ? options.onError(error, request) : failureResponse(error, sessions.options.logger));
   let response: Response;
   try {
     response = await handler(session, request);
@@ -68,28 +64,16 @@ export async function withSession<Data extends object = RequestSessionData>(
   return commitOn(sessions, session, response, onError);
 }
 
-/** Commits `session` with `response`'s status and returns `response` with the session's headers. */
+/** Commits `session` onto `response`; a failed commit is answered through `onError`. */
 async function commitOn<Data extends object>(
   sessions: Sessions<Data>,
   session: Session<Data>,
   response: Response,
   onError: (error: unknown) => Response | Promise<Response>,
 ): Promise<Response> {
-  let result: CommitResult;
   try {
-    const committed = commitNowOrLater(sessions, session, response.status);
-    result = committed instanceof Promise ? await committed : committed;
+    return await commitOnResponse(sessions, session, response);
   } catch (error) {
-    await response.body?.cancel().catch(() => {});
     return onError(error);
-  }
-  try {
-    applyCommit(fetchHeaders(response.headers), result);
-    return response;
-  } catch {
-    // Immutable headers (Response.redirect(), a fetch() result): the same Response, new headers.
-    const copy = new Response(response.body, response);
-    applyCommit(fetchHeaders(copy.headers), result);
-    return copy;
   }
 }
