@@ -2,8 +2,11 @@
  * The one way Tessera bounds a call it cannot cancel: by a deadline.
  * @module
  */
-import { performance } from "node:perf_hooks";
 import { DeadlineError } from "./errors.js";
+
+// Node's timers can be unref'd so an idle queue keeps no process alive; edge runtimes' timers are numbers.
+const ref = (timer: unknown) => (timer as { ref?: () => void }).ref?.();
+const unref = (timer: unknown) => (timer as { unref?: () => void } | undefined)?.unref?.();
 
 /** One pending deadline, linked in the queue of its length (so settling unlinks it at once). */
 interface Pending {
@@ -22,7 +25,7 @@ interface Pending {
 class DeadlineQueue {
   #head: Pending | undefined;
   #tail: Pending | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(readonly ms: number) {}
 
@@ -33,7 +36,7 @@ class DeadlineQueue {
     this.#tail = entry;
     if (this.#timer === undefined) this.#arm(entry.due);
     // Pending calls keep the process alive, as a timer of their own did; an empty queue does not.
-    else if (this.#head === entry) this.#timer.ref();
+    else if (this.#head === entry) ref(this.#timer);
     return entry;
   }
 
@@ -45,7 +48,7 @@ class DeadlineQueue {
     if (entry.next === undefined) this.#tail = entry.prev;
     else entry.next.prev = entry.prev;
     entry.prev = entry.next = undefined;
-    if (this.#head === undefined) this.#timer?.unref();
+    if (this.#head === undefined) unref(this.#timer);
   }
 
   #arm(due: number): void {
