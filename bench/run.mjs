@@ -98,7 +98,6 @@ const TARGETS = {
   "fastify/tessera:redis": 0.35,
 };
 
-
 // ---- store operations counted at the store -------------------------------------------------
 // Redis: one MONITOR connection for the whole run. Each measured wrk run of a Redis-backed
 // server is bracketed by two markers (ECHO from a second connection; MONITOR shows commands in
@@ -134,14 +133,20 @@ class RedisMonitor {
     const lines = (this.buf + chunk).split("\r\n");
     this.buf = lines.pop();
     for (const line of lines) {
-      if (line === "+OK") { this.onOk?.(); continue; }
+      if (line === "+OK") {
+        this.onOk?.();
+        continue;
+      }
       // +1732612345.123456 [0 127.0.0.1:54321] "GET" "sess:..."   (inside scripts: [0 lua])
       const m = /^\+\d+\.\d+ \[\d+ (\S+)\] "([^"]*)"(?: "([^"]*)")?/.exec(line);
       if (!m) continue;
       const cmd = m[2].toUpperCase();
       if (cmd === "ECHO" && m[3]?.startsWith(MARK)) {
         const done = this.waiters.get(m[3]);
-        if (done) { this.waiters.delete(m[3]); done(); } // synchronously: the next line is already outside
+        if (done) {
+          this.waiters.delete(m[3]);
+          done();
+        } // synchronously: the next line is already outside
         continue;
       }
       if (!this.window) continue;
@@ -167,7 +172,9 @@ class RedisMonitor {
   }
   async begin(pid) {
     this.learn(pid);
-    await this.mark(() => { this.window = new Map(); });
+    await this.mark(() => {
+      this.window = new Map();
+    });
   }
   /** Ends the window; returns { byCmd, scripts, other } counted for the server with this pid. */
   async end(pid) {
@@ -203,7 +210,10 @@ function resp(args) {
 function connectRaw(port) {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, "127.0.0.1");
-    sock.once("connect", () => { sock.off("error", reject); resolve(sock); });
+    sock.once("connect", () => {
+      sock.off("error", reject);
+      resolve(sock);
+    });
     sock.once("error", reject);
   });
 }
@@ -220,7 +230,11 @@ function ownPortsTo(pid, remotePort) {
   const ports = new Set();
   for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
     let text;
-    try { text = readFileSync(file, "utf8"); } catch { continue; }
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
     for (const line of text.split("\n").slice(1)) {
       const c = line.trim().split(/\s+/);
       if (c.length < 10 || !inodes.has(c[9])) continue;
@@ -248,7 +262,10 @@ class PgCounter {
     return `postgres://${name}@127.0.0.1:${PG_PORT}/bench`;
   }
   async snapshot(role) {
-    const r = await this.client.query("SELECT s.queryid::text AS id, s.query, s.calls::float8 AS calls FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname = $1", [role]);
+    const r = await this.client.query(
+      "SELECT s.queryid::text AS id, s.query, s.calls::float8 AS calls FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname = $1",
+      [role],
+    );
     return new Map(r.rows.map((x) => [x.id, x]));
   }
   /** Statements by kind (first keyword) and by text between two snapshots. */
@@ -285,7 +302,10 @@ function peakRssKb(pid) {
   return m ? Number(m[1]) : NaN;
 }
 function parseWrk(text) {
-  const num = (re) => { const m = re.exec(text); return m ? m[1] : null; };
+  const num = (re) => {
+    const m = re.exec(text);
+    return m ? m[1] : null;
+  };
   const toMs = (v) => {
     const m = /^([\d.]+)(us|ms|s)$/.exec(v ?? "");
     if (!m) return NaN;
@@ -296,7 +316,10 @@ function parseWrk(text) {
     p99: toMs(num(/^\s+99%\s+(\S+)/m)),
     requests: Number(num(/(\d+) requests in/)),
     non2xx: Number(num(/Non-2xx or 3xx responses: (\d+)/) ?? 0),
-    socketErrors: (() => { const m = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text); return m ? m.slice(1).reduce((a, b) => a + Number(b), 0) : 0; })(),
+    socketErrors: (() => {
+      const m = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+      return m ? m.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
+    })(),
   };
 }
 function wrk(port, route, seconds, cookie, script = null) {
@@ -321,14 +344,20 @@ async function get(url, headers = {}) {
     }
   }
 }
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
 
 async function startServer([framework, variant, need, label], port) {
   const logs = [];
   const env = { ...process.env };
   let role = null;
   if (need === "pg" && counters.pg) env.BENCH_PG_URL = await counters.pg.role((role = pgRole(framework, variant)));
-  const p = spawn("taskset", ["-c", "1", process.execPath, join(here, "servers", `${framework}.mjs`), variant, String(port)], { stdio: ["ignore", "pipe", "pipe"], env });
+  const p = spawn("taskset", ["-c", "1", process.execPath, join(here, "servers", `${framework}.mjs`), variant, String(port)], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env,
+  });
   children.add(p);
   p.stdout.on("data", (d) => logs.push(d.toString()));
   p.stderr.on("data", (d) => logs.push(d.toString()));
@@ -348,14 +377,24 @@ async function startServer([framework, variant, need, label], port) {
     const cookies = [];
     for (let i = 0; i < SESSIONS; i++) {
       const { res: login } = await get(`${base}/login`);
-      cookies.push(variant === "baseline" || variant === "noop" ? `sid=baseline-cookie-${i}-of-about-the-size-of-a-session-id` : login.headers.getSetCookie().map((c) => c.split(";")[0]).join("; "));
+      cookies.push(
+        variant === "baseline" || variant === "noop"
+          ? `sid=baseline-cookie-${i}-of-about-the-size-of-a-session-id`
+          : login.headers
+              .getSetCookie()
+              .map((c) => c.split(";")[0])
+              .join("; "),
+      );
     }
     const cookie = cookies[0];
     const check = (await get(`${base}/read`, { cookie })).body;
     if (variant !== "baseline" && variant !== "noop" && check !== "alice") throw new Error(`/read with the login cookie answered ${JSON.stringify(check)}`);
     // wrk sends one fixed header; this script rotates through SESSIONS cookies (many visitors).
     const script = join(scriptDir, `${framework}-${variant.replace(/\W/g, "_")}.lua`);
-    writeFileSync(script, `local cookies = {${cookies.map((c) => JSON.stringify(c)).join(", ")}}\nlocal i = 0\nrequest = function()\n  i = i % #cookies + 1\n  return wrk.format(nil, "/write", { ["Cookie"] = cookies[i] })\nend\n`);
+    writeFileSync(
+      script,
+      `local cookies = {${cookies.map((c) => JSON.stringify(c)).join(", ")}}\nlocal i = 0\nrequest = function()\n  i = i % #cookies + 1\n  return wrk.format(nil, "/write", { ["Cookie"] = cookies[i] })\nend\n`,
+    );
     wrk(port, "read", SERVER_WARMUP, cookie); // JIT warm-up of the whole server
     return { framework, variant, label, need, role, port, pid: p.pid, base, cookie, script, stop, cookieBytes: cookie.length, results: {} };
   } catch (error) {
@@ -440,12 +479,21 @@ async function benchFramework(list, firstPort) {
         });
         if (store) {
           const per = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v / total]));
-          x.store = { kind: store.kind, perReq: per(store.byCmd), totalPerReq: Object.values(store.byCmd).reduce((a, b) => a + b, 0) / total, counts: store.byCmd };
-          if (store.kind === "redis") Object.assign(x.store, { inScriptsPerReq: per(store.scripts), otherClients: store.other, otherClientCommands: store.otherByCmd });
+          x.store = {
+            kind: store.kind,
+            perReq: per(store.byCmd),
+            totalPerReq: Object.values(store.byCmd).reduce((a, b) => a + b, 0) / total,
+            counts: store.byCmd,
+          };
+          if (store.kind === "redis")
+            Object.assign(x.store, { inScriptsPerReq: per(store.scripts), otherClients: store.other, otherClientCommands: store.otherByCmd });
           if (store.kind === "pg") x.store.statements = store.statements;
-          if (store.other) console.warn(`  ! ${store.other} Redis commands from other clients during ${s.variant} /${route}: ${JSON.stringify(store.otherByCmd)}`);
+          if (store.other)
+            console.warn(`  ! ${store.other} Redis commands from other clients during ${s.variant} /${route}: ${JSON.stringify(store.otherByCmd)}`);
         }
-        console.log(`  ${s.framework} ${s.variant} /${route}: ${x.rps.toFixed(0)} req/s, p99 ${x.p99.toFixed(2)} ms, ${x.cpuUsPerReq.toFixed(1)} µs CPU/req (${x.cpuMin.toFixed(1)}-${x.cpuMax.toFixed(1)}), ${x.opsTotalPerReq.toFixed(2)} ops/req${x.store ? ` (${storeCell(x.store)})` : ""}${x.errors ? `, ${x.errors} errors` : ""}`);
+        console.log(
+          `  ${s.framework} ${s.variant} /${route}: ${x.rps.toFixed(0)} req/s, p99 ${x.p99.toFixed(2)} ms, ${x.cpuUsPerReq.toFixed(1)} µs CPU/req (${x.cpuMin.toFixed(1)}-${x.cpuMax.toFixed(1)}), ${x.opsTotalPerReq.toFixed(2)} ops/req${x.store ? ` (${storeCell(x.store)})` : ""}${x.errors ? `, ${x.errors} errors` : ""}`,
+        );
       }
     }
     for (const s of servers) s.peakRssMb = peakRssKb(s.pid) / 1024;
@@ -457,18 +505,45 @@ async function benchFramework(list, firstPort) {
 
 // ---- the report ---------------------------------------------------------------------------
 function versions() {
-  const names = ["express", "express-session", "connect-redis", "cookie-session", "iron-session", "better-sqlite3-session-store", "connect-pg-simple", "fastify", "@fastify/session", "@fastify/cookie", "koa", "koa-session", "redis", "pg", "better-sqlite3"];
+  const names = [
+    "express",
+    "express-session",
+    "connect-redis",
+    "cookie-session",
+    "iron-session",
+    "better-sqlite3-session-store",
+    "connect-pg-simple",
+    "fastify",
+    "@fastify/session",
+    "@fastify/cookie",
+    "koa",
+    "koa-session",
+    "redis",
+    "pg",
+    "better-sqlite3",
+  ];
   const v = {};
   for (const n of names) {
-    try { v[n] = JSON.parse(readFileSync(join(here, "node_modules", n, "package.json"), "utf8")).version; } catch { v[n] = "missing"; }
+    try {
+      v[n] = JSON.parse(readFileSync(join(here, "node_modules", n, "package.json"), "utf8")).version;
+    } catch {
+      v[n] = "missing";
+    }
   }
   v.tessera = JSON.parse(readFileSync(join(here, "..", "package.json"), "utf8")).version;
-  try { v.tesseraCommit = sh("git", ["-C", join(here, ".."), "rev-parse", "--short", "HEAD"]); } catch {}
-  for (const [cmd, args] of [["redis-server", ["--version"]], ["wrk", ["-v"]]]) {
+  try {
+    v.tesseraCommit = sh("git", ["-C", join(here, ".."), "rev-parse", "--short", "HEAD"]);
+  } catch {}
+  for (const [cmd, args] of [
+    ["redis-server", ["--version"]],
+    ["wrk", ["-v"]],
+  ]) {
     const r = spawnSync(cmd, args, { encoding: "utf8" });
     v[cmd] = (r.stdout || r.stderr).split("\n")[0].trim();
   }
-  try { v.postgres = sh("bash", ["-c", "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/postgres --version"]); } catch {}
+  try {
+    v.postgres = sh("bash", ["-c", "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/postgres --version"]);
+  } catch {}
   return v;
 }
 
@@ -484,7 +559,11 @@ const ADDED_TARGETS = {
   signed: { untouched: 1, read: 6, write: 12, login: 12 },
   encrypted: { untouched: 1, read: 8, write: 15, login: 15 },
 };
-const perReqList = (o) => Object.entries(o).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
+const perReqList = (o) =>
+  Object.entries(o)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+    .join(", ");
 /** "Redis cmds/req: GET 1.00" / "PG statements/req: 2.00 (SELECT 1.00, UPDATE 1.00)". */
 function storeCell(st) {
   if (st.kind === "redis") {
@@ -508,18 +587,36 @@ function report(all, meta) {
   if (meta.only) L(`This run measured a subset of the servers (\`ONLY=${meta.only.join(",")}\`, plus each framework's baseline).`);
   L("Ratios are requests/s divided by the same framework's no-session baseline measured in the same run; higher is better, 1.00 is the physical limit.");
   L();
-  L(`![Tessera and its peers, req/s as a ratio to the same framework's no-session baseline, per route (chart of the tables below)](${SVG.slice(dirname(SVG).length + 1)})`);
+  L(
+    `![Tessera and its peers, req/s as a ratio to the same framework's no-session baseline, per route (chart of the tables below)](${SVG.slice(dirname(SVG).length + 1)})`,
+  );
   L();
   L("## The machine and the method");
   L();
   L(`- ${meta.nproc} cores (\`nproc\`), ${meta.cpu}; Node ${process.version}; ${meta.os}.`);
-  L(`- Load: \`wrk -t1 -c${CONNECTIONS}\` pinned with \`taskset -c 0\`; each server a separate Node process pinned with \`taskset -c 1\`. Redis and PostgreSQL run unpinned on the same machine.`);
-  L(`- All servers of one framework run side by side (each its own process, all on core 1; idle ones cost nothing) and are loaded one at a time. Per route: ${WARMUP} s warm-up per server, then ${REPS} run(s) of ${DURATION} s per server, interleaved across the servers, each repetition starting one server later (A B C, B C A, C A B, ...), so that load from other processes hits them alike and no server is always first; the tables show the median req/s and median p99. CPU per request is the server process's utime+stime over the measured runs divided by the requests served; peak RSS is the server's VmHWM at the end.`);
-  L(`- \`/untouched\`, \`/read\` and \`/write\` carry the cookie a \`/login\` request returned: one fixed cookie on all ${CONNECTIONS} connections, as issue 7 asks, so \`/write\` is ${CONNECTIONS} concurrent writers to one session. \`/write-many\` is the same \`/write\` with a wrk Lua script rotating through ${SESSIONS} sessions (one login each), closer to many visitors. \`/login\` requests carry no cookie, so each creates a session. The baseline gets cookies of similar size.`);
-  L("- Store operations per request come from a counting wrapper around each store (express-session store methods `get`/`set`/`touch`/`destroy`; Tessera backend methods `load`/`create`/`update`/`delete`/`exists`) and cover the measured runs.");
-  L(`- They are also counted at the store itself, so laziness is visible, not claimed (column \"at the store\"). Redis: ${meta.storeCounters?.redis ? "" : "(not measured in this run) "}one \`MONITOR\` connection for the whole run; every measured wrk run of a Redis-backed server is bracketed by two \`ECHO\` markers sent from a second connection, and the commands between them are attributed to the server under test by client address (the server process's own sockets to Redis, from \`/proc/<pid>/fd\` and \`/proc/net/tcp\`), counted by command name and divided by the requests wrk completed in those runs. Commands a Lua script runs are listed separately (\"inside scripts\"); they are not extra round trips. Warm-up, logins and other servers' traffic fall outside the windows or belong to other clients and are not counted. PostgreSQL: ${meta.storeCounters?.pg ? "" : "(not measured in this run) "}\`pg_stat_statements\` (loaded with \`shared_preload_libraries\`, \`track_utility\` on, so \`BEGIN\`/\`COMMIT\` count as statements); each PostgreSQL-backed server connects as a login role of its own, and the role's \`calls\` are snapshotted before and after each measured wrk run of that server; the snapshot queries run as \`postgres\` and are not counted. Like the wrapper's, these counts include the work of the requests still in flight when wrk stops (up to ${CONNECTIONS} per run, which wrk does not count as served), so they read slightly above the true per-request figure (1.01 for 1), more so for the slowest servers.`);
-  L(`- Load average before the run: ${meta.loadBefore}; after: ${meta.loadAfter}. ${meta.noisy ? "**Other processes (other engineers' builds and test suites) were running on this 2-core machine during the measurement**, so absolute numbers are noisy; only the ratios within this run are meaningful, and even those carry several percent of noise." : "The machine was otherwise idle."}`);
-  L(`- Versions: ${Object.entries(meta.versions).map(([k, v]) => `${k} ${v}`).join(", ")}.`);
+  L(
+    `- Load: \`wrk -t1 -c${CONNECTIONS}\` pinned with \`taskset -c 0\`; each server a separate Node process pinned with \`taskset -c 1\`. Redis and PostgreSQL run unpinned on the same machine.`,
+  );
+  L(
+    `- All servers of one framework run side by side (each its own process, all on core 1; idle ones cost nothing) and are loaded one at a time. Per route: ${WARMUP} s warm-up per server, then ${REPS} run(s) of ${DURATION} s per server, interleaved across the servers, each repetition starting one server later (A B C, B C A, C A B, ...), so that load from other processes hits them alike and no server is always first; the tables show the median req/s and median p99. CPU per request is the server process's utime+stime over the measured runs divided by the requests served; peak RSS is the server's VmHWM at the end.`,
+  );
+  L(
+    `- \`/untouched\`, \`/read\` and \`/write\` carry the cookie a \`/login\` request returned: one fixed cookie on all ${CONNECTIONS} connections, as issue 7 asks, so \`/write\` is ${CONNECTIONS} concurrent writers to one session. \`/write-many\` is the same \`/write\` with a wrk Lua script rotating through ${SESSIONS} sessions (one login each), closer to many visitors. \`/login\` requests carry no cookie, so each creates a session. The baseline gets cookies of similar size.`,
+  );
+  L(
+    "- Store operations per request come from a counting wrapper around each store (express-session store methods `get`/`set`/`touch`/`destroy`; Tessera backend methods `load`/`create`/`update`/`delete`/`exists`) and cover the measured runs.",
+  );
+  L(
+    `- They are also counted at the store itself, so laziness is visible, not claimed (column \"at the store\"). Redis: ${meta.storeCounters?.redis ? "" : "(not measured in this run) "}one \`MONITOR\` connection for the whole run; every measured wrk run of a Redis-backed server is bracketed by two \`ECHO\` markers sent from a second connection, and the commands between them are attributed to the server under test by client address (the server process's own sockets to Redis, from \`/proc/<pid>/fd\` and \`/proc/net/tcp\`), counted by command name and divided by the requests wrk completed in those runs. Commands a Lua script runs are listed separately (\"inside scripts\"); they are not extra round trips. Warm-up, logins and other servers' traffic fall outside the windows or belong to other clients and are not counted. PostgreSQL: ${meta.storeCounters?.pg ? "" : "(not measured in this run) "}\`pg_stat_statements\` (loaded with \`shared_preload_libraries\`, \`track_utility\` on, so \`BEGIN\`/\`COMMIT\` count as statements); each PostgreSQL-backed server connects as a login role of its own, and the role's \`calls\` are snapshotted before and after each measured wrk run of that server; the snapshot queries run as \`postgres\` and are not counted. Like the wrapper's, these counts include the work of the requests still in flight when wrk stops (up to ${CONNECTIONS} per run, which wrk does not count as served), so they read slightly above the true per-request figure (1.01 for 1), more so for the slowest servers.`,
+  );
+  L(
+    `- Load average before the run: ${meta.loadBefore}; after: ${meta.loadAfter}. ${meta.noisy ? "**Other processes (other engineers' builds and test suites) were running on this 2-core machine during the measurement**, so absolute numbers are noisy; only the ratios within this run are meaningful, and even those carry several percent of noise." : "The machine was otherwise idle."}`,
+  );
+  L(
+    `- Versions: ${Object.entries(meta.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}.`,
+  );
   L();
   for (const fw of ["express", "fastify", "koa"]) {
     const rows = all.filter((s) => s.framework === fw);
@@ -531,12 +628,16 @@ function report(all, meta) {
     L();
     // The primary figure (issue 18): the server's CPU per request, steadier than req/s on a shared machine.
     const floor = rows.find((s) => s.variant === "noop");
-    L(`Server CPU µs per request: median over the runs (min-max), and in bold what it adds over the \`noop\` floor of the same run${floor ? ` (the floor: ${ROUTES.map((r) => `/${r} ${cpuCell(floor.results[r])}`).join(", ")})` : ""}:`);
+    L(
+      `Server CPU µs per request: median over the runs (min-max), and in bold what it adds over the \`noop\` floor of the same run${floor ? ` (the floor: ${ROUTES.map((r) => `/${r} ${cpuCell(floor.results[r])}`).join(", ")})` : ""}:`,
+    );
     L();
     L(`| server | ${ROUTES.map((r) => `/${r}`).join(" | ")} |`);
     L(`|---|${ROUTES.map(() => "---:").join("|")}|`);
     for (const s of rows) {
-      L(`| ${s.label} \`${s.variant}\` | ${ROUTES.map((r) => `${cpuCell(s.results[r])}${floor && s !== floor ? ` **${signed(s.results[r].cpuUsPerReq - floor.results[r].cpuUsPerReq)}**` : ""}`).join(" | ")} |`);
+      L(
+        `| ${s.label} \`${s.variant}\` | ${ROUTES.map((r) => `${cpuCell(s.results[r])}${floor && s !== floor ? ` **${signed(s.results[r].cpuUsPerReq - floor.results[r].cpuUsPerReq)}**` : ""}`).join(" | ")} |`,
+      );
     }
     L();
     L("Ratio to baseline (store operations per request in brackets):");
@@ -544,17 +645,24 @@ function report(all, meta) {
     L(`| server | ${ROUTES.map((r) => `/${r}`).join(" | ")} | peak RSS MB |`);
     L(`|---|${ROUTES.map(() => "---:").join("|")}|---:|`);
     for (const s of rows) {
-      L(`| ${s.label} \`${s.variant}\` | ${ROUTES.map((r) => `${f2(ratio(s, r))}x (${f2(s.results[r].opsTotalPerReq)})${s.results[r].errors ? ` ⚠${s.results[r].errors} err` : ""}`).join(" | ")} | ${s.peakRssMb.toFixed(0)} |`);
+      L(
+        `| ${s.label} \`${s.variant}\` | ${ROUTES.map((r) => `${f2(ratio(s, r))}x (${f2(s.results[r].opsTotalPerReq)})${s.results[r].errors ? ` ⚠${s.results[r].errors} err` : ""}`).join(" | ")} | ${s.peakRssMb.toFixed(0)} |`,
+      );
     }
     L();
-    L("Details (median req/s, median p99 ms, server CPU µs per request, operations per request by kind: from the counting wrapper in the server, and as seen by Redis or PostgreSQL themselves):");
+    L(
+      "Details (median req/s, median p99 ms, server CPU µs per request, operations per request by kind: from the counting wrapper in the server, and as seen by Redis or PostgreSQL themselves):",
+    );
     L();
     L("| server | route | req/s | p99 ms | CPU µs/req | store ops/req (wrapper) | at the store |");
     L("|---|---|---:|---:|---:|---|---|");
     for (const s of rows) {
       for (const r of ROUTES) {
         const x = s.results[r];
-        const ops = Object.entries(x.opsPerReq).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ") || "0";
+        const ops =
+          Object.entries(x.opsPerReq)
+            .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+            .join(", ") || "0";
         L(`| \`${s.variant}\` | /${r} | ${x.rps.toFixed(0)} | ${f2(x.p99)} | ${cpuCell(x)} | ${ops} | ${x.store ? storeCell(x.store) : "—"} |`);
       }
     }
@@ -565,7 +673,9 @@ function report(all, meta) {
   if (added.length) {
     L("## Issue 18's targets: CPU per request added over `noop`, checked against this run");
     L();
-    L("Median CPU µs per request of the Tessera server minus that of the same framework's `noop` server in this run (the spread is each one's min-max over the runs); the target after the slash. The peer on the same framework and store adds, for comparison:");
+    L(
+      "Median CPU µs per request of the Tessera server minus that of the same framework's `noop` server in this run (the spread is each one's min-max over the runs); the target after the slash. The peer on the same framework and store adds, for comparison:",
+    );
     L();
     const R18 = ["untouched", "read", "write", "login"];
     L(`| framework | Tessera | ${R18.map((r) => `/${r}`).join(" | ")} | peer | peer adds ${R18.map((r) => `/${r}`).join(", ")} |`);
@@ -591,9 +701,13 @@ function report(all, meta) {
   // Issue 7's targets, checked mechanically.
   L("## Issue 7's targets, checked against this run");
   L();
-  L("Targets: `/untouched` >= 0.95x baseline with zero store operations (by the wrapper and, on Redis and PostgreSQL, at the store); `/read` and `/write` >= 1.5x the best peer on the same framework and store (the issue's own figures where it gives them: Express 0.8x memory, 0.7x Redis, 0.4x PostgreSQL, 0.5x SQLite, 0.85x signed, 0.45x encrypted cookies, Fastify on Redis 0.35x; elsewhere 1.5x the peer measured here, capped at 0.95x); at most one store read and one store write per request that changes the session, and no write for an unchanged session.");
+  L(
+    "Targets: `/untouched` >= 0.95x baseline with zero store operations (by the wrapper and, on Redis and PostgreSQL, at the store); `/read` and `/write` >= 1.5x the best peer on the same framework and store (the issue's own figures where it gives them: Express 0.8x memory, 0.7x Redis, 0.4x PostgreSQL, 0.5x SQLite, 0.85x signed, 0.45x encrypted cookies, Fastify on Redis 0.35x; elsewhere 1.5x the peer measured here, capped at 0.95x); at most one store read and one store write per request that changes the session, and no write for an unchanged session.",
+  );
   L();
-  L("| framework | Tessera | vs peer | /untouched | /read (Tessera / peer) | /write, one session (Tessera / peer) | /write-many (Tessera / peer) | ops/req: read, write-many | verdict |");
+  L(
+    "| framework | Tessera | vs peer | /untouched | /read (Tessera / peer) | /write, one session (Tessera / peer) | /write-many (Tessera / peer) | ops/req: read, write-many | verdict |",
+  );
   L("|---|---|---|---|---|---|---|---|---|");
   const misses = [];
   for (const s of all.filter((x) => x.variant.startsWith("tessera:"))) {
@@ -615,15 +729,24 @@ function report(all, meta) {
     const [mc, okWm] = s.results["write-many"] ? cell("write-many") : ["n/a", true];
     const okW = okW1 && okWm;
     const wKey = s.results["write-many"] ? "write-many" : "write";
-    const rOps = s.results.read.opsPerReq, wOps = s.results[wKey].opsPerReq;
+    const rOps = s.results.read.opsPerReq,
+      wOps = s.results[wKey].opsPerReq;
     const writesOnRead = (rOps.create ?? 0) + (rOps.update ?? 0);
     const okOps = writesOnRead === 0 && (rOps.load ?? 0) <= 1.05 && (wOps.load ?? 0) <= 1.05 && (wOps.update ?? 0) + (wOps.create ?? 0) <= 1.05;
     const verdict = [okU ? null : "untouched", okR ? null : "read", okW ? null : "write", okOps ? null : "ops"].filter(Boolean);
     if (verdict.length) misses.push(`${s.framework} ${s.variant}: ${verdict.join(", ")}`);
-    L(`| ${s.framework} | \`${s.variant}\` | ${peer ? `\`${peer.variant}\`` : "none measured"} | ${f2(u)}x (${f2(s.results.untouched.opsTotalPerReq)} ops${s.results.untouched.store ? `, ${f2(atStoreU)} at the store` : ""}${floor ? `; floor ${f2(ratio(floor, "untouched"))}x` : ""}) ${okU ? "✓" : "✗"} | ${rc} ${okR ? "✓" : "✗"} | ${wc} ${okW1 ? "✓" : "✗"} | ${mc} ${okWm ? "✓" : "✗"} | ${f2(s.results.read.opsTotalPerReq)}, ${f2(s.results[wKey].opsTotalPerReq)} ${okOps ? "✓" : "✗"} | ${verdict.length ? `missed: ${verdict.join(", ")}` : "met"} |`);
+    L(
+      `| ${s.framework} | \`${s.variant}\` | ${peer ? `\`${peer.variant}\`` : "none measured"} | ${f2(u)}x (${f2(s.results.untouched.opsTotalPerReq)} ops${s.results.untouched.store ? `, ${f2(atStoreU)} at the store` : ""}${floor ? `; floor ${f2(ratio(floor, "untouched"))}x` : ""}) ${okU ? "✓" : "✗"} | ${rc} ${okR ? "✓" : "✗"} | ${wc} ${okW1 ? "✓" : "✗"} | ${mc} ${okWm ? "✓" : "✗"} | ${f2(s.results.read.opsTotalPerReq)}, ${f2(s.results[wKey].opsTotalPerReq)} ${okOps ? "✓" : "✗"} | ${verdict.length ? `missed: ${verdict.join(", ")}` : "met"} |`,
+    );
   }
   L();
-  L(!all.some((x) => x.variant.startsWith("tessera:")) ? "No Tessera server was measured." : misses.length ? `Missed in this run: ${misses.join("; ")}.` : "Every target checked above was met in this run.");
+  L(
+    !all.some((x) => x.variant.startsWith("tessera:"))
+      ? "No Tessera server was measured."
+      : misses.length
+        ? `Missed in this run: ${misses.join("; ")}.`
+        : "Every target checked above was met in this run.",
+  );
   L();
   return lines.join("\n");
 }
@@ -648,41 +771,70 @@ function chartSvg(all, meta) {
   const ratios = panels.flatMap((p) => p.rows.flatMap((r) => ROUTES.map((rt) => ratio(r, rt)))).filter(Number.isFinite);
   const yMax = Math.min(2.5, Math.max(1.2, Math.ceil(Math.max(0, ...ratios) * 5) / 5));
   const step = yMax > 1.6 ? 0.5 : 0.25;
-  const W = 900, cols = 2, gap = 20, left = 20, top = 96;
-  const pw = (W - left * 2 - gap * (cols - 1)) / cols, ph = 250;
+  const W = 900,
+    cols = 2,
+    gap = 20,
+    left = 20,
+    top = 96;
+  const pw = (W - left * 2 - gap * (cols - 1)) / cols,
+    ph = 250;
   const H = top + Math.ceil(panels.length / cols) * (ph + gap) + 30;
   const colors = ["#1f6feb", "#e8793a", "#9a6fb0", "#7f7f7f"];
   const o = [];
-  o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="11">`);
+  o.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
+  );
   o.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  o.push(`<text x="${W / 2}" y="26" text-anchor="middle" font-size="17" font-weight="bold">Tessera vs the Node session peers: req/s as a ratio to the same framework's no-session baseline</text>`);
-  o.push(`<text x="${W / 2}" y="46" text-anchor="middle" font-size="12" fill="#444">Higher is better; 1.0 (dashed) is the framework without any session layer. One run, ${esc(meta.date)}; ${meta.nproc} cores${meta.noisy ? ", shared and noisy machine" : ""}.</text>`);
+  o.push(
+    `<text x="${W / 2}" y="26" text-anchor="middle" font-size="17" font-weight="bold">Tessera vs the Node session peers: req/s as a ratio to the same framework's no-session baseline</text>`,
+  );
+  o.push(
+    `<text x="${W / 2}" y="46" text-anchor="middle" font-size="12" fill="#444">Higher is better; 1.0 (dashed) is the framework without any session layer. One run, ${esc(meta.date)}; ${meta.nproc} cores${meta.noisy ? ", shared and noisy machine" : ""}.</text>`,
+  );
   // Global legend.
-  const lg = [["Tessera", colors[0]], ["the peer it is judged against (named in each panel)", colors[1]]];
+  const lg = [
+    ["Tessera", colors[0]],
+    ["the peer it is judged against (named in each panel)", colors[1]],
+  ];
   let lx = W / 2 - 210;
   for (const [name, color] of lg) {
     o.push(`<rect x="${lx}" y="60" width="14" height="14" fill="${color}"/><text x="${lx + 20}" y="71" font-size="12">${esc(name)}</text>`);
     lx += 20 + name.length * 6.6 + 24;
   }
-  o.push(`<line x1="${lx}" y1="67" x2="${lx + 24}" y2="67" stroke="#c0392b" stroke-width="1.5" stroke-dasharray="5 3"/><text x="${lx + 30}" y="71" font-size="12">baseline (1.0)</text>`);
+  o.push(
+    `<line x1="${lx}" y1="67" x2="${lx + 24}" y2="67" stroke="#c0392b" stroke-width="1.5" stroke-dasharray="5 3"/><text x="${lx + 30}" y="71" font-size="12">baseline (1.0)</text>`,
+  );
   panels.forEach((panel, i) => {
-    const px = left + (i % cols) * (pw + gap), py = top + Math.floor(i / cols) * (ph + gap);
-    const plotL = px + 46, plotR = px + pw - 8, plotT = py + 30 + 14 * panel.rows.length, plotB = py + ph - 34;
+    const px = left + (i % cols) * (pw + gap),
+      py = top + Math.floor(i / cols) * (ph + gap);
+    const plotL = px + 46,
+      plotR = px + pw - 8,
+      plotT = py + 30 + 14 * panel.rows.length,
+      plotB = py + ph - 34;
     const y = (v) => plotB - (Math.min(v, yMax) / yMax) * (plotB - plotT);
     o.push(`<g>`);
     o.push(`<rect x="${px}" y="${py}" width="${pw}" height="${ph}" fill="none" stroke="#d0d7de"/>`);
     o.push(`<text x="${px + 8}" y="${py + 17}" font-size="13" font-weight="bold">${esc(panel.title)}</text>`);
     panel.rows.forEach((r, k) => {
       const ly = py + 24 + 14 * k;
-      o.push(`<rect x="${px + 8}" y="${ly}" width="10" height="10" fill="${colors[k % colors.length]}"/><text x="${px + 23}" y="${ly + 9}" font-size="10.5">${esc(r.label)} (${esc(r.variant)})</text>`);
+      o.push(
+        `<rect x="${px + 8}" y="${ly}" width="10" height="10" fill="${colors[k % colors.length]}"/><text x="${px + 23}" y="${ly + 9}" font-size="10.5">${esc(r.label)} (${esc(r.variant)})</text>`,
+      );
     });
-    if (panel.rows.length === 1) o.push(`<text x="${plotR}" y="${py + 33}" text-anchor="end" font-size="10.5" fill="#666">no peer on this framework and store</text>`);
+    if (panel.rows.length === 1)
+      o.push(`<text x="${plotR}" y="${py + 33}" text-anchor="end" font-size="10.5" fill="#666">no peer on this framework and store</text>`);
     // Axes, gridlines, ticks.
     for (let v = 0; v <= yMax + 1e-9; v += step) {
-      o.push(`<line x1="${plotL}" y1="${y(v)}" x2="${plotR}" y2="${y(v)}" stroke="#eef0f2"/><text x="${plotL - 4}" y="${y(v) + 3.5}" text-anchor="end" font-size="10" fill="#555">${v.toFixed(2)}</text>`);
+      o.push(
+        `<line x1="${plotL}" y1="${y(v)}" x2="${plotR}" y2="${y(v)}" stroke="#eef0f2"/><text x="${plotL - 4}" y="${y(v) + 3.5}" text-anchor="end" font-size="10" fill="#555">${v.toFixed(2)}</text>`,
+      );
     }
-    o.push(`<line x1="${plotL}" y1="${plotT}" x2="${plotL}" y2="${plotB}" stroke="#888"/><line x1="${plotL}" y1="${plotB}" x2="${plotR}" y2="${plotB}" stroke="#888"/>`);
-    o.push(`<text transform="translate(${px + 12} ${(plotT + plotB) / 2}) rotate(-90)" text-anchor="middle" font-size="10.5" fill="#333">ratio to baseline</text>`);
+    o.push(
+      `<line x1="${plotL}" y1="${plotT}" x2="${plotL}" y2="${plotB}" stroke="#888"/><line x1="${plotL}" y1="${plotB}" x2="${plotR}" y2="${plotB}" stroke="#888"/>`,
+    );
+    o.push(
+      `<text transform="translate(${px + 12} ${(plotT + plotB) / 2}) rotate(-90)" text-anchor="middle" font-size="10.5" fill="#333">ratio to baseline</text>`,
+    );
     const gw = (plotR - plotL) / ROUTES.length;
     const bw = Math.min(26, (gw - 10) / panel.rows.length);
     ROUTES.forEach((route, g) => {
@@ -691,8 +843,12 @@ function chartSvg(all, meta) {
         const v = ratio(r, route);
         if (!Number.isFinite(v)) return;
         const bx = gx + k * bw;
-        o.push(`<rect x="${bx.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${(plotB - y(v)).toFixed(1)}" fill="${colors[k % colors.length]}"><title>${esc(`${r.variant} /${route}: ${v.toFixed(2)}x`)}</title></rect>`);
-        o.push(`<text x="${(bx + (bw - 2) / 2).toFixed(1)}" y="${(y(v) - 3).toFixed(1)}" text-anchor="middle" font-size="${bw < 18 ? 8 : 9}" fill="#222">${v > yMax ? "▲" : ""}${v.toFixed(2)}</text>`);
+        o.push(
+          `<rect x="${bx.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${(plotB - y(v)).toFixed(1)}" fill="${colors[k % colors.length]}"><title>${esc(`${r.variant} /${route}: ${v.toFixed(2)}x`)}</title></rect>`,
+        );
+        o.push(
+          `<text x="${(bx + (bw - 2) / 2).toFixed(1)}" y="${(y(v) - 3).toFixed(1)}" text-anchor="middle" font-size="${bw < 18 ? 8 : 9}" fill="#222">${v > yMax ? "▲" : ""}${v.toFixed(2)}</text>`,
+        );
       });
       o.push(`<text x="${(plotL + g * gw + gw / 2).toFixed(1)}" y="${plotB + 14}" text-anchor="middle" font-size="10.5">/${route}</text>`);
     });
@@ -700,7 +856,9 @@ function chartSvg(all, meta) {
     o.push(`<text x="${(plotL + plotR) / 2}" y="${plotB + 28}" text-anchor="middle" font-size="10.5" fill="#333">route</text>`);
     o.push(`</g>`);
   });
-  o.push(`<text x="${W - 10}" y="${H - 10}" text-anchor="end" font-size="10" fill="#666">Generated by bench/run.mjs (npm run bench); numbers in docs/benchmarks.md.${yMax < Math.max(0, ...ratios) ? ` Bars above ${yMax.toFixed(1)} are cut off (▲).` : ""}</text>`);
+  o.push(
+    `<text x="${W - 10}" y="${H - 10}" text-anchor="end" font-size="10" fill="#666">Generated by bench/run.mjs (npm run bench); numbers in docs/benchmarks.md.${yMax < Math.max(0, ...ratios) ? ` Bars above ${yMax.toFixed(1)} are cut off (▲).` : ""}</text>`,
+  );
   o.push(`</svg>`);
   return o.join("\n") + "\n";
 }
@@ -714,7 +872,8 @@ async function runScale() {
     return { status: "missing", markdown: "## Scale\n\nNot run: `bench/scale/run.mjs` does not exist yet.\n", json: null };
   }
   const dir = mkdtempSync(join(tmpdir(), "bench-scale-"));
-  const md = join(dir, "scale.md"), js = join(dir, "scale.json");
+  const md = join(dir, "scale.md"),
+    js = join(dir, "scale.json");
   const timeoutS = Number(process.env.SCALE_TIMEOUT ?? 420);
   console.log(`scale: node scale/run.mjs --out ${md} --json ${js} (timeout ${timeoutS} s)`);
   const t0 = Date.now();
@@ -724,20 +883,28 @@ async function runScale() {
   children.add(child);
   let timedOut = false;
   // SIGINT: the scale script's stores.mjs cleanup stops its Redis/PostgreSQL on SIGINT.
-  const timer = setTimeout(() => { timedOut = true; child.kill("SIGINT"); setTimeout(() => child.exitCode === null && child.kill("SIGKILL"), 10000).unref(); }, timeoutS * 1000);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGINT");
+    setTimeout(() => child.exitCode === null && child.kill("SIGKILL"), 10000).unref();
+  }, timeoutS * 1000);
   const code = await new Promise((resolve) => child.on("exit", (c, sig) => resolve(c ?? sig)));
   clearTimeout(timer);
   children.delete(child);
   const seconds = (Date.now() - t0) / 1000;
   let markdown = existsSync(md) ? readFileSync(md, "utf8") : "";
   let json = null;
-  try { json = JSON.parse(readFileSync(js, "utf8")); } catch {}
+  try {
+    json = JSON.parse(readFileSync(js, "utf8"));
+  } catch {}
   rmSync(dir, { recursive: true, force: true });
   const ok = code === 0 && markdown.trim();
   if (!ok) {
     const why = timedOut ? `timed out after ${timeoutS} s` : `exited with ${code}`;
     console.warn(`warning: scale/run.mjs ${why}`);
-    markdown = markdown.trim() ? `${markdown.trimEnd()}\n\n**The scale run ${why}; the section above may be incomplete.**\n` : `## Scale\n\nNot run to completion: \`scale/run.mjs\` ${why}.\n`;
+    markdown = markdown.trim()
+      ? `${markdown.trimEnd()}\n\n**The scale run ${why}; the section above may be incomplete.**\n`
+      : `## Scale\n\nNot run to completion: \`scale/run.mjs\` ${why}.\n`;
   }
   if (!/^## Scale/m.test(markdown)) markdown = `## Scale\n\n${markdown}`;
   return { status: ok ? "ok" : "failed", exit: code, seconds, markdown: markdown.trimEnd() + "\n", json };
@@ -810,7 +977,19 @@ try {
 const resultsFile = join(here, "results", `${meta.date.replace(/:/g, "-")}.json`);
 const write = (scale) => {
   mkdirSync(join(here, "results"), { recursive: true });
-  writeFileSync(resultsFile, JSON.stringify({ meta, settings: { DURATION, WARMUP, REPS, CONNECTIONS, QUICK, SESSIONS, STORE_COUNTERS }, all, scale: scale && { status: scale.status, exit: scale.exit, seconds: scale.seconds, markdown: scale.markdown, results: scale.json } }, null, 2));
+  writeFileSync(
+    resultsFile,
+    JSON.stringify(
+      {
+        meta,
+        settings: { DURATION, WARMUP, REPS, CONNECTIONS, QUICK, SESSIONS, STORE_COUNTERS },
+        all,
+        scale: scale && { status: scale.status, exit: scale.exit, seconds: scale.seconds, markdown: scale.markdown, results: scale.json },
+      },
+      null,
+      2,
+    ),
+  );
   writeFileSync(SVG, chartSvg(all, meta));
   writeFileSync(OUT, report(all, meta) + "\n" + (scale ? scale.markdown : "## Scale\n\nRunning...\n") + findings());
 };

@@ -15,11 +15,16 @@ export const PG_PORT = 5499;
 export const children = new Set();
 function cleanup() {
   for (const c of children) {
-    try { c.kill("SIGTERM"); } catch {}
+    try {
+      c.kill("SIGTERM");
+    } catch {}
   }
 }
 process.on("exit", cleanup);
-process.on("SIGINT", () => { cleanup(); process.exit(130); });
+process.on("SIGINT", () => {
+  cleanup();
+  process.exit(130);
+});
 
 export function sh(cmd, args) {
   return execFileSync(cmd, args, { encoding: "utf8" }).trim();
@@ -28,7 +33,10 @@ async function portOpen(port) {
   const net = await import("node:net");
   return new Promise((resolve) => {
     const s = net.connect(port, "127.0.0.1");
-    s.once("connect", () => { s.destroy(); resolve(true); });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once("error", () => resolve(false));
   });
 }
@@ -52,7 +60,12 @@ export async function startRedis() {
   const p = spawn("redis-server", ["--port", String(REDIS_PORT), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });
   children.add(p);
   await waitPort(REDIS_PORT, "redis-server");
-  return async () => { p.kill("SIGTERM"); children.delete(p); await sleep(200); rmSync(dir, { recursive: true, force: true }); };
+  return async () => {
+    p.kill("SIGTERM");
+    children.delete(p);
+    await sleep(200);
+    rmSync(dir, { recursive: true, force: true });
+  };
 }
 /** statStatements: load pg_stat_statements (run.mjs counts statements per server with it). */
 export async function startPostgres({ statStatements = false, settings = {} } = {}) {
@@ -63,9 +76,28 @@ export async function startPostgres({ statStatements = false, settings = {} } = 
   const data = join(dir, "data");
   sh("chown", ["postgres", dir]);
   execFileSync("runuser", ["-u", "postgres", "--", `${bin}/initdb`, "-D", data, "--auth=trust", "-U", "postgres"], { stdio: "ignore" });
-  const p = spawn("runuser", ["-u", "postgres", "--", `${bin}/postgres`, "-D", data, "-p", String(PG_PORT), "-k", dir, "-c", "listen_addresses=127.0.0.1",
-    ...Object.entries(settings).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
-    ...(statStatements ? ["-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=top", "-c", "pg_stat_statements.track_utility=on"] : [])], { stdio: "ignore" });
+  const p = spawn(
+    "runuser",
+    [
+      "-u",
+      "postgres",
+      "--",
+      `${bin}/postgres`,
+      "-D",
+      data,
+      "-p",
+      String(PG_PORT),
+      "-k",
+      dir,
+      "-c",
+      "listen_addresses=127.0.0.1",
+      ...Object.entries(settings).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
+      ...(statStatements
+        ? ["-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=top", "-c", "pg_stat_statements.track_utility=on"]
+        : []),
+    ],
+    { stdio: "ignore" },
+  );
   children.add(p);
   await waitPort(PG_PORT, "postgres", 200);
   for (let i = 0; i < 50; i++) {
@@ -73,7 +105,25 @@ export async function startPostgres({ statStatements = false, settings = {} } = 
     if (r.status === 0) break;
     await sleep(200);
   }
-  if (statStatements) execFileSync("runuser", ["-u", "postgres", "--", `${bin}/psql`, "-h", "127.0.0.1", "-p", String(PG_PORT), "-d", "bench", "-qAtc", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"], { stdio: "ignore" });
+  if (statStatements)
+    execFileSync(
+      "runuser",
+      [
+        "-u",
+        "postgres",
+        "--",
+        `${bin}/psql`,
+        "-h",
+        "127.0.0.1",
+        "-p",
+        String(PG_PORT),
+        "-d",
+        "bench",
+        "-qAtc",
+        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements",
+      ],
+      { stdio: "ignore" },
+    );
   // Tessera's PostgreSQL table comes from its migrations (as `tessera migrate` would run them).
   return async () => {
     p.kill("SIGTERM");
@@ -82,4 +132,3 @@ export async function startPostgres({ statStatements = false, settings = {} } = 
     rmSync(dir, { recursive: true, force: true });
   };
 }
-

@@ -72,8 +72,13 @@ export async function load(url, context, next) {
   const hooks = pathToFileURL(join(root, "test/hardening/ts-hooks.mjs")).href;
   const register = `import { register } from "node:module"; register(${JSON.stringify(hooks)}); register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(recorder)}`)});`;
   try {
-    execFileSync(process.execPath, ["--import", `data:text/javascript,${encodeURIComponent(register)}`, "--input-type=module", "--eval", program], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
-    const urls = readFileSync(log, "utf8").split("\n").filter((line) => line !== "");
+    execFileSync(process.execPath, ["--import", `data:text/javascript,${encodeURIComponent(register)}`, "--input-type=module", "--eval", program], {
+      cwd: root,
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    const urls = readFileSync(log, "utf8")
+      .split("\n")
+      .filter((line) => line !== "");
     return [...new Set(urls.map((url) => fileURLToPath(url)))].filter((path) => path.startsWith(src + "/")).sort();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -123,7 +128,10 @@ const modules = loadedSources(MEMORY_APP).map((path) => ({ file: relative(src, p
 const report = {
   memoryApp: { modules: modules.length, lines: modules.reduce((total, m) => total + m.lines, 0), files: modules },
   sqliteApp: { loaded: loadedSources(SQLITE_APP).map((path) => relative(src, path)) },
-  cookieApp: { bundledBytes: await bundledBytes(COOKIE_APP), loaded: loadedSources(COOKIE_APP.replace("process.env.SESSION_SECRET", '"s".repeat(32)') + "await handle(undefined);").map((path) => relative(src, path)) },
+  cookieApp: {
+    bundledBytes: await bundledBytes(COOKIE_APP),
+    loaded: loadedSources(COOKIE_APP.replace("process.env.SESSION_SECRET", '"s".repeat(32)') + "await handle(undefined);").map((path) => relative(src, path)),
+  },
 };
 
 if (json) {

@@ -23,7 +23,9 @@ export function sessionOf<Data extends object>(owner: ResolvedOptions, carrier: 
     );
   }
   if (found[openedBy]() !== owner) {
-    throw new ConfigurationError("sessions.of() was given a request whose session comes from another createSessions() object. Call of() on the object the adapter was given.");
+    throw new ConfigurationError(
+      "sessions.of() was given a request whose session comes from another createSessions() object. Call of() on the object the adapter was given.",
+    );
   }
   return found as Session<Data>;
 }

@@ -35,7 +35,8 @@ export function assertJsonValue(value: unknown, path: string, seen: Set<object> 
       if (isArray) {
         // A hole (`[, 1]`) would come back as null: refuse it rather than change the data.
         for (let i = 0; i < value.length; i++) {
-          if (!(i in value)) throw new InvalidValueError(`${path}[${i}] is a hole in a sparse array, which JSON stores as null. Fill it (e.g. with null) first.`);
+          if (!(i in value))
+            throw new InvalidValueError(`${path}[${i}] is a hole in a sparse array, which JSON stores as null. Fill it (e.g. with null) first.`);
           assertJsonValue(value[i], `${path}[${i}]`, seen);
         }
       } else for (const [k, v] of Object.entries(value)) assertJsonValue(v, `${path}.${k}`, seen);

@@ -114,7 +114,10 @@ export function expiredCookie(name: string, where: { readonly domain?: string | 
 export function varyWithCookie(existing: string | number | readonly string[] | undefined): string {
   if (existing === undefined || existing === "") return "Cookie"; // the usual case, without the parsing below
   const current = existing === undefined ? "" : Array.isArray(existing) ? existing.join(", ") : String(existing);
-  const fields = current.split(",").map((f) => f.trim()).filter((f) => f !== "");
+  const fields = current
+    .split(",")
+    .map((f) => f.trim())
+    .filter((f) => f !== "");
   if (fields.includes("*") || fields.some((f) => f.toLowerCase() === "cookie")) return fields.includes("*") ? "*" : fields.join(", ");
   return [...fields, "Cookie"].join(", ");
 }

@@ -104,4 +104,3 @@ export function sha256Hex(text: string): string {
 }
 /** `crypto.hash` (Node 20.12+), a third of the cost of a Hash object; absent on older Node 20s. */
 const oneShotHash = (node as { hash?: (algorithm: string, data: string, encoding: "hex") => string } | undefined)?.hash;
-

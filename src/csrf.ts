@@ -159,7 +159,11 @@ export interface CsrfOptions {
 
 /** The part of `createSessions`' result the CSRF helper needs. */
 interface SessionsLike {
-  readonly options: { readonly backend: { readonly kind: "server" | "cookie" }; readonly secrets: readonly string[]; readonly cookie: { readonly secure: boolean } };
+  readonly options: {
+    readonly backend: { readonly kind: "server" | "cookie" };
+    readonly secrets: readonly string[];
+    readonly cookie: { readonly secure: boolean };
+  };
 }
 
 /** Derives a purpose-bound key from the sessions' newest secret, so a CSRF token is never a valid signature elsewhere. */
@@ -178,7 +182,9 @@ export function createCsrf(sessions: SessionsLike, options: CsrfOptions = {}): C
   const secret = sessions?.options?.secrets?.[0];
   const key = options.key ?? (secret === undefined ? undefined : deriveCsrfKey(secret, "tessera.csrf"));
   if (key === undefined) {
-    throw new ConfigurationError("createCsrf needs a key: give createSessions a secret (32+ bytes, e.g. from SESSION_SECRET), or pass createCsrf(sessions, { key }).");
+    throw new ConfigurationError(
+      "createCsrf needs a key: give createSessions a secret (32+ bytes, e.g. from SESSION_SECRET), or pass createCsrf(sessions, { key }).",
+    );
   }
   const core = csrfProtection({
     key,
@@ -189,5 +195,9 @@ export function createCsrf(sessions: SessionsLike, options: CsrfOptions = {}): C
   });
   if (sessions.options.backend.kind === "server") return core;
   // A signed-cookie session's key is its cookie value, new on every save: bind to the cookie only.
-  return { ...core, issue: (header, _session, issueOptions) => core.issue(header, undefined, issueOptions), verify: (header, submitted) => core.verify(header, submitted) };
+  return {
+    ...core,
+    issue: (header, _session, issueOptions) => core.issue(header, undefined, issueOptions),
+    verify: (header, submitted) => core.verify(header, submitted),
+  };
 }

@@ -22,5 +22,8 @@ export interface FlashMessage<Message = unknown> {
  */
 export function storedFlashes(value: unknown): FlashMessage[] {
   if (!Array.isArray(value)) return [];
-  return value.filter((entry): entry is FlashMessage => typeof entry === "object" && entry !== null && typeof (entry as { level?: unknown }).level === "string" && "message" in entry);
+  return value.filter(
+    (entry): entry is FlashMessage =>
+      typeof entry === "object" && entry !== null && typeof (entry as { level?: unknown }).level === "string" && "message" in entry,
+  );
 }

@@ -95,15 +95,20 @@ function createGateway(backend: SessionBackend, limit: number): BackendGateway {
   const server = backend.kind === "server" ? backend : undefined;
   const supports = (capability: Capability) => typeof server?.[capability] === "function";
   const whyNot = (capability: Capability) =>
-    capability === "clearExpired" ? "expires sessions on its own"
-    : capability === "migrate" ? "needs no schema"
-    : server === undefined ? "keeps sessions in the visitors' cookies, so the server has none"
-    : capability === "listSessions" ? "cannot list its sessions (memcached, for one, has no way to enumerate its keys)"
-    : "keeps no user index";
+    capability === "clearExpired"
+      ? "expires sessions on its own"
+      : capability === "migrate"
+        ? "needs no schema"
+        : server === undefined
+          ? "keeps sessions in the visitors' cookies, so the server has none"
+          : capability === "listSessions"
+            ? "cannot list its sessions (memcached, for one, has no way to enumerate its keys)"
+            : "keeps no user index";
   const unsupported = (capability: Capability) => {
-    const instead = capability === "listSessions"
-      ? "Use the database, file, Redis or memory backend to list sessions."
-      : "Use the database, cache (Redis), file or memory backend for setUser, listForUser, endAllForUser and endSession.";
+    const instead =
+      capability === "listSessions"
+        ? "Use the database, file, Redis or memory backend to list sessions."
+        : "Use the database, cache (Redis), file or memory backend for setUser, listForUser, endAllForUser and endSession.";
     return new ConfigurationError(`The ${name} backend ${whyNot(capability)}. ${instead}`);
   };
   const call = guardedCall(name, limit);

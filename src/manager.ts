@@ -133,15 +133,16 @@ export function createSessions<Data extends object = SessionData>(options?: Sess
       return old === undefined ? open(value) : new Session<Data>(resolved, old.sameName ? undefined : value, old);
     },
     of: (carrier) => sessionOf<Data>(resolved, carrier),
-    commit: (session, status) => observeCommit(resolved.backend.name, session.sessionKey, status, async () => {
-      const old = session[oldCookie];
-      // Decided before the save, which gives the session a key.
-      const outcome = old && migrateFrom?.outcome(old, session, status);
-      const result = await commit(resolved, session, status);
-      if (!old || !outcome || !migrateFrom) return result;
-      const extraSetCookies = await migrateFrom.settle(old, outcome, resolved, result.setCookie !== undefined);
-      return extraSetCookies.length === 0 ? result : { ...result, extraSetCookies };
-    }),
+    commit: (session, status) =>
+      observeCommit(resolved.backend.name, session.sessionKey, status, async () => {
+        const old = session[oldCookie];
+        // Decided before the save, which gives the session a key.
+        const outcome = old && migrateFrom?.outcome(old, session, status);
+        const result = await commit(resolved, session, status);
+        if (!old || !outcome || !migrateFrom) return result;
+        const extraSetCookies = await migrateFrom.settle(old, outcome, resolved, result.setCookie !== undefined);
+        return extraSetCookies.length === 0 ? result : { ...result, extraSetCookies };
+      }),
     tryCommitSync: (session, status) => {
       const old = session[oldCookie];
       // Settling a migration may delete the old record: that is for `commit`.

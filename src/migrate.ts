@@ -153,12 +153,16 @@ export class SessionMigration {
     }
     const { store } = options;
     if (typeof store?.get !== "function" || typeof store.destroy !== "function") {
-      fail(helper, `store must be the store ${from} used (such as connect-redis's RedisStore or connect-pg-simple's store): an object with get(sid, callback) and destroy(sid, callback).`);
+      fail(
+        helper,
+        `store must be the store ${from} used (such as connect-redis's RedisStore or connect-pg-simple's store): an object with get(sid, callback) and destroy(sid, callback).`,
+      );
     }
     const name = options.cookieName ?? defaultName;
     if (typeof name !== "string" || name === "") fail(helper, `cookieName must be the name of ${from}'s cookie (default "${defaultName}").`);
     const { path = "/", domain } = options.cookie ?? {};
-    if (typeof path !== "string" || (domain !== undefined && typeof domain !== "string")) fail(helper, "cookie.path and cookie.domain must be strings, as configured in the old app.");
+    if (typeof path !== "string" || (domain !== undefined && typeof domain !== "string"))
+      fail(helper, "cookie.path and cookie.domain must be strings, as configured in the old app.");
     if (options.deleteOld !== undefined && typeof options.deleteOld !== "boolean") fail(helper, "deleteOld must be true or false.");
     this.from = from;
     this.cookieName = name;
@@ -245,7 +249,10 @@ export class SessionMigration {
     const id = outcome === "ended" && old.state === "unread" ? await this.#verify(old, options) : old.id;
     if (id !== undefined && (outcome === "ended" || this.#deleteOld)) {
       await this.#storeCall(options, "delete", (done) => this.#store.destroy(id, done)).catch((error: unknown) => {
-        options.logger.error(`[tessera] Could not delete a moved ${this.from} session from its store; its cookie is cleared, and the store's expiry will remove it.`, error);
+        options.logger.error(
+          `[tessera] Could not delete a moved ${this.from} session from its store; its cookie is cleared, and the store's expiry will remove it.`,
+          error,
+        );
       });
     }
     return clear;
@@ -261,11 +268,15 @@ export class SessionMigration {
     // Every secret is tried, so the time taken does not tell which one matched.
     for (const secret of this.#secrets) {
       // cookie-signature's form: HMAC-SHA256 in standard base64 without its padding.
-      const expected = toBase64url(await portableCrypto.hmacSha256(utf8(secret), id)).replace(/-/g, "+").replace(/_/g, "/");
+      const expected = toBase64url(await portableCrypto.hmacSha256(utf8(secret), id))
+        .replace(/-/g, "+")
+        .replace(/_/g, "/");
       if (constantTimeEqual(expected, signature)) valid = true;
     }
     if (valid && id !== "") return (old.id = id);
-    options.logger.warn(`[tessera] Ignored the ${this.from} cookie: it failed verification (tampered, or signed with a secret migrateFrom was not given), so nothing was moved.`);
+    options.logger.warn(
+      `[tessera] Ignored the ${this.from} cookie: it failed verification (tampered, or signed with a secret migrateFrom was not given), so nothing was moved.`,
+    );
     return undefined;
   }
 

@@ -111,7 +111,9 @@ const COUNTED = { load: "loads", save: "saves", delete: "deletes" } as const;
 export function observeBackendCall<T>(owner: object, backend: string, action: string, key: string | null, run: () => Promise<T>): Promise<T> {
   if (action !== "load" && action !== "save" && action !== "delete") return run();
   const traceOn = channels[action];
-  const pending = traceOn.hasSubscribers ? traced(traceOn, { backend, id: idOf(key) }, run, (value) => (action === "load" ? { found: value !== null } : undefined)) : run();
+  const pending = traceOn.hasSubscribers
+    ? traced(traceOn, { backend, id: idOf(key) }, run, (value) => (action === "load" ? { found: value !== null } : undefined))
+    : run();
   const counters = countersOf(owner);
   return pending.then(
     (value) => {
@@ -133,13 +135,23 @@ function commitSummary(result: { readonly setCookie: string | undefined; readonl
 }
 
 /** @internal Traces a commit that needs I/O (`commit`). */
-export function observeCommit<T extends { readonly setCookie: string | undefined; readonly varyCookie: boolean }>(backend: string, key: string | null, status: number, run: () => Promise<T>): Promise<T> {
+export function observeCommit<T extends { readonly setCookie: string | undefined; readonly varyCookie: boolean }>(
+  backend: string,
+  key: string | null,
+  status: number,
+  run: () => Promise<T>,
+): Promise<T> {
   const commitChannel = channels.commit;
   return commitChannel.hasSubscribers ? traced(commitChannel, { backend, id: idOf(key), status }, run, commitSummary) : run();
 }
 
 /** @internal Traces a commit answered without I/O (`tryCommitSync` with a result). */
-export function observeCommitSync<T extends { readonly setCookie: string | undefined; readonly varyCookie: boolean }>(backend: string, key: string | null, status: number, result: T): T {
+export function observeCommitSync<T extends { readonly setCookie: string | undefined; readonly varyCookie: boolean }>(
+  backend: string,
+  key: string | null,
+  status: number,
+  result: T,
+): T {
   const commitChannel = channels.commit;
   // Traced as a promise too, so a subscriber ends every span on asyncEnd, whichever path ran.
   if (commitChannel.hasSubscribers) void commitChannel.tracePromise(() => Promise.resolve(commitSummary(result)), { backend, id: idOf(key), status });
@@ -154,7 +166,12 @@ function idOf(key: string | null): string | null {
  * `tracePromise` with `summarize(value)` as the published result in place of the value itself,
  * which the caller still gets.
  */
-async function traced<T, C extends { result?: unknown }>(channel: TracingChannel<unknown, C>, context: C, run: () => Promise<T>, summarize: (value: T) => C["result"]): Promise<T> {
+async function traced<T, C extends { result?: unknown }>(
+  channel: TracingChannel<unknown, C>,
+  context: C,
+  run: () => Promise<T>,
+  summarize: (value: T) => C["result"],
+): Promise<T> {
   let value: T | undefined;
   await channel.tracePromise(async () => summarize((value = await run())), context);
   return value as T;

@@ -180,7 +180,7 @@ export const DEFAULT_SQLITE_FILE = "sessions.sqlite3";
 /** What to do instead of the default SQLite file, for the messages that refuse it. */
 const OTHER_STORE =
   'Set a path the process can write: backend: databaseBackend({ url: "sqlite:/tmp/sessions.sqlite3" }) from "tessera-sessions/backends/db", ' +
-  "or pick another backend: signedCookieBackend() from \"tessera-sessions/backends/signed-cookies\" (no storage needed), a database or a cache by URL.";
+  'or pick another backend: signedCookieBackend() from "tessera-sessions/backends/signed-cookies" (no storage needed), a database or a cache by URL.';
 
 /**
  * The default backend writes sessions.sqlite3 (and SQLite's -wal and -shm files beside it) in
@@ -190,14 +190,17 @@ const OTHER_STORE =
 function refuseUnwritableDefault(): void {
   const fs = nodeBuiltin<typeof import("node:fs")>("node:fs");
   const cwd = nodeBuiltin<typeof import("node:process")>("node:process")?.cwd;
-  if (!fs || !cwd) fail(`No backend was given, and the default (a SQLite file, ${DEFAULT_SQLITE_FILE}) needs a file system, which this runtime has none of. ${OTHER_STORE}`);
+  if (!fs || !cwd)
+    fail(`No backend was given, and the default (a SQLite file, ${DEFAULT_SQLITE_FILE}) needs a file system, which this runtime has none of. ${OTHER_STORE}`);
   let directory = ".";
   try {
     directory = cwd(); // Deno without --allow-read refuses even this
     fs.accessSync(directory, fs.constants.W_OK);
   } catch (error) {
     const reason = (error as { code?: unknown }).code === "EROFS" ? "it is on a read-only file system" : "this process may not write there";
-    fail(`No backend was given, and the default (a SQLite file, ${DEFAULT_SQLITE_FILE}, in the working directory ${directory}) cannot be created: ${reason}, as on serverless platforms. ${OTHER_STORE}`);
+    fail(
+      `No backend was given, and the default (a SQLite file, ${DEFAULT_SQLITE_FILE}, in the working directory ${directory}) cannot be created: ${reason}, as on serverless platforms. ${OTHER_STORE}`,
+    );
   }
 }
 
@@ -213,12 +216,27 @@ function fail(message: string): never {
 // Every option name, checked complete against the interfaces by the compiler: JavaScript callers
 // get no type check, so a misspelt key must fail here instead of being silently ignored.
 const OPTION_NAMES = Object.keys({
-  backend: true, secret: true, cookie: true, saveEveryRequest: true, expireAtBrowserClose: true, clock: true,
-  logger: true, backendTimeoutMs: true, idleTimeout: true, absoluteTimeout: true, touchInterval: true,
+  backend: true,
+  secret: true,
+  cookie: true,
+  saveEveryRequest: true,
+  expireAtBrowserClose: true,
+  clock: true,
+  logger: true,
+  backendTimeoutMs: true,
+  idleTimeout: true,
+  absoluteTimeout: true,
+  touchInterval: true,
   migrateFrom: true,
 } satisfies Record<keyof SessionsOptions, true>);
 const COOKIE_OPTION_NAMES = Object.keys({
-  name: true, maxAge: true, domain: true, path: true, secure: true, httpOnly: true, sameSite: true,
+  name: true,
+  maxAge: true,
+  domain: true,
+  path: true,
+  secure: true,
+  httpOnly: true,
+  sameSite: true,
 } satisfies Record<keyof CookieOptions, true>);
 
 /** How a bad value is shown in a message: a string is said to be one, since "it is 3600" would hide that. */
@@ -249,7 +267,9 @@ function rejectUnknownOptions(given: object, names: readonly string[], where: ""
     const candidates = where === "" ? [...names, ...COOKIE_OPTION_NAMES.map((name) => `cookie.${name}`)] : names.map((name) => `cookie.${name}`);
     const bare = (candidate: string) => candidate.replace(/^cookie\./, "");
     const nearest = candidates.reduce((best, candidate) => (editDistance(key, bare(candidate)) < editDistance(key, bare(best)) ? candidate : best));
-    fail(`Unknown option ${where}${key}: did you mean ${nearest}? The ${where === "" ? "options of createSessions" : "cookie options"} are ${names.join(", ")}.`);
+    fail(
+      `Unknown option ${where}${key}: did you mean ${nearest}? The ${where === "" ? "options of createSessions" : "cookie options"} are ${names.join(", ")}.`,
+    );
   }
 }
 
@@ -301,10 +321,14 @@ export function resolveOptions(options: SessionsOptions = {}): ResolvedOptions {
   if (options.backend === undefined) refuseUnwritableDefault();
   const backend = options.backend ?? defaultBackend();
   if (!isBackend(backend)) {
-    fail("backend must be a Tessera backend, such as databaseBackend({ url }) from \"tessera-sessions/backends/db\" or memoryBackend() from \"tessera-sessions/backends/memory\".");
+    fail(
+      'backend must be a Tessera backend, such as databaseBackend({ url }) from "tessera-sessions/backends/db" or memoryBackend() from "tessera-sessions/backends/memory".',
+    );
   }
   if (backend.kind === "cookie" && secrets.length === 0) {
-    fail(`The ${backend.name} backend signs the session into the cookie and needs a secret: pass secret (at least ${MIN_SECRET_BYTES} bytes), e.g. from an environment variable. Generate one with: ${GENERATE_SECRET}`);
+    fail(
+      `The ${backend.name} backend signs the session into the cookie and needs a secret: pass secret (at least ${MIN_SECRET_BYTES} bytes), e.g. from an environment variable. Generate one with: ${GENERATE_SECRET}`,
+    );
   }
   for (const flag of ["saveEveryRequest", "expireAtBrowserClose"] as const) {
     // "false" would be truthy: only real booleans are taken.
@@ -332,19 +356,29 @@ export function resolveOptions(options: SessionsOptions = {}): ResolvedOptions {
   };
 }
 
-function resolveMigration(value: unknown, backend: SessionBackend, cookie: { name: string; path: string; domain: string | undefined }): SessionMigration | undefined {
+function resolveMigration(
+  value: unknown,
+  backend: SessionBackend,
+  cookie: { name: string; path: string; domain: string | undefined },
+): SessionMigration | undefined {
   if (value === undefined) return undefined;
   if (!(value instanceof SessionMigration)) {
-    fail('migrateFrom must come from fromExpressSession({ secret, store }) or fromFastifySession({ secret, store }), imported from "tessera-sessions/migrate".');
+    fail(
+      'migrateFrom must come from fromExpressSession({ secret, store }) or fromFastifySession({ secret, store }), imported from "tessera-sessions/migrate".',
+    );
   }
   if (value.cookieName !== cookie.name) return value;
   // One cookie name for both: the new Tessera cookie must land exactly on the old one, and a
   // cookie backend's values could be mistaken for the old framework's.
   if (backend.kind === "cookie") {
-    fail(`migrateFrom's cookie and Tessera's cookie are both named "${cookie.name}", which needs a server-side backend (the ${backend.name} backend's values could be taken for ${value.from}'s). Give Tessera its own cookie.name.`);
+    fail(
+      `migrateFrom's cookie and Tessera's cookie are both named "${cookie.name}", which needs a server-side backend (the ${backend.name} backend's values could be taken for ${value.from}'s). Give Tessera its own cookie.name.`,
+    );
   }
   if (value.cookiePath !== cookie.path || value.cookieDomain !== cookie.domain) {
-    fail(`migrateFrom's cookie and Tessera's cookie are both named "${cookie.name}" but differ in path or domain, so the browser would keep both. Give them the same cookie path and domain, or Tessera its own cookie.name.`);
+    fail(
+      `migrateFrom's cookie and Tessera's cookie are both named "${cookie.name}" but differ in path or domain, so the browser would keep both. Give them the same cookie path and domain, or Tessera its own cookie.name.`,
+    );
   }
   return value;
 }
@@ -366,15 +400,14 @@ const MAX_TIMER_MS = 2_147_483_647;
 function resolveBackendTimeout(value: number | undefined): number {
   if (value === undefined) return 5000;
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > MAX_TIMER_MS) {
-    fail(`backendTimeoutMs must be a number of milliseconds from 1 to ${MAX_TIMER_MS}, or 0 for no limit (it is ${describeValue(value)}). The default is 5000.`);
+    fail(
+      `backendTimeoutMs must be a number of milliseconds from 1 to ${MAX_TIMER_MS}, or 0 for no limit (it is ${describeValue(value)}). The default is 5000.`,
+    );
   }
   return value === 0 ? Number.POSITIVE_INFINITY : value;
 }
 
-function resolveExpiryPolicies(
-  options: SessionsOptions,
-  backend: SessionBackend,
-): Pick<ResolvedOptions, "idleTimeout" | "absoluteTimeout" | "touchInterval"> {
+function resolveExpiryPolicies(options: SessionsOptions, backend: SessionBackend): Pick<ResolvedOptions, "idleTimeout" | "absoluteTimeout" | "touchInterval"> {
   const seconds = (name: string, value: unknown): number | undefined => {
     if (value === undefined) return undefined;
     if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
@@ -385,17 +418,23 @@ function resolveExpiryPolicies(
   const idleTimeout = seconds("idleTimeout", options.idleTimeout);
   const absoluteTimeout = seconds("absoluteTimeout", options.absoluteTimeout);
   if (absoluteTimeout !== undefined && backend.kind === "cookie") {
-    fail(`absoluteTimeout needs a server-side backend: the ${backend.name} backend keeps no record of when a session was created. Use the database, cache, file or memory backend, or leave absoluteTimeout out.`);
+    fail(
+      `absoluteTimeout needs a server-side backend: the ${backend.name} backend keeps no record of when a session was created. Use the database, cache, file or memory backend, or leave absoluteTimeout out.`,
+    );
   }
   if (absoluteTimeout !== undefined && backend.kind === "server" && backend.keepsCreationTime === false) {
-    fail(`absoluteTimeout cannot be enforced by the ${backend.name} backend: Django's session table keeps no creation time (each save would restart the clock). Use Tessera's own table (databaseBackend without format: "django"), or leave absoluteTimeout out and rely on idleTimeout and cookie.maxAge.`);
+    fail(
+      `absoluteTimeout cannot be enforced by the ${backend.name} backend: Django's session table keeps no creation time (each save would restart the clock). Use Tessera's own table (databaseBackend without format: "django"), or leave absoluteTimeout out and rely on idleTimeout and cookie.maxAge.`,
+    );
   }
   const interval = options.touchInterval;
   if (interval === undefined) return { idleTimeout, absoluteTimeout, touchInterval: idleTimeout === undefined ? undefined : idleTimeout / 10 };
   if (idleTimeout === undefined) fail("touchInterval only applies with idleTimeout (sliding expiry): set idleTimeout too, or leave touchInterval out.");
   if (typeof interval !== "number" || !Number.isFinite(interval) || interval < 0 || interval >= idleTimeout) {
     // At or past the idle timeout, a session in use could expire before its next touch.
-    fail(`touchInterval must be a number of seconds from 0 up to (not including) idleTimeout ${idleTimeout} (it is ${describeValue(interval)}). The default is idleTimeout / 10.`);
+    fail(
+      `touchInterval must be a number of seconds from 0 up to (not including) idleTimeout ${idleTimeout} (it is ${describeValue(interval)}). The default is idleTimeout / 10.`,
+    );
   }
   return { idleTimeout, absoluteTimeout, touchInterval: interval };
 }

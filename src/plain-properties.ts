@@ -32,7 +32,21 @@ const EXPRESS_SESSION_HABITS: Readonly<Record<string, string>> = {
  * Names that the platform and common libraries probe on any object (`await`, JSON, test
  * matchers, React, inspectors): they are never session data and must stay `undefined`.
  */
-const PROBES = new Set(["then", "toJSON", "asymmetricMatch", "$$typeof", "nodeType", "tagName", "length", "size", "inspect", "_isMockFunction", "__esModule", "@@__IMMUTABLE_ITERABLE__@@", "@@__IMMUTABLE_RECORD__@@"]);
+const PROBES = new Set([
+  "then",
+  "toJSON",
+  "asymmetricMatch",
+  "$$typeof",
+  "nodeType",
+  "tagName",
+  "length",
+  "size",
+  "inspect",
+  "_isMockFunction",
+  "__esModule",
+  "@@__IMMUTABLE_ITERABLE__@@",
+  "@@__IMMUTABLE_RECORD__@@",
+]);
 
 /**
  * Puts the guard above `prototype`. `ownFields` are the instance fields the constructor assigns,

@@ -378,7 +378,11 @@ export class Session<Data extends object = SessionData> {
         } catch (error) {
           if (!(error instanceof CreateError)) throw error;
           if (attempt >= MAX_CREATE_ATTEMPTS) {
-            throw new BackendError(this.#options.backend.name, `could not find a free session key in ${attempt} attempts; the store may be misbehaving.`, error);
+            throw new BackendError(
+              this.#options.backend.name,
+              `could not find a free session key in ${attempt} attempts; the store may be misbehaving.`,
+              error,
+            );
           }
         }
       }
@@ -411,7 +415,9 @@ export class Session<Data extends object = SessionData> {
    */
   get data(): Partial<Data> {
     if (this.#cache === undefined) {
-      throw new SessionNotLoadedError('session.data was used before the session was loaded. Call "await session.load()" once in the request first, or use the async methods (await session.get(key)).');
+      throw new SessionNotLoadedError(
+        'session.data was used before the session was loaded. Call "await session.load()" once in the request first, or use the async methods (await session.get(key)).',
+      );
     }
     this.accessed = true;
     return (this.#view ??= this.#dataView()) as Partial<Data>;
@@ -481,7 +487,7 @@ export class Session<Data extends object = SessionData> {
    * res.redirect(303, "/");   // ...and on "/": for (const { level, message } of await req.session.flashes()) ...
    */
   async flash(message: unknown, level = "info"): Promise<void> {
-    if (typeof level !== "string" || level === "") throw new TypeError("[tessera] flash() level must be a non-empty string, e.g. \"success\".");
+    if (typeof level !== "string" || level === "") throw new TypeError('[tessera] flash() level must be a non-empty string, e.g. "success".');
     assertJsonValue(message, "flash message");
     const data = await this.#data();
     this.#write(data, FLASH_KEY, [...storedFlashes(data.get(FLASH_KEY)), { level, message }]);
@@ -678,7 +684,11 @@ export class Session<Data extends object = SessionData> {
       const batch = writer.waiting.splice(0);
       let failure: unknown;
       try {
-        await Session.#writeBatch(writer, key, batch.map((entry) => entry.session));
+        await Session.#writeBatch(
+          writer,
+          key,
+          batch.map((entry) => entry.session),
+        );
       } catch (error) {
         failure = error ?? new Error("save failed");
       }

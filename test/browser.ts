@@ -22,7 +22,16 @@ export function useChromium(): Chromium {
   beforeAll(async () => {
     browser = await chromium.launch({
       executablePath: "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
   });
   afterAll(async () => {
@@ -42,4 +51,5 @@ export function useChromium(): Chromium {
 }
 
 /** The full ids of the rows the session admin lists, in order (from the checkboxes). */
-export const listedIds = (page: Page) => page.locator("tbody input[name=id]").evaluateAll((boxes) => boxes.map((b) => (b as unknown as { value: string }).value));
+export const listedIds = (page: Page) =>
+  page.locator("tbody input[name=id]").evaluateAll((boxes) => boxes.map((b) => (b as unknown as { value: string }).value));

@@ -29,8 +29,11 @@ export async function buildDist(): Promise<void> {
   }
   try {
     await new Promise<void>((resolve, reject) => {
-      execFile(process.execPath, [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json", "--noCheck"], { cwd: repo }, (error, stdout) =>
-        error ? reject(new Error(`building dist/ failed:\n${stdout}`)) : resolve(),
+      execFile(
+        process.execPath,
+        [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json", "--noCheck"],
+        { cwd: repo },
+        (error, stdout) => (error ? reject(new Error(`building dist/ failed:\n${stdout}`)) : resolve()),
       );
     });
   } finally {

@@ -36,7 +36,12 @@ async function run(argv: string[], options: { sessions?: Sessions; env?: NodeJS.
 /** Four sessions a minute apart (alice twice, bob, one anonymous that has expired). */
 async function seeded(sessions: Sessions, clock: { now: number }) {
   const keys: string[] = [];
-  for (const [user, data, expiry] of [["alice", { n: 1 }, undefined], ["bob", { n: 2 }, undefined], [null, { n: 3 }, 30], ["alice", { n: 4, html: "<b>" }, undefined]] as const) {
+  for (const [user, data, expiry] of [
+    ["alice", { n: 1 }, undefined],
+    ["bob", { n: 2 }, undefined],
+    [null, { n: 3 }, 30],
+    ["alice", { n: 4, html: "<b>" }, undefined],
+  ] as const) {
     clock.now += MINUTE;
     const session = sessions.open();
     await session.update(data);
@@ -74,12 +79,29 @@ describe("tessera sessions", () => {
     expect(json.sessions.map((s) => s.id)).toEqual([ids[3], ids[2], ids[1]]);
     expect(first).toEqual({
       code: 0,
-      stdout: [header, line(ids[3] as string, 4, "alice", "20 B", "active"), line(ids[2] as string, 3, "-", "28 B", "expired"), line(ids[1] as string, 2, "bob", "7 B ", "active"), `More: tessera sessions list --after ${json.next} --limit 3`, ""].join("\n"),
+      stdout: [
+        header,
+        line(ids[3] as string, 4, "alice", "20 B", "active"),
+        line(ids[2] as string, 3, "-", "28 B", "expired"),
+        line(ids[1] as string, 2, "bob", "7 B ", "active"),
+        `More: tessera sessions list --after ${json.next} --limit 3`,
+        "",
+      ].join("\n"),
       stderr: "",
     });
     const second = JSON.parse((await run(["list", "--limit", "3", "--after", json.next, "--json"], { sessions })).stdout) as unknown;
     expect(second).toEqual({
-      sessions: [{ id: ids[0], userId: "alice", createdAt: iso(1), updatedAt: iso(1), expiresAt: new Date(T0 + MINUTE + 14 * 86_400_000).toISOString(), active: true, size: 7 }],
+      sessions: [
+        {
+          id: ids[0],
+          userId: "alice",
+          createdAt: iso(1),
+          updatedAt: iso(1),
+          expiresAt: new Date(T0 + MINUTE + 14 * 86_400_000).toISOString(),
+          active: true,
+          size: 7,
+        },
+      ],
       next: null,
     });
     for (const key of keys) expect(first.stdout + JSON.stringify(json)).not.toContain(key);
@@ -112,18 +134,36 @@ describe("tessera sessions", () => {
       '{\n  "n": 4,\n  "html": "<b>"\n}',
       "",
     ].join("\n");
-    for (const [arg, stdin] of [[id, undefined], [keys[3] as string, undefined], ["-", keys[3] as string]] as const) {
+    for (const [arg, stdin] of [
+      [id, undefined],
+      [keys[3] as string, undefined],
+      ["-", keys[3] as string],
+    ] as const) {
       expect(await run(["show", arg], { sessions, ...(stdin ? { stdin } : {}) })).toEqual({ code: 0, stdout: expected, stderr: "" });
     }
     const json = JSON.parse((await run(["show", id, "--json"], { sessions })).stdout) as Record<string, unknown>;
-    expect(json).toEqual({ id, userId: "alice", createdAt: iso(4), updatedAt: iso(4), expiresAt: new Date(T0 + 4 * MINUTE + 14 * 86_400_000).toISOString(), active: true, size: 20, version: 1, data: { n: 4, html: "<b>" } });
+    expect(json).toEqual({
+      id,
+      userId: "alice",
+      createdAt: iso(4),
+      updatedAt: iso(4),
+      expiresAt: new Date(T0 + 4 * MINUTE + 14 * 86_400_000).toISOString(),
+      active: true,
+      size: 20,
+      version: 1,
+      data: { n: 4, html: "<b>" },
+    });
     expect(await run(["show", "f".repeat(64)], { sessions })).toEqual({ code: 1, stdout: "", stderr: `tessera: no session has the id ${"f".repeat(64)}.\n` });
   });
 
   it("delete and clear-user end sessions and count them", async () => {
     const { clock, sessions } = memory();
     const keys = await seeded(sessions, clock);
-    expect(await run(["delete", hashKey(keys[1] as string), keys[2] as string, "f".repeat(64)], { sessions })).toEqual({ code: 0, stdout: "Deleted 2 sessions.\n", stderr: "" });
+    expect(await run(["delete", hashKey(keys[1] as string), keys[2] as string, "f".repeat(64)], { sessions })).toEqual({
+      code: 0,
+      stdout: "Deleted 2 sessions.\n",
+      stderr: "",
+    });
     expect(await sessions.open(keys[1]).get("n")).toBeUndefined();
     expect(await run(["clear-user", "alice", "--json"], { sessions })).toEqual({ code: 0, stdout: '{\n  "userId": "alice",\n  "ended": 2\n}\n', stderr: "" });
     expect(await run(["list", "--json"], { sessions }).then((r) => JSON.parse(r.stdout) as unknown)).toEqual({ sessions: [], next: null });
@@ -142,20 +182,43 @@ describe("tessera sessions", () => {
     const id = hashKey(session.sessionKey as string);
     const listed = await run(["list", "--json"], { env: { TESSERA_DATABASE_URL: url } });
     expect((JSON.parse(listed.stdout) as { sessions: { id: string; userId: string }[] }).sessions.map((s) => [s.id, s.userId])).toEqual([[id, "carol"]]);
-    expect(await run(["clear-user", "carol"], { env: { TESSERA_DATABASE_URL: url } })).toEqual({ code: 0, stdout: "Ended 1 session of user carol.\n", stderr: "" });
+    expect(await run(["clear-user", "carol"], { env: { TESSERA_DATABASE_URL: url } })).toEqual({
+      code: 0,
+      stdout: "Ended 1 session of user carol.\n",
+      stderr: "",
+    });
   });
 
   it("explains usage mistakes (exit 2) and stores that cannot do it (exit 1)", async () => {
     const { sessions } = memory();
-    expect(await run(["list", "--state", "old"], { sessions })).toEqual({ code: 2, stdout: "", stderr: 'tessera: --state must be active, expired or all. Run "tessera sessions --help" for usage.\n' });
+    expect(await run(["list", "--state", "old"], { sessions })).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'tessera: --state must be active, expired or all. Run "tessera sessions --help" for usage.\n',
+    });
     expect(await run(["list", "--key", "abcdefgh12345678"], { sessions })).toMatchObject({ code: 2 });
-    expect(await run(["show"], { sessions })).toEqual({ code: 2, stdout: "", stderr: 'tessera: sessions show takes one session id or key. Run "tessera sessions --help" for usage.\n' });
-    expect(await run(["show", "NOT-A-KEY"], { sessions })).toEqual({ code: 2, stdout: "", stderr: 'tessera: "NOT-A-KEY" is neither a session id (64 hex characters) nor a session key. Run "tessera sessions --help" for usage.\n' });
-    expect(await run(["frobnicate"], { sessions })).toMatchObject({ code: 2, stderr: 'tessera: unknown sessions command "frobnicate" (commands: list, show, delete, clear-user). Run "tessera sessions --help" for usage.\n' });
+    expect(await run(["show"], { sessions })).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'tessera: sessions show takes one session id or key. Run "tessera sessions --help" for usage.\n',
+    });
+    expect(await run(["show", "NOT-A-KEY"], { sessions })).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'tessera: "NOT-A-KEY" is neither a session id (64 hex characters) nor a session key. Run "tessera sessions --help" for usage.\n',
+    });
+    expect(await run(["frobnicate"], { sessions })).toMatchObject({
+      code: 2,
+      stderr: 'tessera: unknown sessions command "frobnicate" (commands: list, show, delete, clear-user). Run "tessera sessions --help" for usage.\n',
+    });
     expect((await run(["--help"], { sessions })).stdout).toMatch(/^Usage: tessera sessions <list\|show\|delete\|clear-user> \[options\]\n/);
     expect(await run(["list"], {})).toMatchObject({ code: 2, stdout: "" });
     const cookies = createSessions({ backend: signedCookieBackend(), secret: "cli-sessions-secret-0123456789abcdefghij", logger: quiet });
-    expect(await run(["list"], { sessions: cookies })).toEqual({ code: 1, stdout: "", stderr: "tessera: the signed-cookies session store keeps sessions in the visitors' cookies, so the server has none.\n" });
+    expect(await run(["list"], { sessions: cookies })).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "tessera: the signed-cookies session store keeps sessions in the visitors' cookies, so the server has none.\n",
+    });
   });
 
   it("lists whole ids, which show and delete accept as printed (issue 13, item 14)", async () => {
@@ -209,7 +272,9 @@ describe("tessera sessions", () => {
     const { clock, sessions } = memory();
     await seeded(sessions, clock);
     const usage = (text: string) => ({ code: 2, stdout: "", stderr: `tessera: ${text} Run "tessera sessions --help" for usage.\n` });
-    expect(await run(["list", "--after", "bogus"], { sessions })).toEqual(usage('--after needs the cursor a previous list printed after "More:"; this one is not valid.'));
+    expect(await run(["list", "--after", "bogus"], { sessions })).toEqual(
+      usage('--after needs the cursor a previous list printed after "More:"; this one is not valid.'),
+    );
     expect(await run(["list", "--frobnicate"], { sessions })).toEqual(usage("unknown option --frobnicate."));
     expect(await run(["list", "--user"], { sessions })).toEqual(usage("--user needs a user id."));
     expect(await run(["list", "--config"], { sessions })).toEqual(usage("--config needs a file path, e.g. --config tessera.config.js."));

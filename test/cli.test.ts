@@ -213,11 +213,19 @@ describe("configuration", () => {
       stdout: "The signed-cookies session store expires sessions on its own; nothing to delete.\n",
       stderr: "",
     });
-    expect(await tessera(["migrate", "--config", "cookies.mjs"])).toEqual({ code: 0, stdout: "The signed-cookies session store needs no schema; nothing to migrate.\n", stderr: "" });
+    expect(await tessera(["migrate", "--config", "cookies.mjs"])).toEqual({
+      code: 0,
+      stdout: "The signed-cookies session store needs no schema; nothing to migrate.\n",
+      stderr: "",
+    });
   });
 
   it("reports a config file that is missing, a directory, broken or exports the wrong thing, with exit 2 like a missing config", async () => {
-    expect(await tessera(["migrate", "--config", "nope.js"])).toEqual({ code: 2, stdout: "", stderr: `tessera: config file ${join(work, "nope.js")} does not exist.\n` });
+    expect(await tessera(["migrate", "--config", "nope.js"])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: `tessera: config file ${join(work, "nope.js")} does not exist.\n`,
+    });
     expect(await tessera(["clearsessions", "--config", "."])).toEqual({
       code: 2,
       stdout: "",
@@ -269,10 +277,22 @@ describe("errors", () => {
       stdout: "",
       stderr: 'tessera: unknown command "migrat" (commands: migrate, clearsessions, sql, sessions). Run "tessera --help" for usage.\n',
     });
-    expect(await tessera(["migrate", "--force"])).toEqual({ code: 2, stdout: "", stderr: 'tessera: unknown option --force. Run "tessera --help" for usage.\n' });
+    expect(await tessera(["migrate", "--force"])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'tessera: unknown option --force. Run "tessera --help" for usage.\n',
+    });
     // `sessions` words option mistakes the same way.
-    expect(await tessera(["sessions", "list", "--force"])).toEqual({ code: 2, stdout: "", stderr: 'tessera: unknown option --force. Run "tessera sessions --help" for usage.\n' });
-    expect(await tessera(["migrate", "now"])).toEqual({ code: 2, stdout: "", stderr: 'tessera: migrate takes no arguments; unexpected "now". Run "tessera --help" for usage.\n' });
+    expect(await tessera(["sessions", "list", "--force"])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'tessera: unknown option --force. Run "tessera sessions --help" for usage.\n',
+    });
+    expect(await tessera(["migrate", "now"])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'tessera: migrate takes no arguments; unexpected "now". Run "tessera --help" for usage.\n',
+    });
     expect(await tessera([])).toEqual({ code: 2, stdout: "", stderr: 'tessera: missing command. Run "tessera --help" for usage.\n' });
   });
 });
@@ -301,14 +321,26 @@ describe("help", () => {
   it("explains each command with `<command> --help`, without needing a store", async () => {
     const migrate = await tessera(["migrate", "--help"]);
     expect(migrate.code).toBe(0);
-    expect(migrate.stdout.split("\n").slice(0, 3)).toEqual(["Usage: tessera migrate [--config <file>]", "", "Create or upgrade the session table (safe to run on every deploy)."]);
+    expect(migrate.stdout.split("\n").slice(0, 3)).toEqual([
+      "Usage: tessera migrate [--config <file>]",
+      "",
+      "Create or upgrade the session table (safe to run on every deploy).",
+    ]);
 
     const clear = await tessera(["clearsessions", "--help"]);
-    expect(clear.stdout.split("\n").slice(0, 3)).toEqual(["Usage: tessera clearsessions [--config <file>]", "", "Delete expired sessions (run it from cron, e.g. daily)."]);
+    expect(clear.stdout.split("\n").slice(0, 3)).toEqual([
+      "Usage: tessera clearsessions [--config <file>]",
+      "",
+      "Delete expired sessions (run it from cron, e.g. daily).",
+    ]);
     expect(await tessera(["help", "clearsessions"])).toEqual(clear);
 
     const sql = await tessera(["sql", "--help"]);
-    expect(sql.stdout.split("\n").slice(0, 3)).toEqual(["Usage: tessera sql <sqlite|postgres|mysql>", "", "Print the schema as SQL, for teams that keep their own migrations."]);
+    expect(sql.stdout.split("\n").slice(0, 3)).toEqual([
+      "Usage: tessera sql <sqlite|postgres|mysql>",
+      "",
+      "Print the schema as SQL, for teams that keep their own migrations.",
+    ]);
     expect(sql.stdout).not.toContain("--config");
   });
 
@@ -327,7 +359,11 @@ describe("tessera sql", () => {
 
   it("prints SQLite DDL that builds the same tables as migrate", async () => {
     const { stdout } = await tessera(["sql", "sqlite"]);
-    expect(stdout.split("\n").slice(0, 3)).toEqual(["-- 1: create sessions table", "CREATE TABLE IF NOT EXISTS tessera_sessions (", "  key_hash TEXT PRIMARY KEY NOT NULL,"]);
+    expect(stdout.split("\n").slice(0, 3)).toEqual([
+      "-- 1: create sessions table",
+      "CREATE TABLE IF NOT EXISTS tessera_sessions (",
+      "  key_hash TEXT PRIMARY KEY NOT NULL,",
+    ]);
     expect(stdout).toContain("\n  user_id TEXT NULL\n);\n");
     const file = join(work, "by-hand.sqlite3");
     const db = new Database(file);
@@ -340,7 +376,11 @@ describe("tessera sql", () => {
   });
 
   it("rejects a dialect it does not know, and a missing one", async () => {
-    expect(await tessera(["sql", "oracle"])).toEqual({ code: 2, stdout: "", stderr: 'tessera: unknown SQL dialect "oracle" (choose sqlite, postgres or mysql). Run "tessera --help" for usage.\n' });
+    expect(await tessera(["sql", "oracle"])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'tessera: unknown SQL dialect "oracle" (choose sqlite, postgres or mysql). Run "tessera --help" for usage.\n',
+    });
     expect(await tessera(["sql"])).toEqual({ code: 2, stdout: "", stderr: 'tessera: sql needs <sqlite|postgres|mysql>. Run "tessera --help" for usage.\n' });
   });
 });
@@ -353,7 +393,10 @@ describe("tessera sessions", () => {
     const listed = await tessera(["sessions", "list", "--json"], url);
     expect([listed.code, listed.stderr]).toEqual([0, ""]);
     const page = JSON.parse(listed.stdout) as { sessions: { id: string; active: boolean }[]; next: string | null };
-    expect(page.sessions.map((s) => [s.id, s.active])).toEqual([[hashKey(live ?? ""), true], [hashKey(dead ?? ""), false]]);
+    expect(page.sessions.map((s) => [s.id, s.active])).toEqual([
+      [hashKey(live ?? ""), true],
+      [hashKey(dead ?? ""), false],
+    ]);
     expect(page.next).toBeNull();
     expect(await tessera(["sessions", "delete", hashKey(live ?? "")], url)).toEqual({ code: 0, stdout: "Deleted 1 session.\n", stderr: "" });
     expect(storedHashes(file)).toEqual([hashKey(dead ?? "")]);

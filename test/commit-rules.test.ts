@@ -47,7 +47,10 @@ describe("Django's middleware rules", () => {
   });
 
   it("expireAtBrowserClose, or setExpiry(0): a cookie without Max-Age and Expires", async () => {
-    for (const [options, expiry] of [[{ expireAtBrowserClose: true }, undefined], [{}, 0]] as const) {
+    for (const [options, expiry] of [
+      [{ expireAtBrowserClose: true }, undefined],
+      [{}, 0],
+    ] as const) {
       const { sessions } = setup(options);
       const session = sessions.open();
       await session.set("a", 1);
@@ -125,7 +128,10 @@ describe("Django's middleware rules", () => {
     const { backend, sessions, stored } = setup({ saveEveryRequest: true });
     const key = await stored();
     const updates = backend.calls["update"] ?? 0;
-    expect(await sessions.commit(sessions.open(key), 200)).toEqual({ setCookie: `sessionid=${key}; ${TWO_WEEKS}; HttpOnly; Secure; SameSite=Lax`, varyCookie: false });
+    expect(await sessions.commit(sessions.open(key), 200)).toEqual({
+      setCookie: `sessionid=${key}; ${TWO_WEEKS}; HttpOnly; Secure; SameSite=Lax`,
+      varyCookie: false,
+    });
     expect(backend.calls["update"]).toBe(updates + 1);
     expect(await sessions.commit(sessions.open(), 200)).toEqual({ setCookie: undefined, varyCookie: false });
   });
@@ -182,7 +188,7 @@ describe("Django's middleware rules", () => {
     const session = sessions.open();
     await session.setExpiry(300);
     await sessions.commit(session, 200);
-    const clockLater = createSessions({ backend: (sessions.options.backend), clock: () => NOW + 301_000 });
+    const clockLater = createSessions({ backend: sessions.options.backend, clock: () => NOW + 301_000 });
     expect(await clockLater.open(session.sessionKey as string).get("_session_expiry")).toBeUndefined();
   });
 });

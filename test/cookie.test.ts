@@ -22,22 +22,33 @@ describe("sessionCookie", () => {
       sameSite: fc.constantFrom<"lax" | "strict" | false>("lax", "strict", false),
     });
     fc.assert(
-      fc.property(options, fc.stringMatching(/^[a-z0-9]{8,40}$/), fc.option(fc.integer({ min: -10, max: 10 ** 9 }), { nil: undefined }), fc.integer({ min: 0, max: 4e12 }), (cookie, value, maxAge, now) => {
-        const { domain, ...rest } = cookie;
-        const { options: resolved } = createSessions({ backend: memoryBackend(), secret: SECRET, clock: () => now, cookie: domain === undefined ? rest : { ...rest, domain } });
-        const expected = serialize(cookie.name, value, {
-          encode: (v) => v,
-          ...(maxAge === undefined ? {} : { maxAge, expires: new Date(now + maxAge * 1000) }),
-          ...(cookie.domain === undefined ? {} : { domain: cookie.domain }),
-          path: cookie.path,
-          secure: true,
-          httpOnly: cookie.httpOnly,
-          ...(cookie.sameSite === false ? {} : { sameSite: cookie.sameSite }),
-        });
-        expect(sessionCookie(resolved, value, maxAge)).toBe(expected);
-        // A second call (the cached parts, the cached date) gives the same string.
-        expect(sessionCookie(resolved, value, maxAge)).toBe(expected);
-      }),
+      fc.property(
+        options,
+        fc.stringMatching(/^[a-z0-9]{8,40}$/),
+        fc.option(fc.integer({ min: -10, max: 10 ** 9 }), { nil: undefined }),
+        fc.integer({ min: 0, max: 4e12 }),
+        (cookie, value, maxAge, now) => {
+          const { domain, ...rest } = cookie;
+          const { options: resolved } = createSessions({
+            backend: memoryBackend(),
+            secret: SECRET,
+            clock: () => now,
+            cookie: domain === undefined ? rest : { ...rest, domain },
+          });
+          const expected = serialize(cookie.name, value, {
+            encode: (v) => v,
+            ...(maxAge === undefined ? {} : { maxAge, expires: new Date(now + maxAge * 1000) }),
+            ...(cookie.domain === undefined ? {} : { domain: cookie.domain }),
+            path: cookie.path,
+            secure: true,
+            httpOnly: cookie.httpOnly,
+            ...(cookie.sameSite === false ? {} : { sameSite: cookie.sameSite }),
+          });
+          expect(sessionCookie(resolved, value, maxAge)).toBe(expected);
+          // A second call (the cached parts, the cached date) gives the same string.
+          expect(sessionCookie(resolved, value, maxAge)).toBe(expected);
+        },
+      ),
       { numRuns: 500 },
     );
   });

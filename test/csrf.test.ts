@@ -131,7 +131,9 @@ describe("createCsrf", () => {
   it("is a configuration error without a key, or with a short one", () => {
     const keyless = createSessions({ backend: memoryBackend() });
     expect(() => createCsrf(keyless)).toThrow(ConfigurationError);
-    expect(() => createCsrf(keyless)).toThrow("[tessera] createCsrf needs a key: give createSessions a secret (32+ bytes, e.g. from SESSION_SECRET), or pass createCsrf(sessions, { key }).");
+    expect(() => createCsrf(keyless)).toThrow(
+      "[tessera] createCsrf needs a key: give createSessions a secret (32+ bytes, e.g. from SESSION_SECRET), or pass createCsrf(sessions, { key }).",
+    );
     expect(() => createCsrf(keyless, { key: "short" })).toThrow("[tessera] The CSRF key must be at least 32 bytes long (it is 5).");
     expect(createCsrf(keyless, { key: SECRET }).cookieName).toBe("csrftoken");
   });

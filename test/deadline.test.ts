@@ -16,7 +16,11 @@ const never = () => new Promise<never>(() => {});
 /** Runs `body` (ES module code with `withDeadline` in scope) in a fresh node process. */
 function runNode(body: string): { status: number | null; stdout: string; stderr: string } {
   const code = `import { withDeadline } from ${JSON.stringify(deadlineModule)};\n${body}`;
-  const r = spawnSync(process.execPath, ["--import", `data:text/javascript,import{register}from'node:module';register(${JSON.stringify(hooks)})`, "--input-type=module", "-e", code], { encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(
+    process.execPath,
+    ["--import", `data:text/javascript,import{register}from'node:module';register(${JSON.stringify(hooks)})`, "--input-type=module", "-e", code],
+    { encoding: "utf8", timeout: 60_000 },
+  );
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -28,9 +32,19 @@ describe("withDeadline", () => {
         (value) => outcomes.push(`${name} ok ${String(value)}`),
         (error: unknown) => outcomes.push(`${name} ${error instanceof DeadlineError ? `deadline: ${error.message}` : "other"}`),
       );
-    const first = track("first", withDeadline(never(), 30, "store-a", () => "first is late"));
+    const first = track(
+      "first",
+      withDeadline(never(), 30, "store-a", () => "first is late"),
+    );
     await sleep(10);
-    const settled = track("settled", withDeadline(sleep(5).then(() => 7), 30, "store-a"));
+    const settled = track(
+      "settled",
+      withDeadline(
+        sleep(5).then(() => 7),
+        30,
+        "store-a",
+      ),
+    );
     const second = track("second", withDeadline(never(), 30, "store-b"));
     const rejected = track("rejected", withDeadline(Promise.reject(new Error("boom")), 30, "store-a"));
     await Promise.all([first, settled, second, rejected]);
@@ -58,7 +72,9 @@ describe("withDeadline", () => {
   });
 
   it("an answered call leaves nothing behind that keeps the process alive (a 10-minute deadline)", () => {
-    const r = runNode(`const v = await withDeadline(Promise.resolve(3), 600000, "s"); await withDeadline(new Promise((r) => setTimeout(r, 5)), 600000, "s"); console.log("done", v);`);
+    const r = runNode(
+      `const v = await withDeadline(Promise.resolve(3), 600000, "s"); await withDeadline(new Promise((r) => setTimeout(r, 5)), 600000, "s"); console.log("done", v);`,
+    );
     expect(r.stderr).toBe("");
     expect(r.stdout.trim()).toBe("done 3");
     expect(r.status).toBe(0); // exited by itself: spawnSync would have killed it after 60 s (status null)

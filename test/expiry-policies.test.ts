@@ -214,7 +214,14 @@ describe("idleTimeout (sliding expiry)", () => {
 
   it("works with signed cookies: the sealed expiry slides, re-issued once per interval", async () => {
     let now = T0;
-    const sessions = createSessions({ backend: signedCookieBackend(), secret: SECRET, clock: () => now, idleTimeout: 600, touchInterval: 60, logger: recordingLogger() });
+    const sessions = createSessions({
+      backend: signedCookieBackend(),
+      secret: SECRET,
+      clock: () => now,
+      idleTimeout: 600,
+      touchInterval: 60,
+      logger: recordingLogger(),
+    });
     const first = sessions.open();
     await first.set("user", "jane");
     const issued = await sessions.commit(first, 200);
@@ -310,7 +317,11 @@ describe("the options are checked at startup", () => {
     ["a zero idleTimeout", { idleTimeout: 0 }, /idleTimeout must be a whole number of seconds above 0/],
     ["a negative absoluteTimeout", { absoluteTimeout: -5 }, /absoluteTimeout must be a whole number of seconds above 0/],
     ["touchInterval without idleTimeout", { touchInterval: 60 }, /touchInterval only applies with idleTimeout/],
-    ["touchInterval as long as idleTimeout", { idleTimeout: 600, touchInterval: 600 }, /touchInterval must be a number of seconds from 0 up to \(not including\) idleTimeout 600/],
+    [
+      "touchInterval as long as idleTimeout",
+      { idleTimeout: 600, touchInterval: 600 },
+      /touchInterval must be a number of seconds from 0 up to \(not including\) idleTimeout 600/,
+    ],
     ["a negative touchInterval", { idleTimeout: 600, touchInterval: -1 }, /touchInterval must be/],
     ["a negative backendTimeoutMs", { backendTimeoutMs: -1 }, /backendTimeoutMs must be a number of milliseconds/],
     ["an infinite backendTimeoutMs", { backendTimeoutMs: Number.POSITIVE_INFINITY }, /or 0 for no limit/],

@@ -33,12 +33,14 @@ export interface CountingBackend extends ServerBackend {
 export function countingBackend(inner: ServerBackend): CountingBackend {
   const calls: Record<string, number> = {};
   const log: BackendCall[] = [];
-  const count = <A extends unknown[], R>(name: string, method: (...args: A) => Promise<R>) => (...args: A): Promise<R> => {
-    calls[name] = (calls[name] ?? 0) + 1;
-    log.push({ method: name, key: args[0] });
-    if (counting.failing) return Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:6379 (simulated outage)"));
-    return method.apply(inner, args);
-  };
+  const count =
+    <A extends unknown[], R>(name: string, method: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      calls[name] = (calls[name] ?? 0) + 1;
+      log.push({ method: name, key: args[0] });
+      if (counting.failing) return Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:6379 (simulated outage)"));
+      return method.apply(inner, args);
+    };
   const counting: CountingBackend = {
     kind: "server",
     name: inner.name,

@@ -45,7 +45,9 @@ describe("what an app loads", () => {
       Object.fromEntries(Object.entries(backend).map(([name, value]) => [name, typeof value === "function" ? "method" : value]));
     expect(shape(createSessions({}).options.backend)).toEqual(shape(databaseBackend({ url: "sqlite:sessions.sqlite3" })));
     const secret = "django-insecure-0123456789abcdef0123456789";
-    expect(shape(databaseBackend({ url: "sqlite::memory:", format: "django", secret }))).toEqual(shape(djangoDatabaseBackend({ url: "sqlite::memory:", secret })));
+    expect(shape(databaseBackend({ url: "sqlite::memory:", format: "django", secret }))).toEqual(
+      shape(djangoDatabaseBackend({ url: "sqlite::memory:", secret })),
+    );
   });
 
   it("the default backend loads SQLite on first use and keeps its name, dialect and methods from the start", async () => {

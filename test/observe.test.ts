@@ -95,10 +95,18 @@ describe("tracing channels", () => {
 
     tracing.events.length = 0;
     await get(url, "/logout", { cookie: `sessionid=${key}` });
-    expect(tracing.events.filter(([channel, phase]) => phase === "asyncEnd" && channel !== "commit").map(([channel, , context]) => [channel, context["id"], context["result"]])).toEqual([
+    expect(
+      tracing.events
+        .filter(([channel, phase]) => phase === "asyncEnd" && channel !== "commit")
+        .map(([channel, , context]) => [channel, context["id"], context["result"]]),
+    ).toEqual([
       ["delete", id, undefined], // flush deletes without loading
     ]);
-    expect(tracing.events.at(-1)).toEqual(["commit", "asyncEnd", { backend: "memory", id: null, status: 200, result: { cookie: "deleted", varyCookie: true } }]);
+    expect(tracing.events.at(-1)).toEqual([
+      "commit",
+      "asyncEnd",
+      { backend: "memory", id: null, status: 200, result: { cookie: "deleted", varyCookie: true } },
+    ]);
   });
 
   it("publish a store failure on the error phase, as the BackendError the app sees", async () => {

@@ -38,14 +38,23 @@ const majorOf = (version: string) => Number(version.split(".")[0]);
 
 beforeAll(async () => {
   // Downloaded while the package builds; the binaries have no install scripts to run.
-  const otherNodes = Promise.all(OTHER_NODES.map(async (version) => nodes.set(version, await installPeers([`${nodePackage}@${version}`], { ignoreScripts: true }))));
+  const otherNodes = Promise.all(
+    OTHER_NODES.map(async (version) => nodes.set(version, await installPeers([`${nodePackage}@${version}`], { ignoreScripts: true }))),
+  );
   work = mkdtempSync(join(tmpdir(), "tessera-package-"));
   // Build into a staging copy rather than the repo's dist/, which other suites build at the same time.
   const stage = join(work, "stage");
   mkdirSync(stage);
-  await run(process.execPath, [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", join(repo, "tsconfig.build.json"), "--outDir", join(stage, "dist")], { cwd: repo });
+  await run(
+    process.execPath,
+    [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", join(repo, "tsconfig.build.json"), "--outDir", join(stage, "dist")],
+    { cwd: repo },
+  );
   for (const file of ["package.json", "README.md", "LICENSE"]) copyFileSync(join(repo, file), join(stage, file));
-  const packed = JSON.parse(await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], { cwd: stage })) as { filename: string; files: { path: string }[] }[];
+  const packed = JSON.parse(await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], { cwd: stage })) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
   tarball = join(work, packed[0]!.filename);
   expect(packed[0]!.filename).toBe(`tessera-sessions-${manifest.version}.tgz`);
   const shipped = packed[0]!.files.map((file) => file.path);
@@ -60,7 +69,19 @@ beforeAll(async () => {
   // No --force or --legacy-peer-deps: the peer ranges must accept the newest majors as they are.
   await run(
     "npm",
-    ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", tarball, "express@5", "fastify@5", "fastify-plugin@latest", "redis@6", join(repo, "node_modules", "better-sqlite3")],
+    [
+      "install",
+      "--no-audit",
+      "--no-fund",
+      "--prefer-offline",
+      "--ignore-scripts",
+      tarball,
+      "express@5",
+      "fastify@5",
+      "fastify-plugin@latest",
+      "redis@6",
+      join(repo, "node_modules", "better-sqlite3"),
+    ],
     { cwd: app },
   );
   await otherNodes;
@@ -72,7 +93,11 @@ afterAll(() => {
 });
 
 /** Starts `file` in the app, waits for the port it prints, and returns it with a stop function. */
-async function start(file: string, env: Record<string, string> = {}, node = process.execPath): Promise<{ origin: string; stop: () => void; stderr: () => string }> {
+async function start(
+  file: string,
+  env: Record<string, string> = {},
+  node = process.execPath,
+): Promise<{ origin: string; stop: () => void; stderr: () => string }> {
   const child = spawn(node, [file], { cwd: app, env: { ...process.env, SESSION_SECRET: SECRET, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
@@ -262,9 +287,18 @@ describe("the packed tarball in a fresh app", () => {
       const exact = version.includes(".") ? version.replaceAll(".", "\\.") : `${version}\\.\\d+\\.\\d+`;
       expect(await run(nodeBinary(version), ["--version"], { cwd: app })).toMatch(new RegExp(`^v${exact}\\n$`));
       const file = `node${version}`;
-      await serveCart(`${file}.mjs`, expressApp(esmHeader(`import { memoryBackend } from "tessera-sessions/backends/memory";`), "memoryBackend()"), nodeBinary(version));
+      await serveCart(
+        `${file}.mjs`,
+        expressApp(esmHeader(`import { memoryBackend } from "tessera-sessions/backends/memory";`), "memoryBackend()"),
+        nodeBinary(version),
+      );
       const cjsStderr = version === "22.12.0" ? REQUIRE_ESM_WARNING : "";
-      await serveCart(`${file}.cjs`, expressApp(cjsHeader(`const { memoryBackend } = require("tessera-sessions/backends/memory");`), "memoryBackend()"), nodeBinary(version), cjsStderr);
+      await serveCart(
+        `${file}.cjs`,
+        expressApp(cjsHeader(`const { memoryBackend } = require("tessera-sessions/backends/memory");`), "memoryBackend()"),
+        nodeBinary(version),
+        cjsStderr,
+      );
     });
 
     if (majorOf(version) === 20) continue; // the same addon ABI as this Node: it loads
@@ -281,7 +315,10 @@ describe("the packed tarball in a fresh app", () => {
     // better-sqlite3 13 supports Node >=22; on Node 20 its prebuilt addon segfaults when loaded.
     await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", "better-sqlite3@13"], { cwd: app });
     writeFileSync(join(app, "sqlite-probe.mjs"), SQLITE_PROBE);
-    const installed = JSON.parse(readFileSync(join(app, "node_modules", "better-sqlite3", "package.json"), "utf8")) as { version: string; engines: { node: string } };
+    const installed = JSON.parse(readFileSync(join(app, "node_modules", "better-sqlite3", "package.json"), "utf8")) as {
+      version: string;
+      engines: { node: string };
+    };
     expect(installed.engines.node).toBe(">=22");
     const output = await run(process.execPath, ["sqlite-probe.mjs", "sessions13.sqlite3"], { cwd: app });
     if (Number(process.versions.node.split(".")[0]) >= 22) {

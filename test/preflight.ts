@@ -16,7 +16,9 @@ import { findBinDir } from "./servers/postgres.js";
 const CHROMIUM = "/usr/bin/chromium";
 const PYTHON = "/usr/bin/python3";
 
-const PACKAGES = readFileSync(new URL("./servers/debian-packages", import.meta.url), "utf8").trim().split(/\s+/);
+const PACKAGES = readFileSync(new URL("./servers/debian-packages", import.meta.url), "utf8")
+  .trim()
+  .split(/\s+/);
 
 function missingParts(): string[] {
   const checks: [string, () => unknown][] = [
@@ -25,13 +27,20 @@ function missingParts(): string[] {
     ["Redis", () => findBinary("redis-server", "redis-server")],
     ["redis-cli", () => findBinary("redis-cli", "redis-tools")],
     ["memcached", () => findBinary("memcached", "memcached")],
-    ["Chromium", () => {
-      if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found. Install it with: apt-get install chromium`);
-    }],
-    ["Django", () => {
-      const probe = spawnSync(PYTHON, ["-c", "import django, psycopg2, MySQLdb"], { encoding: "utf8" });
-      if (probe.status !== 0) throw new Error(`${PYTHON} lacks Django or its database drivers. Install them with: apt-get install python3-django python3-psycopg2 python3-mysqldb`);
-    }],
+    [
+      "Chromium",
+      () => {
+        if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found. Install it with: apt-get install chromium`);
+      },
+    ],
+    [
+      "Django",
+      () => {
+        const probe = spawnSync(PYTHON, ["-c", "import django, psycopg2, MySQLdb"], { encoding: "utf8" });
+        if (probe.status !== 0)
+          throw new Error(`${PYTHON} lacks Django or its database drivers. Install them with: apt-get install python3-django python3-psycopg2 python3-mysqldb`);
+      },
+    ],
   ];
   const missing: string[] = [];
   for (const [name, check] of checks) {

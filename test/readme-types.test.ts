@@ -21,8 +21,10 @@ it("the README's Express example compiles under strict TypeScript without casts"
   writeFileSync(join(dir, "example.ts"), code);
   writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ extends: "../../tsconfig.json", compilerOptions: { noEmit: true }, include: ["example.ts"] }));
   const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = execFile(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(dir, "tsconfig.json")], (_error, stdout, stderr) =>
-      resolve({ code: child.exitCode, output: stdout + stderr }),
+    const child = execFile(
+      process.execPath,
+      [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(dir, "tsconfig.json")],
+      (_error, stdout, stderr) => resolve({ code: child.exitCode, output: stdout + stderr }),
     );
   });
   expect(result).toEqual({ code: 0, output: "" });

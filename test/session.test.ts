@@ -69,7 +69,10 @@ describe("dictionary operations and flags (Django's SessionBase)", () => {
     expect(await session.has("a")).toBe(true);
     expect(await session.keys()).toEqual(["a", "b"]);
     expect(await session.values()).toEqual([1, [1, { c: "d" }]]);
-    expect(await session.items()).toEqual([["a", 1], ["b", [1, { c: "d" }]]]);
+    expect(await session.items()).toEqual([
+      ["a", 1],
+      ["b", [1, { c: "d" }]],
+    ]);
     expect(await session.delete("a")).toBe(true);
     expect(await session.has("a")).toBe(false);
   });
@@ -457,14 +460,24 @@ describe("options are checked at startup", () => {
       ),
     );
     expect(() => createSessions({ backend: memoryBackend(), cookie: { secur: true } } as SessionsOptions)).toThrow(
-      new ConfigurationError("Unknown option cookie.secur: did you mean cookie.secure? The cookie options are name, maxAge, domain, path, secure, httpOnly, sameSite."),
+      new ConfigurationError(
+        "Unknown option cookie.secur: did you mean cookie.secure? The cookie options are name, maxAge, domain, path, secure, httpOnly, sameSite.",
+      ),
     );
   });
 
   it.each<[string, Record<string, unknown>, string]>([
-    ["cookie.maxAge", { cookie: { maxAge: "3600" } }, 'cookie.maxAge must be a whole number of seconds, 0 or more (it is the string "3600"). The default is 1209600 (two weeks).'],
+    [
+      "cookie.maxAge",
+      { cookie: { maxAge: "3600" } },
+      'cookie.maxAge must be a whole number of seconds, 0 or more (it is the string "3600"). The default is 1209600 (two weeks).',
+    ],
     ["idleTimeout", { idleTimeout: "1800" }, 'idleTimeout must be a whole number of seconds above 0, or left out to turn it off (it is the string "1800").'],
-    ["backendTimeoutMs", { backendTimeoutMs: "2000" }, 'backendTimeoutMs must be a number of milliseconds from 1 to 2147483647, or 0 for no limit (it is the string "2000"). The default is 5000.'],
+    [
+      "backendTimeoutMs",
+      { backendTimeoutMs: "2000" },
+      'backendTimeoutMs must be a number of milliseconds from 1 to 2147483647, or 0 for no limit (it is the string "2000"). The default is 5000.',
+    ],
     ["saveEveryRequest", { saveEveryRequest: "false" }, 'saveEveryRequest must be true or false (it is the string "false").'],
     ["cookie", { cookie: "secure" }, 'cookie must be an object of cookie settings, such as { secure: false } (it is the string "secure").'],
   ])("a string where %s needs another type says it was a string", (_label, options, message) => {
@@ -474,7 +487,15 @@ describe("options are checked at startup", () => {
   it("accepts Django's capitalised SameSite values and a 32-byte secret", () => {
     const sessions = createSessions({ backend: memoryBackend(), cookie: { sameSite: "Strict" }, secret: "x".repeat(32) });
     expect(sessions.options.cookie.sameSite).toBe("strict");
-    expect(sessions.options.cookie).toEqual({ name: "sessionid", maxAge: 1_209_600, domain: undefined, path: "/", secure: true, httpOnly: true, sameSite: "strict" });
+    expect(sessions.options.cookie).toEqual({
+      name: "sessionid",
+      maxAge: 1_209_600,
+      domain: undefined,
+      path: "/",
+      secure: true,
+      httpOnly: true,
+      sameSite: "strict",
+    });
   });
 });
 
@@ -583,10 +604,12 @@ describe("store writes per request", () => {
     await Promise.all(writers.map((s) => s.get("start"))); // all load version 1
     const updatesBefore = backend.calls["update"] ?? 0;
     const loadsBefore = backend.calls["load"] ?? 0;
-    await Promise.all(writers.map(async (s, i) => {
-      await s.set(`k${i}`, i);
-      await s.save();
-    }));
+    await Promise.all(
+      writers.map(async (s, i) => {
+        await s.set(`k${i}`, i);
+        await s.save();
+      }),
+    );
     // The first writes alone; the 19 that queued behind it go out as one write on top of it.
     expect((backend.calls["update"] ?? 0) - updatesBefore).toBe(2);
     expect((backend.calls["load"] ?? 0) - loadsBefore).toBe(0);
@@ -602,13 +625,19 @@ describe("store writes per request", () => {
     await Promise.all(writers.map((s) => s.get("start")));
     // Another process changes the record after these requests loaded it.
     const record = await backend.load(key, NOW);
-    await backend.update(key, { data: JSON.stringify({ start: true, shared: "new", other: 1 }), expiresAt: record!.expiresAt, userId: null, now: NOW }, record!.version);
+    await backend.update(
+      key,
+      { data: JSON.stringify({ start: true, shared: "new", other: 1 }), expiresAt: record!.expiresAt, userId: null, now: NOW },
+      record!.version,
+    );
     const loadsBefore = backend.calls["load"] ?? 0;
-    await Promise.all(writers.map(async (s, i) => {
-      await s.set(`k${i}`, i);
-      if (i === 4) await s.delete("start");
-      await s.save();
-    }));
+    await Promise.all(
+      writers.map(async (s, i) => {
+        await s.set(`k${i}`, i);
+        if (i === 4) await s.delete("start");
+        await s.save();
+      }),
+    );
     // Only the first write met the foreign version: one reload, then every later write builds on it.
     expect((backend.calls["load"] ?? 0) - loadsBefore).toBe(1);
     const final = await sessions.open(key).load();

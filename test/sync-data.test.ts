@@ -44,7 +44,9 @@ describe("session.data after one load", () => {
   it("throws SessionNotLoadedError before the load, saying to call load()", () => {
     const session = createSessions<Shop>({ backend: memoryBackend() }).open();
     expect(() => session.data.user).toThrow(SessionNotLoadedError);
-    expect(() => session.data).toThrow('[tessera] session.data was used before the session was loaded. Call "await session.load()" once in the request first, or use the async methods (await session.get(key)).');
+    expect(() => session.data).toThrow(
+      '[tessera] session.data was used before the session was loaded. Call "await session.load()" once in the request first, or use the async methods (await session.get(key)).',
+    );
     expect(session.accessed).toBe(false);
   });
 

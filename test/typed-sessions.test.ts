@@ -69,7 +69,9 @@ describe("sessions.of(carrier)", () => {
     expectTypeOf(session.get("items")).toEqualTypeOf<Promise<string[] | undefined>>();
     expectTypeOf(session.get("items", [])).toEqualTypeOf<Promise<string[] | never[]>>();
     expectTypeOf(session.data.owner).toEqualTypeOf<string | undefined>();
-    expectTypeOf(session.set<"owner">).parameter(1).toEqualTypeOf<string | undefined>();
+    expectTypeOf(session.set<"owner">)
+      .parameter(1)
+      .toEqualTypeOf<string | undefined>();
     // @ts-expect-error: not a key of Cart
     await session.get("cart");
     // @ts-expect-error: items is a string[], not a number
@@ -86,7 +88,9 @@ describe("sessions.of(carrier)", () => {
     expect(await twoAdds(await serve(app))).toEqual(["tea", "tea,milk"]);
 
     const plain = shop();
-    const url = await serve(withSession(plain, async (req, res) => res.end(await addItem(plain.of(req), new URL(req.url ?? "", "http://x").searchParams.get("item") ?? ""))));
+    const url = await serve(
+      withSession(plain, async (req, res) => res.end(await addItem(plain.of(req), new URL(req.url ?? "", "http://x").searchParams.get("item") ?? ""))),
+    );
     expect(await twoAdds(url)).toEqual(["tea", "tea,milk"]);
   });
 
@@ -121,7 +125,13 @@ describe("sessions.of(carrier)", () => {
   it("fetch: the handler's session passes through sessions.of(session)", async () => {
     const sessions = shop();
     const url = await serve(
-      getRequestListener((request) => fetchSession(sessions, request, async (session) => new Response(await addItem(sessions.of(session), new URL(request.url).searchParams.get("item") ?? "")))),
+      getRequestListener((request) =>
+        fetchSession(
+          sessions,
+          request,
+          async (session) => new Response(await addItem(sessions.of(session), new URL(request.url).searchParams.get("item") ?? "")),
+        ),
+      ),
     );
     expect(await twoAdds(url)).toEqual(["tea", "tea,milk"]);
   });

@@ -21,7 +21,9 @@ function measure() {
 }
 /** The peak resident set of this process so far (VmHWM), in bytes. */
 function peakRss() {
-  const line = readFileSync("/proc/self/status", "utf8").split("\n").find((l) => l.startsWith("VmHWM:"));
+  const line = readFileSync("/proc/self/status", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmHWM:"));
   return line ? Number(line.replace(/\D+/g, "")) * 1024 : null;
 }
 

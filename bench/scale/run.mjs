@@ -56,7 +56,7 @@ const NOW = Date.now();
 
 const PG_SHARED_BUFFERS = process.env.SCALE_PG_SHARED_BUFFERS ?? "1GB";
 const defaultBatch = (backend) => (/sqlite/i.test(backend) ? 200 : 1000);
-const log = (message) => process.stderr.write(`[scale ${((performance.now()) / 1000).toFixed(1)}s] ${message}\n`);
+const log = (message) => process.stderr.write(`[scale ${(performance.now() / 1000).toFixed(1)}s] ${message}\n`);
 
 // ---- keys, rows and statistics -------------------------------------------------------------
 
@@ -117,7 +117,8 @@ function loopMonitor() {
 /** Opens session `prefix`/i through the API and checks it holds the seeded value. */
 async function loadOne(sessions, prefix, i) {
   const value = await sessions.open(keyOf(prefix, i)).get("user");
-  if (value !== userOf(i)) throw new Error(`session ${keyOf(prefix, i)} read ${JSON.stringify(value)}, expected ${JSON.stringify(userOf(i))}: the benchmark would read nothing`);
+  if (value !== userOf(i))
+    throw new Error(`session ${keyOf(prefix, i)} read ${JSON.stringify(value)}, expected ${JSON.stringify(userOf(i))}: the benchmark would read nothing`);
 }
 
 /** Before timing anything: seeded sessions really load (first, last, a few random), unknown keys do not. */
@@ -157,7 +158,9 @@ async function timedLoads(sessions, prefix, rows, count, loaders, random) {
 async function warmPostgres(store) {
   await store.client.query(`VACUUM ANALYZE ${TABLE}`);
   await store.client.query("CREATE EXTENSION IF NOT EXISTS pg_prewarm");
-  await store.client.query(`SELECT pg_prewarm(c.oid::regclass) FROM pg_class c WHERE c.oid = '${TABLE}'::regclass OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = '${TABLE}'::regclass)`);
+  await store.client.query(
+    `SELECT pg_prewarm(c.oid::regclass) FROM pg_class c WHERE c.oid = '${TABLE}'::regclass OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = '${TABLE}'::regclass)`,
+  );
 }
 
 async function measureLoads(backend, small, big) {
@@ -174,7 +177,13 @@ async function measureLoads(backend, small, big) {
   }
   return ["sequential", "concurrent"].map((mode) => {
     const [s, b] = samples.map((x) => x[mode]);
-    const at = (values, rows) => ({ rows, loads: values.length, p50: round(percentile(values, 0.5)), p99: round(percentile(values, 0.99)), max: round(maximum(values)) });
+    const at = (values, rows) => ({
+      rows,
+      loads: values.length,
+      p50: round(percentile(values, 0.5)),
+      p99: round(percentile(values, 0.99)),
+      max: round(maximum(values)),
+    });
     const row = { backend, mode, loaders: mode === "sequential" ? 1 : LOADERS, small: at(s, small.rows), big: at(b, big.rows) };
     row.ratioP50 = round(row.big.p50 / row.small.p50, 2);
     row.ratioP99 = round(row.big.p99 / row.small.p99, 2);
@@ -228,7 +237,9 @@ function clearRow(backend, { deleted, seconds, loopBlockMs, reader, liveAfter, e
   row.batchMeanMs = round((seconds * 1000) / row.batches, 1);
   row.readerMet = row.readerStallMs < STALL_TARGET_MS;
   row.loopMet = row.loopBlockMs < STALL_TARGET_MS;
-  log(`${backend} clearExpired: ${deleted} rows in ${row.seconds} s; longest reader load ${row.readerStallMs} ms (before: ${row.readerBeforeMaxMs} ms); longest event-loop block ${row.loopBlockMs} ms`);
+  log(
+    `${backend} clearExpired: ${deleted} rows in ${row.seconds} s; longest reader load ${row.readerStallMs} ms (before: ${row.readerBeforeMaxMs} ms); longest event-loop block ${row.loopBlockMs} ms`,
+  );
   return row;
 }
 
@@ -241,7 +252,9 @@ function clearRow(backend, { deleted, seconds, loopBlockMs, reader, liveAfter, e
 /** Inserts sessions prefix/from..to-1 with one prepared statement, 20k rows per transaction,
  * letting the event loop run between transactions (so PostgreSQL's seeding proceeds meanwhile). */
 async function seedSqlite(store, prefix, from, to, live) {
-  const insert = store.db.prepare(`INSERT INTO ${TABLE} (key_hash, data, created_at, updated_at, expires_at, version, user_id) VALUES (?, ?, ?, ?, ?, 1, NULL)`);
+  const insert = store.db.prepare(
+    `INSERT INTO ${TABLE} (key_hash, data, created_at, updated_at, expires_at, version, user_id) VALUES (?, ?, ?, ?, ?, 1, NULL)`,
+  );
   const chunk = store.db.transaction((start, end) => {
     for (let i = start; i < end; i++) {
       const created = createdOf(live, i);
@@ -325,12 +338,25 @@ async function openPostgres(stores) {
     const sharedBuffers = (await admin.query("SHOW shared_buffers")).rows[0].shared_buffers;
     for (const database of ["bench_small", "bench_clear"]) await admin.query(`CREATE DATABASE ${database}`);
     await admin.end();
-    for (const [role, database] of [["small", "bench_small"], ["big", "bench"], ["clear", "bench_clear"]]) {
+    for (const [role, database] of [
+      ["small", "bench_small"],
+      ["big", "bench"],
+      ["clear", "bench_clear"],
+    ]) {
       const sessions = createSessions({ backend: databaseBackend({ url: pgUrl(database) }) });
       await sessions.migrate(); // what `tessera migrate` runs
       const client = new pg.Client({ connectionString: pgUrl(database) });
       await client.connect();
-      stores.push({ backend: "PostgreSQL", role, url: pgUrl(database), database, sessions, client, live: role === "big" ? BIG : SMALL, expired: role === "clear" ? EXPIRED : 0 });
+      stores.push({
+        backend: "PostgreSQL",
+        role,
+        url: pgUrl(database),
+        database,
+        sessions,
+        client,
+        live: role === "big" ? BIG : SMALL,
+        expired: role === "clear" ? EXPIRED : 0,
+      });
     }
     return { stopPostgres, version, sharedBuffers };
   } catch (error) {
@@ -381,9 +407,13 @@ async function storeBytes(store) {
 async function countRows(store) {
   const now = Date.now();
   if (store.backend === "SQLite") {
-    return store.db.prepare(`SELECT count(*) FILTER (WHERE expires_at > ?) AS live, count(*) FILTER (WHERE expires_at <= ?) AS expired FROM ${TABLE}`).get(now, now);
+    return store.db
+      .prepare(`SELECT count(*) FILTER (WHERE expires_at > ?) AS live, count(*) FILTER (WHERE expires_at <= ?) AS expired FROM ${TABLE}`)
+      .get(now, now);
   }
-  const row = (await store.client.query(`SELECT count(*) FILTER (WHERE expires_at > $1) AS live, count(*) FILTER (WHERE expires_at <= $1) AS expired FROM ${TABLE}`, [now])).rows[0];
+  const row = (
+    await store.client.query(`SELECT count(*) FILTER (WHERE expires_at > $1) AS live, count(*) FILTER (WHERE expires_at <= $1) AS expired FROM ${TABLE}`, [now])
+  ).rows[0];
   return { live: Number(row.live), expired: Number(row.expired) };
 }
 
@@ -485,7 +515,8 @@ async function measureClear(store) {
     const after = await countRows(store);
     await verifySeeded(store.sessions, "s", store.live, `${store.backend} after clearExpired`);
     const row = clearRow(store.backend, { deleted, seconds: (t1 - t0) / 1000, loopBlockMs, reader, liveAfter: after.live, expiredAfter: after.expired });
-    if (activityBefore) row.server = { checkpoints: activityAfter.checkpoints - activityBefore.checkpoints, autovacuums: activityAfter.autovacuums - activityBefore.autovacuums };
+    if (activityBefore)
+      row.server = { checkpoints: activityAfter.checkpoints - activityBefore.checkpoints, autovacuums: activityAfter.autovacuums - activityBefore.autovacuums };
     return row;
   } finally {
     if (reader === undefined) await readers.stop().catch(() => {});
@@ -499,7 +530,9 @@ async function memoryScale() {
   const rows = [];
   for (const configured of ["default", "100000"]) {
     log(`memory: ${MEMORY_SESSIONS} sessions into memoryBackend(${configured === "default" ? "" : `{ maxEntries: ${configured} }`}) in a child process`);
-    const child = spawn(process.execPath, ["--expose-gc", join(here, "memory.mjs"), configured, String(MEMORY_SESSIONS)], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, ["--expose-gc", join(here, "memory.mjs"), configured, String(MEMORY_SESSIONS)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     children.add(child);
     let stdout = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -536,7 +569,10 @@ async function memoryScale() {
 function markdown(results) {
   const out = ["## Scale", ""];
   const m = results.machine;
-  out.push(`Run ${m.date} on ${m.cpus} × ${m.cpu}, ${m.memoryGB} GB RAM, Node ${m.node}, SQLite ${m.sqlite}${m.postgres ? `, PostgreSQL ${m.postgres}` : ""}; ${m.seconds} s. Generated by \`bench/scale/run.mjs\`.`, "");
+  out.push(
+    `Run ${m.date} on ${m.cpus} × ${m.cpu}, ${m.memoryGB} GB RAM, Node ${m.node}, SQLite ${m.sqlite}${m.postgres ? `, PostgreSQL ${m.postgres}` : ""}; ${m.seconds} s. Generated by \`bench/scale/run.mjs\`.`,
+    "",
+  );
 
   if (results.loads.length) {
     out.push(`### Load latency at ${size(SMALL)} and ${size(BIG)} live sessions`, "");
@@ -544,16 +580,23 @@ function markdown(results) {
       `Method: \`sessions.open(key)\` then \`await session.get("user")\` of a random seeded session (value checked), timed per load; per backend and size ${WARMUP} warm-up loads, then ${ROUNDS} rounds alternating the sizes of ${SEQUENTIAL} sequential loads and ${CONCURRENT} loads by ${LOADERS} concurrent loaders (Tessera's default pool of 10 on PostgreSQL); target: ${size(BIG)} p50 and p99 within ${LOAD_TARGET}x of ${size(SMALL)}. PostgreSQL runs with shared_buffers ${results.machine?.sharedBuffers ?? PG_SHARED_BUFFERS}, and each table is analysed and loaded into it first (\`VACUUM ANALYZE\`, \`pg_prewarm\`), as a live session table would be in a running server.`,
       "",
     );
-    out.push(`| Backend | Loaders | Loads per size | p50 ${size(SMALL)} (ms) | p99 ${size(SMALL)} (ms) | p50 ${size(BIG)} (ms) | p99 ${size(BIG)} (ms) | ${size(BIG)}/${size(SMALL)} p50 | ${size(BIG)}/${size(SMALL)} p99 | Target ≤ ${LOAD_TARGET}x |`);
+    out.push(
+      `| Backend | Loaders | Loads per size | p50 ${size(SMALL)} (ms) | p99 ${size(SMALL)} (ms) | p50 ${size(BIG)} (ms) | p99 ${size(BIG)} (ms) | ${size(BIG)}/${size(SMALL)} p50 | ${size(BIG)}/${size(SMALL)} p99 | Target ≤ ${LOAD_TARGET}x |`,
+    );
     out.push("|---|--:|--:|--:|--:|--:|--:|--:|--:|:-:|");
     for (const r of results.loads) {
-      out.push(`| ${r.backend} | ${r.loaders} | ${r.small.loads} | ${r.small.p50} | ${r.small.p99} | ${r.big.p50} | ${r.big.p99} | ${r.ratioP50}x | ${r.ratioP99}x | ${mark(r.met)} |`);
+      out.push(
+        `| ${r.backend} | ${r.loaders} | ${r.small.loads} | ${r.small.p50} | ${r.small.p99} | ${r.big.p50} | ${r.big.p99} | ${r.ratioP50}x | ${r.ratioP99}x | ${mark(r.met)} |`,
+      );
     }
     const sizes = Object.entries(results.tableSizes).map(([b, s]) => `${b} ${(s.small / 2 ** 20).toFixed(1)} MB / ${(s.big / 2 ** 20).toFixed(0)} MB`);
     out.push("", `Store sizes at ${size(SMALL)} / ${size(BIG)}: ${sizes.join("; ")} (SQLite file; PostgreSQL table with indexes).`, "");
     const b = results.pgBuffers;
     if (b) {
-      out.push(`PostgreSQL pages per load (EXPLAIN (ANALYZE, BUFFERS) of the backend's load statement, ${b.small.samples} random keys per size): ${size(SMALL)} ${b.small.hitPerLoad} from shared_buffers + ${b.small.readPerLoad} from the OS; ${size(BIG)} ${b.big.hitPerLoad} + ${b.big.readPerLoad}.`, "");
+      out.push(
+        `PostgreSQL pages per load (EXPLAIN (ANALYZE, BUFFERS) of the backend's load statement, ${b.small.samples} random keys per size): ${size(SMALL)} ${b.small.hitPerLoad} from shared_buffers + ${b.small.readPerLoad} from the OS; ${size(BIG)} ${b.big.hitPerLoad} + ${b.big.readPerLoad}.`,
+        "",
+      );
     }
     for (const note of results.loadNotes) out.push(note, "");
   }
@@ -564,10 +607,14 @@ function markdown(results) {
       `Method: a store of ${size(EXPIRED)} expired and ${size(SMALL)} live sessions, then \`await sessions.clearExpired()\` (databaseBackend's default batches: 200 rows on SQLite, 1000 on PostgreSQL) timed; the count returned, the ${size(SMALL)} surviving live rows and that they still load are checked. Meanwhile readers load random live sessions, pausing ~1 ms between loads, through their own Tessera instance (SQLite: a worker thread on its own connection; PostgreSQL: ${PG_READERS} loops on their own pool) and a 1 ms timer measures the longest event-loop block in the process running clearExpired; target < ${STALL_TARGET_MS} ms for both. "Before" is the longest reader load in the ${BASELINE_MS / 1000} s before the clear, for scale.`,
       "",
     );
-    out.push(`| Backend | Rows deleted | Live rows kept | Time (s) | Rows/s | Mean ms per batch | Reader loads during | Reader p99 (ms) | Longest reader load (ms) | Before (ms) | Longest event-loop block (ms) |`);
+    out.push(
+      `| Backend | Rows deleted | Live rows kept | Time (s) | Rows/s | Mean ms per batch | Reader loads during | Reader p99 (ms) | Longest reader load (ms) | Before (ms) | Longest event-loop block (ms) |`,
+    );
     out.push("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for (const r of results.clear) {
-      out.push(`| ${r.backend} | ${r.deleted} | ${r.liveKept} | ${r.seconds} | ${r.rowsPerSecond} | ${r.batchMeanMs} | ${r.readerLoads} | ${r.readerP99Ms} | ${r.readerStallMs} ${mark(r.readerMet)} | ${r.readerBeforeMaxMs} | ${r.loopBlockMs} ${mark(r.loopMet)} |`);
+      out.push(
+        `| ${r.backend} | ${r.deleted} | ${r.liveKept} | ${r.seconds} | ${r.rowsPerSecond} | ${r.batchMeanMs} | ${r.readerLoads} | ${r.readerP99Ms} | ${r.readerStallMs} ${mark(r.readerMet)} | ${r.readerBeforeMaxMs} | ${r.loopBlockMs} ${mark(r.loopMet)} |`,
+      );
     }
     out.push("");
     for (const note of results.clearNotes) out.push(note, "");
@@ -582,7 +629,9 @@ function markdown(results) {
     out.push("| Store | Sessions served | Retained | heapUsed (MB) | Heap growth (MB) | Bytes per retained session | RSS (MB) | Peak RSS (MB) | Bounded |");
     out.push("|---|--:|--:|--:|--:|--:|--:|--:|:-:|");
     for (const r of results.memory) {
-      out.push(`| ${r.store} | ${r.sessions} | ${r.retained} | ${r.heapUsedMB} | ${r.heapGrowthMB} | ${r.bytesPerRetained} | ${r.rssMB} | ${r.peakRssMB} | ${mark(r.bounded)} |`);
+      out.push(
+        `| ${r.store} | ${r.sessions} | ${r.retained} | ${r.heapUsedMB} | ${r.heapGrowthMB} | ${r.bytesPerRetained} | ${r.rssMB} | ${r.peakRssMB} | ${mark(r.bounded)} |`,
+      );
     }
     out.push("");
   }
@@ -634,11 +683,14 @@ function explainClear(rows) {
       let note = whole
         ? `${r.backend}: the event loop of the process running clearExpired was blocked for ${r.loopBlockMs} ms of its ${r.clearMs} ms, i.e. the whole clear. ${r.backend === "SQLite" ? "better-sqlite3 runs each DELETE batch synchronously and the driver's `run` returns an already-settled promise, so clearExpired's batch loop (src/backends/db/index.ts) goes from one batch to the next in microtasks without ever yielding to the event loop: batching keeps each write lock short for other connections, but this process serves nothing until all batches are done." : "The batch loop does not yield between batches."}`
         : `${r.backend}: the longest event-loop block (${r.loopBlockMs} ms) is a part of the clear (${r.clearMs} ms), so the loop did turn between batches; the block is at least one batch's work.`;
-      if (r.batchMeanMs >= STALL_TARGET_MS) note += ` A batch of ${r.batchSize} rows took ${r.batchMeanMs} ms on average, itself over the ${STALL_TARGET_MS} ms target, so yielding between batches would not be enough without smaller (or cheaper) batches.`;
+      if (r.batchMeanMs >= STALL_TARGET_MS)
+        note += ` A batch of ${r.batchSize} rows took ${r.batchMeanMs} ms on average, itself over the ${STALL_TARGET_MS} ms target, so yielding between batches would not be enough without smaller (or cheaper) batches.`;
       notes.push(note);
     }
     if (!r.readerMet) {
-      const server = r.server ? ` While it ran, PostgreSQL made ${r.server.checkpoints} checkpoint(s) and ${r.server.autovacuums} autovacuum(s) of the table.` : "";
+      const server = r.server
+        ? ` While it ran, PostgreSQL made ${r.server.checkpoints} checkpoint(s) and ${r.server.autovacuums} autovacuum(s) of the table.`
+        : "";
       notes.push(
         r.readerBeforeMaxMs >= STALL_TARGET_MS
           ? `${r.backend}: a reader waited ${r.readerStallMs} ms for one load during the clear, but readers also waited ${r.readerBeforeMaxMs} ms in the second before it started: the shared machine, not only the clear, makes such stalls.${server}`
@@ -662,11 +714,14 @@ async function main() {
     if (process.env.SKIP_MEMORY !== "1") memory = memoryScale();
     memory.catch(() => {}); // awaited below; do not let a failure go unhandled meanwhile
     if (process.env.SKIP_SQLITE !== "1") await openSqlite(dir, stores);
-    if (process.env.SKIP_PG !== "1") ({ stopPostgres, version: results.machine.postgres, sharedBuffers: results.machine.sharedBuffers } = await openPostgres(stores));
+    if (process.env.SKIP_PG !== "1")
+      ({ stopPostgres, version: results.machine.postgres, sharedBuffers: results.machine.sharedBuffers } = await openPostgres(stores));
     const seeding = performance.now();
-    await Promise.all(["SQLite", "PostgreSQL"].map(async (backend) => {
-      for (const store of stores.filter((s) => s.backend === backend)) await seed(store);
-    }));
+    await Promise.all(
+      ["SQLite", "PostgreSQL"].map(async (backend) => {
+        for (const store of stores.filter((s) => s.backend === backend)) await seed(store);
+      }),
+    );
     log(`seeded every store in ${((performance.now() - seeding) / 1000).toFixed(1)} s`);
     results.memory = await memory;
 

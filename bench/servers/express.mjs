@@ -42,7 +42,10 @@ async function expressSession(storeKind) {
     const PgStore = pgSession(session);
     const pool = new pg.Pool({ connectionString: PG_URL, max: 10 });
     store = new PgStore({ pool, createTableIfMissing: true });
-    close = async () => { store.close(); await pool.end(); };
+    close = async () => {
+      store.close();
+      await pool.end();
+    };
   }
   countStore(store);
   app.use(session({ store, secret: SECRET, resave: false, saveUninitialized: false, name: "sid", cookie: cookieOpts }));
@@ -107,7 +110,12 @@ const [family, kind] = variant.split(":");
 if (family === "baseline" || family === "noop") {
   // noop: the same routes behind one middleware that does nothing, the floor of any session layer.
   if (family === "noop") app.use((req, res, next) => next());
-  routes = { untouched: (req, res) => res.send("ok"), read: (req, res) => res.send("alice"), write: (req, res) => res.send("ok"), login: (req, res) => res.send("ok") };
+  routes = {
+    untouched: (req, res) => res.send("ok"),
+    read: (req, res) => res.send("alice"),
+    write: (req, res) => res.send("ok"),
+    login: (req, res) => res.send("ok"),
+  };
 } else if (family === "express-session") {
   await expressSession(kind);
 } else if (family === "cookie-session") {
@@ -160,4 +168,9 @@ app.get("/read", routes.read);
 app.get("/write", routes.write);
 app.get("/login", routes.login);
 
-const server = app.listen(port, "127.0.0.1", () => ready(async () => { server.close(); await close(); }));
+const server = app.listen(port, "127.0.0.1", () =>
+  ready(async () => {
+    server.close();
+    await close();
+  }),
+);

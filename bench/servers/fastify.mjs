@@ -91,4 +91,7 @@ if (family === "baseline" || family === "noop") {
 
 for (const r of ["untouched", "read", "write", "login"]) app.get(`/${r}`, routes[r]);
 await app.listen({ port, host: "127.0.0.1" });
-ready(async () => { await app.close(); await close(); });
+ready(async () => {
+  await app.close();
+  await close();
+});

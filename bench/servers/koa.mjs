@@ -15,11 +15,23 @@ app.use(async (ctx, next) => {
 const [family, kind] = variant.split(":");
 if (family === "baseline" || family === "noop") {
   // noop: the same routes behind one async middleware that only awaits next(), the floor of any session layer.
-  if (family === "noop") app.use(async (ctx, next) => { await next(); });
+  if (family === "noop")
+    app.use(async (ctx, next) => {
+      await next();
+    });
   routes = { untouched: () => "ok", read: () => "alice", write: () => "ok", login: () => "ok" };
 } else if (family === "koa-session") {
   const { default: session } = await import("koa-session");
-  const config = { key: "koa.sess", maxAge: MAX_AGE_S * 1000, httpOnly: true, signed: true, rolling: false, renew: false, secure: false /* plain-http wrk */, sameSite: "lax" };
+  const config = {
+    key: "koa.sess",
+    maxAge: MAX_AGE_S * 1000,
+    httpOnly: true,
+    signed: true,
+    rolling: false,
+    renew: false,
+    secure: false /* plain-http wrk */,
+    sameSite: "lax",
+  };
   if (kind === "redis") {
     // koa-session's documented external-store contract (get/set/destroy), over node-redis;
     // JSON in a key with a TTL, as connect-redis stores it.
@@ -98,4 +110,9 @@ app.use(async (ctx) => {
   if (ctx.method !== "GET" || !route) return; // 404
   ctx.body = await route(ctx);
 });
-const server = app.listen(port, "127.0.0.1", () => ready(async () => { server.close(); await close(); }));
+const server = app.listen(port, "127.0.0.1", () =>
+  ready(async () => {
+    server.close();
+    await close();
+  }),
+);

@@ -76,8 +76,13 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   });
   const app = await createShop(sessions);
   await app.ready();
-  serveOnLoopback("Fastify shop", (req, res) => app.routing(req, res), 3004, async () => {
-    await app.close();
-    await sessions.close();
-  });
+  serveOnLoopback(
+    "Fastify shop",
+    (req, res) => app.routing(req, res),
+    3004,
+    async () => {
+      await app.close();
+      await sessions.close();
+    },
+  );
 }

@@ -132,9 +132,17 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
     res.locals["csrf"] = csrf;
     if (req.method !== "POST") return next();
     if (await csrf.verify(req.headers.cookie, field(req, csrf.fieldName), sessionOf(req))) return next();
-    sendPage(res, 403, layout("Forbidden", undefined, `<h1>Forbidden</h1>
+    sendPage(
+      res,
+      403,
+      layout(
+        "Forbidden",
+        undefined,
+        `<h1>Forbidden</h1>
 <p class="error">The form's security token is missing or out of date (CSRF check failed).</p>
-<p><a href="/">Start again</a></p>`));
+<p><a href="/">Start again</a></p>`,
+      ),
+    );
   });
 
   app.get("/", async (req, res) => {
@@ -179,11 +187,19 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
     const session = sessionOf(req);
     const context = await pageContext(session, staff, res);
     if (context.username === undefined) return res.redirect("/login");
-    sendPage(res, 200, layout("Dashboard", context, `<h1>Welcome, ${escapeHtml(context.username)}</h1>
+    sendPage(
+      res,
+      200,
+      layout(
+        "Dashboard",
+        context,
+        `<h1>Welcome, ${escapeHtml(context.username)}</h1>
 <p class="lead">You are logged in. Your session lives in the database; your browser holds only its random key.</p>
 <p>Your cart has ${plural(context.cartCount, "item")}. <a href="/cart">Open the cart</a></p>
 <p>See when this session expires, or change it, on the <a href="/session">session page</a>.</p>
-<p>See where else you are signed in, and sign those out, on <a href="/account/sessions">your sessions</a>.</p>`));
+<p>See where else you are signed in, and sign those out, on <a href="/account/sessions">your sessions</a>.</p>`,
+      ),
+    );
   });
 
   // "Your sessions": the user index lists this user's sessions; each can be ended from here.
@@ -201,13 +217,21 @@ export function createApp(options: LoginDemoOptions = {}): { app: Express; sessi
       return `<tr><td><span title="${escapeHtml(userAgent)}">${escapeHtml(describeDevice(userAgent))}</span><br><small>${escapeHtml(from?.ip ?? "")} · signed in <time datetime="${s.createdAt.toISOString()}">${formatWhen(s.createdAt)}</time></small></td>
 <td><time datetime="${s.updatedAt.toISOString()}">${formatWhen(s.updatedAt)}</time></td><td class="num">${end}</td></tr>`;
     });
-    sendPage(res, 200, layout("Your sessions", context, `<h1>Your sessions</h1>
+    sendPage(
+      res,
+      200,
+      layout(
+        "Your sessions",
+        context,
+        `<h1>Your sessions</h1>
 <p class="lead">Everywhere you are signed in as ${escapeHtml(context.username)}, most recently active first.</p>
 <div class="scroll"><table>
 <tr><th>Device</th><th>Last active</th><th></th></tr>
 ${rows.join("\n")}
 </table></div>
-${mine.length > 1 ? `<form method="post" action="/account/sessions/end-others">${csrfField(context.csrfToken)}<button type="submit">Sign out everywhere else</button></form>` : ""}`));
+${mine.length > 1 ? `<form method="post" action="/account/sessions/end-others">${csrfField(context.csrfToken)}<button type="submit">Sign out everywhere else</button></form>` : ""}`,
+      ),
+    );
   });
 
   app.post("/account/sessions/end", async (req, res) => {
@@ -230,20 +254,33 @@ ${mine.length > 1 ? `<form method="post" action="/account/sessions/end-others">$
     const session = sessionOf(req);
     const context = await pageContext(session, staff, res);
     const cart = await session.get("cart", {});
-    sendPage(res, 200, layout("Cart", context, `<h1>Cart</h1>
+    sendPage(
+      res,
+      200,
+      layout(
+        "Cart",
+        context,
+        `<h1>Cart</h1>
 <p class="lead">The cart is kept in your session, so it survives page loads and logging in.</p>
 ${cartTable(cart, context.csrfToken)}
 <h2>Products</h2>
 <table>
-${[...PRODUCTS].map(([id, product]) => `<tr><td>${escapeHtml(product.name)}</td><td class="num">${money(product.priceCents)}</td>
-<td class="num"><form class="inline" method="post" action="/cart/add">${csrfField(context.csrfToken)}<input type="hidden" name="product" value="${escapeHtml(id)}"><button class="small" type="submit">Add</button></form></td></tr>`).join("\n")}
-</table>`));
+${[...PRODUCTS]
+  .map(
+    ([id, product]) => `<tr><td>${escapeHtml(product.name)}</td><td class="num">${money(product.priceCents)}</td>
+<td class="num"><form class="inline" method="post" action="/cart/add">${csrfField(context.csrfToken)}<input type="hidden" name="product" value="${escapeHtml(id)}"><button class="small" type="submit">Add</button></form></td></tr>`,
+  )
+  .join("\n")}
+</table>`,
+      ),
+    );
   });
 
   app.post("/cart/add", async (req, res) => {
     const session = sessionOf(req);
     const product = knownProduct(req);
-    if (product === undefined) return sendPage(res, 400, layout("Bad request", undefined, `<h1>Unknown product</h1><p><a href="/cart">Back to the cart</a></p>`));
+    if (product === undefined)
+      return sendPage(res, 400, layout("Bad request", undefined, `<h1>Unknown product</h1><p><a href="/cart">Back to the cart</a></p>`));
     const cart = { ...(await session.get("cart", {})) };
     cart[product] = (cart[product] ?? 0) + 1;
     await session.set("cart", cart); // set a new object: the session saves what set() is given
@@ -253,7 +290,8 @@ ${[...PRODUCTS].map(([id, product]) => `<tr><td>${escapeHtml(product.name)}</td>
   app.post("/cart/remove", async (req, res) => {
     const session = sessionOf(req);
     const product = knownProduct(req);
-    if (product === undefined) return sendPage(res, 400, layout("Bad request", undefined, `<h1>Unknown product</h1><p><a href="/cart">Back to the cart</a></p>`));
+    if (product === undefined)
+      return sendPage(res, 400, layout("Bad request", undefined, `<h1>Unknown product</h1><p><a href="/cart">Back to the cart</a></p>`));
     const cart = { ...(await session.get("cart", {})) };
     delete cart[product];
     if (Object.keys(cart).length === 0) await session.delete("cart");
@@ -268,7 +306,13 @@ ${[...PRODUCTS].map(([id, product]) => `<tr><td>${escapeHtml(product.name)}</td>
     const age = await session.getExpiryAge();
     const atBrowserClose = await session.getExpireAtBrowserClose();
     const chosen = await session.get("expiryChoice", "default");
-    sendPage(res, 200, layout("Session", context, `<h1>Your session</h1>
+    sendPage(
+      res,
+      200,
+      layout(
+        "Session",
+        context,
+        `<h1>Your session</h1>
 <dl>
   <dt>Expires</dt><dd><time datetime="${expires.toISOString()}">${expires.toUTCString()}</time></dd>
   <dt>Time left</dt><dd>${age} seconds (${duration(age)})</dd>
@@ -279,10 +323,14 @@ ${[...PRODUCTS].map(([id, product]) => `<tr><td>${escapeHtml(product.name)}</td>
   ${csrfField(context.csrfToken)}
   <label for="expiry">Change the expiry</label>
   <select id="expiry" name="expiry">
-${Object.entries(EXPIRY_CHOICES).map(([value, label]) => `    <option value="${value}"${value === chosen ? " selected" : ""}>${label}</option>`).join("\n")}
+${Object.entries(EXPIRY_CHOICES)
+  .map(([value, label]) => `    <option value="${value}"${value === chosen ? " selected" : ""}>${label}</option>`)
+  .join("\n")}
   </select>
   <div class="actions"><button type="submit">Apply</button></div>
-</form>`));
+</form>`,
+      ),
+    );
   });
 
   app.post("/session/expiry", async (req, res) => {
@@ -294,7 +342,8 @@ ${Object.entries(EXPIRY_CHOICES).map(([value, label]) => `    <option value="${v
       browser: () => session.setExpiry(0),
     };
     const choice = field(req, "expiry");
-    if (choice === undefined || !Object.hasOwn(choices, choice)) return sendPage(res, 400, layout("Bad request", undefined, `<h1>Unknown expiry choice</h1><p><a href="/session">Back</a></p>`));
+    if (choice === undefined || !Object.hasOwn(choices, choice))
+      return sendPage(res, 400, layout("Bad request", undefined, `<h1>Unknown expiry choice</h1><p><a href="/session">Back</a></p>`));
     await choices[choice as ExpiryChoice]();
     await session.set("expiryChoice", choice as ExpiryChoice);
     res.redirect(303, "/session");
@@ -337,7 +386,10 @@ async function pageContext(session: DemoSession, staff: ReadonlySet<string>, res
 }
 
 function loginPage(context: PageContext, form: { notice: string; username: string }): string {
-  return layout("Log in", context, `<h1>Log in</h1>
+  return layout(
+    "Log in",
+    context,
+    `<h1>Log in</h1>
 <p class="note">Demo account: username <strong>${DEMO_USERNAME}</strong>, password <strong>${DEMO_PASSWORD}</strong>.
 Staff (may open <a href="/admin/sessions">the session admin</a>): <strong>${STAFF_USERNAME}</strong> / <strong>${STAFF_PASSWORD}</strong>.</p>
 ${form.notice}
@@ -348,7 +400,8 @@ ${form.notice}
   <label for="password">Password</label>
   <input id="password" name="password" type="password" autocomplete="current-password" required>
   <div class="actions"><button type="submit">Log in</button></div>
-</form>`);
+</form>`,
+  );
 }
 
 function cartTable(cart: Record<string, number>, csrfToken: string): string {
@@ -360,8 +413,16 @@ function cartTable(cart: Record<string, number>, csrfToken: string): string {
   const total = lines.reduce((sum, line) => sum + line.product.priceCents * line.quantity, 0);
   return `<table>
 <tr><th>Item</th><th class="num">Quantity</th><th class="num">Price</th><th></th></tr>
-${lines.map(({ id, product, quantity }) => `<tr><td>${escapeHtml(product.name)}</td><td class="num">${quantity}</td><td class="num">${money(product.priceCents * quantity)}</td>
-<td class="num"><form class="inline" method="post" action="/cart/remove">${csrfField(csrfToken)}<input type="hidden" name="product" value="${escapeHtml(id)}"><button class="small link" type="submit">Remove</button></form></td></tr>`).join("\n")}
+${lines
+  .map(
+    ({
+      id,
+      product,
+      quantity,
+    }) => `<tr><td>${escapeHtml(product.name)}</td><td class="num">${quantity}</td><td class="num">${money(product.priceCents * quantity)}</td>
+<td class="num"><form class="inline" method="post" action="/cart/remove">${csrfField(csrfToken)}<input type="hidden" name="product" value="${escapeHtml(id)}"><button class="small link" type="submit">Remove</button></form></td></tr>`,
+  )
+  .join("\n")}
 <tr><th>Total</th><th></th><th class="num">${money(total)}</th><th></th></tr>
 </table>`;
 }
@@ -403,7 +464,12 @@ function plural(count: number, noun: string): string {
 /** "14 days", "4 minutes 59 seconds": the two largest units. */
 function duration(totalSeconds: number): string {
   if (totalSeconds <= 0) return "expired";
-  const units: [string, number][] = [["day", 86_400], ["hour", 3600], ["minute", 60], ["second", 1]];
+  const units: [string, number][] = [
+    ["day", 86_400],
+    ["hour", 3600],
+    ["minute", 60],
+    ["second", 1],
+  ];
   const parts: string[] = [];
   let rest = totalSeconds;
   for (const [name, size] of units) {

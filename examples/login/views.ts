@@ -115,8 +115,22 @@ function navigation(context: PageContext): string {
 /** A user agent as a person names it ("Chrome on Windows"); an unknown one, shortened. */
 export function describeDevice(userAgent: string): string {
   // Order matters: Edge and Opera say "Chrome", Chrome says "Safari", Android says "Linux".
-  const browser = [["Edg/", "Edge"], ["OPR/", "Opera"], ["Firefox/", "Firefox"], ["Chrome/", "Chrome"], ["Safari/", "Safari"]].find(([token]) => userAgent.includes(token as string))?.[1];
-  const system = [["iPhone", "iOS"], ["iPad", "iPadOS"], ["Android", "Android"], ["Windows", "Windows"], ["Mac OS X", "macOS"], ["CrOS", "ChromeOS"], ["Linux", "Linux"]].find(([token]) => userAgent.includes(token as string))?.[1];
+  const browser = [
+    ["Edg/", "Edge"],
+    ["OPR/", "Opera"],
+    ["Firefox/", "Firefox"],
+    ["Chrome/", "Chrome"],
+    ["Safari/", "Safari"],
+  ].find(([token]) => userAgent.includes(token as string))?.[1];
+  const system = [
+    ["iPhone", "iOS"],
+    ["iPad", "iPadOS"],
+    ["Android", "Android"],
+    ["Windows", "Windows"],
+    ["Mac OS X", "macOS"],
+    ["CrOS", "ChromeOS"],
+    ["Linux", "Linux"],
+  ].find(([token]) => userAgent.includes(token as string))?.[1];
   if (browser && system) return `${browser} on ${system}`;
   if (browser ?? system) return (browser ?? system) as string;
   return userAgent.length > 40 ? `${userAgent.slice(0, 39)}…` : userAgent;

@@ -37,12 +37,15 @@ export function createShop(sessions: Sessions<ShopSession>): RequestListener {
 type Action = (session: Session<ShopSession>, form: URLSearchParams) => Promise<unknown>;
 
 const ACTIONS = new Map<string, Action>([
-  ["/login", async (session, form) => {
-    const username = form.get("username") || "guest";
-    await session.cycleKey(); // a new key at login, so a key planted before it is worthless
-    await session.set("username", username);
-    await session.setUser(username); // also retires the CSRF tokens shown before the login
-  }],
+  [
+    "/login",
+    async (session, form) => {
+      const username = form.get("username") || "guest";
+      await session.cycleKey(); // a new key at login, so a key planted before it is worthless
+      await session.set("username", username);
+      await session.setUser(username); // also retires the CSRF tokens shown before the login
+    },
+  ],
   ["/cart", async (session, form) => session.set("cart", [...(await session.get("cart", [])), form.get("item") || "?"])],
   ["/logout", (session) => session.flush()], // deletes the record and the cookie
 ]);

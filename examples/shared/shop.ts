@@ -25,9 +25,10 @@ export const FORGED_FORM = "Forbidden: this form's security token is missing or 
 export function shopPage(username: string | undefined, cart: string[], csrfToken: string): string {
   const esc = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const csrf = `<input type="hidden" name="csrf" value="${esc(csrfToken)}">`;
-  const who = username === undefined
-    ? `<form method="post" action="/login">${csrf}<input name="username"> <button>Log in</button></form>`
-    : `<p>Signed in as ${esc(username)}</p><form method="post" action="/logout">${csrf}<button>Log out</button></form>`;
+  const who =
+    username === undefined
+      ? `<form method="post" action="/login">${csrf}<input name="username"> <button>Log in</button></form>`
+      : `<p>Signed in as ${esc(username)}</p><form method="post" action="/logout">${csrf}<button>Log out</button></form>`;
   const items = cart.map((item) => `<li>${esc(item)}</li>`).join("");
   return `<!doctype html><meta name="viewport" content="width=device-width, initial-scale=1"><title>Shop</title>${who}<ul>${items}</ul><form method="post" action="/cart">${csrf}<input name="item"> <button>Add to cart</button></form>`;
 }

@@ -23,7 +23,10 @@ declare global {
 /** Express middleware that sets `req.session` and saves it when the response is sent. */
 export function sessionMiddleware<Data extends object = RequestSessionData>(sessions: Sessions<Data>): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    setSession(req, attachSessionShared(sessions, req, res, (error) => next(error)));
+    setSession(
+      req,
+      attachSessionShared(sessions, req, res, (error) => next(error)),
+    );
     next();
   };
 }

@@ -35,9 +35,7 @@ declare module "koa" {
  *   ctx.body = `visit ${visits}`;
  * });
  */
-export function sessionMiddleware<Data extends object = RequestSessionData>(
-  sessions: Sessions<Data>,
-): Middleware<DefaultState, { session: Session<Data> }> {
+export function sessionMiddleware<Data extends object = RequestSessionData>(sessions: Sessions<Data>): Middleware<DefaultState, { session: Session<Data> }> {
   return async (ctx, next) => {
     const session = sessions.openFromHeader(ctx.headers.cookie);
     ctx.session = session;

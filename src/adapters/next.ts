@@ -129,8 +129,22 @@ export function nextControlFlowStatus(error: unknown): number | undefined {
 
 /** The Session methods that change it, refused by {@link readOnlyView} (reading flashes removes them). */
 const WRITES = new Set<PropertyKey>([
-  "set", "delete", "pop", "setDefault", "update", "clear", "flush", "cycleKey", "setExpiry",
-  "save", "create", "setUser", "setTestCookie", "deleteTestCookie", "flash", "flashes",
+  "set",
+  "delete",
+  "pop",
+  "setDefault",
+  "update",
+  "clear",
+  "flush",
+  "cycleKey",
+  "setExpiry",
+  "save",
+  "create",
+  "setUser",
+  "setTestCookie",
+  "deleteTestCookie",
+  "flash",
+  "flashes",
 ]);
 
 /** `happened` is e.g. "session.set() was called" or "session.data.cart was set". */
@@ -156,7 +170,11 @@ export function readOnlyView<Data extends object>(session: Session<Data>): Sessi
       if (WRITES.has(property)) return () => Promise.reject(readOnlyError(`session.${String(property)}() was called`));
       // `session.data` reads as usual; assigning to it or deleting from it is refused.
       if (property === "data") {
-        return new Proxy(target.data, { set: (_data, name) => refuseWrite(`session.data.${String(name)}`), deleteProperty: (_data, name) => refuseWrite(`session.data.${String(name)}`, "deleted"), defineProperty: (_data, name) => refuseWrite(`session.data.${String(name)}`) });
+        return new Proxy(target.data, {
+          set: (_data, name) => refuseWrite(`session.data.${String(name)}`),
+          deleteProperty: (_data, name) => refuseWrite(`session.data.${String(name)}`, "deleted"),
+          defineProperty: (_data, name) => refuseWrite(`session.data.${String(name)}`),
+        });
       }
       // The Session's private fields need the real object as `this`.
       const value: unknown = Reflect.get(target, property, target);

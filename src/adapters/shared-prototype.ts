@@ -27,7 +27,10 @@ export function attachSessionShared<Data extends object>(
 ): Session<Data> {
   if (HOLDS.has(res) || !interceptsOnPrototype(res)) return attachSession(sessions, req, res, onCommitError);
   const session = sessions.openFromHeader(req.headers.cookie);
-  HOLDS.set(res, newHold(sessions, session, onCommitError, originalsOf(res), false, () => HOLDS.delete(res)));
+  HOLDS.set(
+    res,
+    newHold(sessions, session, onCommitError, originalsOf(res), false, () => HOLDS.delete(res)),
+  );
   return session;
 }
 

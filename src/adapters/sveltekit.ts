@@ -41,7 +41,11 @@ export function sessionHandle<Data extends object = RequestSessionData>(sessions
       sessions,
       event.request,
       (session) =>
-        renderWatching(session, (watched) => (event.locals.session = watched as unknown as Session<RequestSessionData>), () => resolve(event)),
+        renderWatching(
+          session,
+          (watched) => (event.locals.session = watched as unknown as Session<RequestSessionData>),
+          () => resolve(event),
+        ),
       options,
     );
 }

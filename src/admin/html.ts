@@ -55,14 +55,22 @@ export function shortId(id: string): string {
 }
 
 /** The whole page around `body`. `nonce` allows exactly this page's style and script (see the CSP). */
-export function layout(options: { title: string; nonce: string; body: Html; home: string; backLink: { readonly href: string; readonly label: string } | undefined }): string {
+export function layout(options: {
+  title: string;
+  nonce: string;
+  body: Html;
+  home: string;
+  backLink: { readonly href: string; readonly label: string } | undefined;
+}): string {
   const { title, nonce, body, home, backLink } = options;
   const back = backLink === undefined ? html`` : html`<a class="back" href="${backLink.href}">${backLink.label}</a>`;
-  return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer"><meta name="robots" content="noindex">
+  return `<!doctype html>${
+    html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer"><meta name="robots" content="noindex">
 <title>${title} · Tessera</title><style nonce="${nonce}">${{ html: STYLE }}</style></head>
 <body><header class="top"><a class="brand" href="${home}"><span class="logo" aria-hidden="true"></span>Tessera sessions</a>${back}</header>
 <main>${body}</main>
-<script nonce="${nonce}">${{ html: SCRIPT }}</script></body></html>`.html}`;
+<script nonce="${nonce}">${{ html: SCRIPT }}</script></body></html>`.html
+  }`;
 }
 
 /**

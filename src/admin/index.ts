@@ -54,7 +54,16 @@ export type AdminHandler = (request: Request, context?: AdminContext) => Promise
 /** Options of {@link createAdmin}. */
 export interface AdminOptions {
   /** The object `createSessions` returned. */
-  sessions: { readonly options: { readonly backend: SessionBackend; readonly backendTimeoutMs: number; readonly clock: () => number; readonly logger: Logger; readonly secrets: readonly string[] }; clearExpired(): Promise<number> };
+  sessions: {
+    readonly options: {
+      readonly backend: SessionBackend;
+      readonly backendTimeoutMs: number;
+      readonly clock: () => number;
+      readonly logger: Logger;
+      readonly secrets: readonly string[];
+    };
+    clearExpired(): Promise<number>;
+  };
   /**
    * Decides who may use the page (e.g. "is the request's user staff?"). Required: the admin
    * refuses to exist without it. A refused visitor gets the host app's 404 (see `isRefusal`).
@@ -115,18 +124,24 @@ export function createAdmin(options: AdminOptions): AdminHandler {
   const sessions = options.sessions;
   if (typeof sessions?.options?.clock !== "function") throw new ConfigurationError("createAdmin needs sessions: the object createSessions returned.");
   const mount = options.basePath ?? "/admin/sessions";
-  if (typeof mount !== "string" || !mount.startsWith("/")) throw new ConfigurationError(`createAdmin basePath must start with "/" (it is ${JSON.stringify(mount)}).`);
+  if (typeof mount !== "string" || !mount.startsWith("/"))
+    throw new ConfigurationError(`createAdmin basePath must start with "/" (it is ${JSON.stringify(mount)}).`);
   const base = mount.replace(/\/+$/, ""); // "" when mounted at the root
   const pageSize = options.pageSize ?? 50;
   const { backLink } = options;
-  if (backLink !== undefined && (typeof backLink.href !== "string" || !/^(\/(?!\/)|https?:\/\/)/.test(backLink.href) || typeof backLink.label !== "string" || backLink.label === "")) {
+  if (
+    backLink !== undefined &&
+    (typeof backLink.href !== "string" || !/^(\/(?!\/)|https?:\/\/)/.test(backLink.href) || typeof backLink.label !== "string" || backLink.label === "")
+  ) {
     throw new ConfigurationError('createAdmin backLink must be { href, label } with href a path ("/dashboard") or an http(s) URL, and a label.');
   }
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new ConfigurationError("createAdmin pageSize must be a whole number from 1 to 1000.");
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000)
+    throw new ConfigurationError("createAdmin pageSize must be a whole number from 1 to 1000.");
   const secretIssue = options.csrfSecret === undefined ? undefined : secretProblem(options.csrfSecret);
   if (secretIssue !== undefined) throw new ConfigurationError(`createAdmin csrfSecret ${secretIssue}`);
-  const csrfKey = options.csrfSecret
-    ?? (sessions.options.secrets[0] !== undefined ? deriveCsrfKey(sessions.options.secrets[0], "tessera.admin.csrf") : randomBytes(32).toString("base64url"));
+  const csrfKey =
+    options.csrfSecret ??
+    (sessions.options.secrets[0] !== undefined ? deriveCsrfKey(sessions.options.secrets[0], "tessera.admin.csrf") : randomBytes(32).toString("base64url"));
   // The app-facing CSRF helper's core, on the admin's own cookie (scoped to the page, SameSite=Strict).
   const csrf = csrfProtection({ key: csrfKey, cookieName: CSRF_COOKIE, path: base || "/", sameSite: "strict" });
   const { backend } = sessions.options;
@@ -167,7 +182,14 @@ export function createAdmin(options: AdminOptions): AdminHandler {
           // A cursor that does not decode would silently show the first page again.
           const after = url.searchParams.get("after");
           if (after !== null && decodeCursor(after) === undefined) {
-            return respond(htmlResponse(page, "Bad request", message(page, "This page link is not valid.", "Its “after” cursor was changed or cut short. Start again from the newest sessions."), 400));
+            return respond(
+              htmlResponse(
+                page,
+                "Bad request",
+                message(page, "This page link is not valid.", "Its “after” cursor was changed or cut short. Start again from the newest sessions."),
+                400,
+              ),
+            );
           }
           return respond(htmlResponse(page, "Sessions", await listPage(page, store, url.searchParams, pageSize), 200));
         }
@@ -181,11 +203,23 @@ export function createAdmin(options: AdminOptions): AdminHandler {
         return respond(htmlResponse(page, "Not found", goneBody(page), 404));
       }
 
-      if (method !== "POST") return withSecurityHeaders(new Response("Method Not Allowed", { status: 405, headers: { Allow: "GET, HEAD, POST", "Content-Type": "text/plain; charset=utf-8" } }), page.nonce);
+      if (method !== "POST")
+        return withSecurityHeaders(
+          new Response("Method Not Allowed", { status: 405, headers: { Allow: "GET, HEAD, POST", "Content-Type": "text/plain; charset=utf-8" } }),
+          page.nonce,
+        );
       const form = await readForm(request);
-      if (form === undefined) return respond(htmlResponse(page, "Bad request", message(page, "The form could not be read.", "It was not a form post, or it was too large."), 400));
+      if (form === undefined)
+        return respond(htmlResponse(page, "Bad request", message(page, "The form could not be read.", "It was not a form post, or it was too large."), 400));
       if (!(await csrf.verify(cookieHeader, form.get(csrf.fieldName)))) {
-        return respond(htmlResponse(page, "Form expired", message(page, "This form has expired or came from another site.", "Nothing was changed. Go back, reload the page and try again."), 403));
+        return respond(
+          htmlResponse(
+            page,
+            "Form expired",
+            message(page, "This form has expired or came from another site.", "Nothing was changed. Go back, reload the page and try again."),
+            403,
+          ),
+        );
       }
       const confirmed = form.get("confirmed") === "1";
 
@@ -200,12 +234,22 @@ export function createAdmin(options: AdminOptions): AdminHandler {
           if (!store.supports("deleteById")) break;
           const ids = [...new Set(form.getAll("id"))].filter(isSessionId);
           if (ids.length === 0) return tell({ notice: "none" });
-          if (!confirmed) return respond(confirmPage(page, "/delete", ids.length === 1 ? "Delete this session?" : `Delete ${ids.length} sessions?`, "Whoever uses them is signed out at their next request.", ids.map((id) => ["id", id])));
+          if (!confirmed)
+            return respond(
+              confirmPage(
+                page,
+                "/delete",
+                ids.length === 1 ? "Delete this session?" : `Delete ${ids.length} sessions?`,
+                "Whoever uses them is signed out at their next request.",
+                ids.map((id) => ["id", id]),
+              ),
+            );
           for (const id of ids) await store.deleteById(id);
           return tell({ notice: "deleted", count: String(ids.length) });
         }
         case "/clear-expired": {
-          if (!confirmed) return respond(confirmPage(page, "/clear-expired", "Delete all expired sessions?", "They can no longer be used; this only frees their space.", []));
+          if (!confirmed)
+            return respond(confirmPage(page, "/clear-expired", "Delete all expired sessions?", "They can no longer be used; this only frees their space.", []));
           const count = await store.clearExpired(page.now);
           return tell({ notice: "cleared", count: String(count) });
         }
@@ -213,7 +257,12 @@ export function createAdmin(options: AdminOptions): AdminHandler {
           if (!store.supports("deleteByUser")) break;
           const user = form.get("user") ?? "";
           if (user === "") return tell({ notice: "none" });
-          if (!confirmed) return respond(confirmPage(page, "/end-user", `End every session of user ${user}?`, "The user is signed out on every device at their next request.", [["user", user]]));
+          if (!confirmed)
+            return respond(
+              confirmPage(page, "/end-user", `End every session of user ${user}?`, "The user is signed out on every device at their next request.", [
+                ["user", user],
+              ]),
+            );
           const count = await store.deleteByUser(user);
           return tell({ notice: "ended", count: String(count), user });
         }
@@ -226,7 +275,14 @@ export function createAdmin(options: AdminOptions): AdminHandler {
       // The store is down or did not answer in time: say so with a 503 page, as the adapters do.
       if (!(error instanceof BackendError)) throw error;
       sessions.options.logger.error("[tessera] The session admin could not reach the session store.", error);
-      return respond(htmlResponse(page, "Session store unavailable", message(page, "The session store did not answer.", `The ${backend.name} store is down or overloaded; nothing was changed. Try again in a moment.`), 503));
+      return respond(
+        htmlResponse(
+          page,
+          "Session store unavailable",
+          message(page, "The session store did not answer.", `The ${backend.name} store is down or overloaded; nothing was changed. Try again in a moment.`),
+          503,
+        ),
+      );
     }
   };
 }
@@ -257,7 +313,10 @@ function htmlResponse(page: Page, title: string, body: Html, status: number): Re
 function withSecurityHeaders(response: Response, nonce: string): Response {
   const h = response.headers;
   h.set("Cache-Control", "no-store");
-  h.set("Content-Security-Policy", `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`);
+  h.set(
+    "Content-Security-Policy",
+    `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+  );
   h.set("X-Content-Type-Options", "nosniff");
   h.set("Referrer-Policy", "no-referrer");
   h.set("X-Frame-Options", "DENY");

@@ -47,7 +47,9 @@ export function toNodeHandler(handler: (request: Request, context: { node: Incom
 
 async function toRequest(req: IncomingMessage): Promise<Request> {
   const original = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? "/";
-  const forwarded = String(req.headers["x-forwarded-proto"] ?? "").split(",")[0]?.trim();
+  const forwarded = String(req.headers["x-forwarded-proto"] ?? "")
+    .split(",")[0]
+    ?.trim();
   const protocol = (req.socket as TLSSocket).encrypted || forwarded === "https" ? "https" : "http";
   const url = new URL(original, `${protocol}://${req.headers.host ?? "localhost"}`);
   const headers = new Headers();

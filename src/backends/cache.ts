@@ -79,7 +79,8 @@ export interface CacheBackendOptions {
 /** Sessions in Redis/Valkey or memcached (or, with `memory:`, in this process). */
 export function cacheBackend(options: CacheBackendOptions): ServerBackend {
   const timeout = options.timeout ?? 2000;
-  if (!(typeof timeout === "number" && Number.isFinite(timeout) && timeout > 0)) throw new ConfigurationError("cacheBackend timeout is in milliseconds and must be a positive number.");
+  if (!(typeof timeout === "number" && Number.isFinite(timeout) && timeout > 0))
+    throw new ConfigurationError("cacheBackend timeout is in milliseconds and must be a positive number.");
   const prefix = options.prefix ?? "tessera:session:";
   const client = options.client;
   const given = typeof client === "object" && client !== null ? client : undefined;
@@ -112,17 +113,23 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
     name = "memcached";
     store = memcachedStore(async () => given, false, prefix, timeout * 2 + 1000);
   } else if (client !== undefined) {
-    throw new ConfigurationError("cacheBackend client must be a node-redis client (createClient(), createCluster() or createSentinel()), an ioredis client (new Redis(), new Redis.Cluster() or new Redis({ sentinels, name })) or a memjs Client; otherwise pass a url.");
+    throw new ConfigurationError(
+      "cacheBackend client must be a node-redis client (createClient(), createCluster() or createSentinel()), an ioredis client (new Redis(), new Redis.Cluster() or new Redis({ sentinels, name })) or a memjs Client; otherwise pass a url.",
+    );
   } else {
     const url = options.url ?? "";
     if (url === "memory:") return memoryBackend(); // one process: the memory backend is this cache
     if (url.startsWith("redis+cluster://")) {
-      if (clusterRootUrls(url).length === 0) throw new ConfigurationError("cacheBackend needs at least one node in a redis+cluster:// url, e.g. redis+cluster://10.0.0.1:6379,10.0.0.2:6379.");
+      if (clusterRootUrls(url).length === 0)
+        throw new ConfigurationError("cacheBackend needs at least one node in a redis+cluster:// url, e.g. redis+cluster://10.0.0.1:6379,10.0.0.2:6379.");
       name = "redis-cluster";
       store = redisClusterStore(() => openRedisCluster(url, timeout), prefix, timeout);
     } else if (url.startsWith("redis+sentinel://")) {
       const parsed = parseSentinelUrl(url);
-      if (parsed.nodes.length === 0 || parsed.name === "") throw new ConfigurationError("cacheBackend needs sentinels and the primary's name in a redis+sentinel:// url, e.g. redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster.");
+      if (parsed.nodes.length === 0 || parsed.name === "")
+        throw new ConfigurationError(
+          "cacheBackend needs sentinels and the primary's name in a redis+sentinel:// url, e.g. redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster.",
+        );
       name = "redis-sentinel";
       store = redisStore(() => openRedisSentinel(url, timeout), prefix, timeout);
     } else if (/^rediss?:\/\//.test(url)) {
@@ -132,7 +139,9 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
       name = "memcached";
       store = memcachedStore(() => openMemcached(url.slice("memcached://".length).replace(/\/$/, ""), timeout), true, prefix, timeout * 2 + 1000);
     } else {
-      throw new ConfigurationError(`cacheBackend needs a url of redis://host:port, rediss://…, memcached://host:port or memory:, redis+cluster://host:port,host:port for a Redis Cluster, or redis+sentinel://host:port,host:port/name for Sentinel (got ${shownUrl(url)}).`);
+      throw new ConfigurationError(
+        `cacheBackend needs a url of redis://host:port, rediss://…, memcached://host:port or memory:, redis+cluster://host:port,host:port for a Redis Cluster, or redis+sentinel://host:port,host:port/name for Sentinel (got ${shownUrl(url)}).`,
+      );
     }
   }
   return {

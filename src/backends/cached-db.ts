@@ -78,7 +78,10 @@ type Planned = { readonly payload: string; readonly expiresAt: number };
 /** The database's sessions, read through a cache (Django's cached_db). */
 export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): ServerBackend {
   const { cache, database } = options;
-  for (const [role, backend] of [["cache", cache], ["database", database]] as const) {
+  for (const [role, backend] of [
+    ["cache", cache],
+    ["database", database],
+  ] as const) {
     if ((backend as Partial<ServerBackend> | undefined)?.kind !== "server") {
       throw new ConfigurationError(`cachedDatabaseBackend ${role} must be a server-side backend, e.g. cacheBackend({ url }) or databaseBackend({ url }).`);
     }
@@ -86,7 +89,8 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
   const logger = options.logger ?? console;
   const cooldown = options.cacheCooldown ?? 5000;
   const clock = options.clock ?? Date.now;
-  if (typeof clock !== "function") throw new ConfigurationError("cachedDatabaseBackend clock must be a function returning milliseconds since the epoch: the one passed to createSessions.");
+  if (typeof clock !== "function")
+    throw new ConfigurationError("cachedDatabaseBackend clock must be a function returning milliseconds since the epoch: the one passed to createSessions.");
   let cacheDownUntil = 0;
   /** Ids (`hashKey(key)`) whose cache entry may predate a write the cache missed. */
   const dirty = new Set<string>();
@@ -213,7 +217,14 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
     },
     async create(key, write) {
       await database.create(key, write);
-      const record: StoredSession = { data: write.data, expiresAt: write.expiresAt, userId: write.userId, version: 1, createdAt: write.now, updatedAt: write.now };
+      const record: StoredSession = {
+        data: write.data,
+        expiresAt: write.expiresAt,
+        userId: write.userId,
+        version: 1,
+        createdAt: write.now,
+        updatedAt: write.now,
+      };
       await afterWrite(key, "write", write.now, () => planFor(record));
     },
     async update(key, write, expectedVersion) {
@@ -233,7 +244,14 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
       // The cache's copy gives createdAt; without one, the next load fills it from the database.
       await afterWrite(key, "write", write.now, (current) => {
         if (current?.kind !== "session" || current.record.version >= version) return undefined;
-        return planFor({ data: write.data, expiresAt: write.expiresAt, userId: write.userId, version, createdAt: current.record.createdAt, updatedAt: write.now });
+        return planFor({
+          data: write.data,
+          expiresAt: write.expiresAt,
+          userId: write.userId,
+          version,
+          createdAt: current.record.createdAt,
+          updatedAt: write.now,
+        });
       });
     },
     async delete(key) {

@@ -59,7 +59,9 @@ export const MAX_INFLATED_BYTES = 65_536;
 export function djangoCookieBackend(options: DjangoCookieBackendOptions = {}): AsyncCookieBackend {
   const maxAge = options.maxAge ?? 1_209_600;
   if (typeof maxAge !== "number" || !Number.isInteger(maxAge) || maxAge < 0) {
-    throw new ConfigurationError(`djangoCookieBackend maxAge must be a whole number of seconds (Django's SESSION_COOKIE_AGE), 0 or more (it is ${describeValue(maxAge)}).`);
+    throw new ConfigurationError(
+      `djangoCookieBackend maxAge must be a whole number of seconds (Django's SESSION_COOKIE_AGE), 0 or more (it is ${describeValue(maxAge)}).`,
+    );
   }
   signingRuntime(); // a runtime without Node's crypto and zlib fails here, at startup
   return {
@@ -68,7 +70,13 @@ export function djangoCookieBackend(options: DjangoCookieBackendOptions = {}): A
     async decode(value, now, secrets) {
       if (value.length > MAX_VALUE_LENGTH || !VALUE.test(value) || secrets.length === 0) return null;
       try {
-        const { json, timestamp, secretIndex } = unsignPayload(value, { secrets, salt: SIGNED_COOKIES_SALT, maxAge, now, maxInflatedBytes: MAX_INFLATED_BYTES });
+        const { json, timestamp, secretIndex } = unsignPayload(value, {
+          secrets,
+          salt: SIGNED_COOKIES_SALT,
+          maxAge,
+          now,
+          maxInflatedBytes: MAX_INFLATED_BYTES,
+        });
         const data = parsePythonJson(json).value;
         const signedAt = timestamp * 1000;
         let expiresAt = signedAt + maxAge * 1000; // unsignPayload already rejected an older signature

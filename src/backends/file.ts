@@ -222,10 +222,13 @@ function checkDirectory(directory: unknown): string {
     isDirectory = statSync(directory).isDirectory();
     if (isDirectory) accessSync(directory, constants.R_OK | constants.W_OK | constants.X_OK);
   } catch (error) {
-    if (isDirectory) throw new ConfigurationError(`The session directory ${shown} is not readable and writable by this process; fix its permissions.`, { cause: error });
+    if (isDirectory)
+      throw new ConfigurationError(`The session directory ${shown} is not readable and writable by this process; fix its permissions.`, { cause: error });
   }
   if (!isDirectory) {
-    throw new ConfigurationError(`The session directory ${shown} does not exist or is not a directory. Create it first (for example: mkdir -p ${shown}) and make it writable by this process.`);
+    throw new ConfigurationError(
+      `The session directory ${shown} does not exist or is not a directory. Create it first (for example: mkdir -p ${shown}) and make it writable by this process.`,
+    );
   }
   return directory;
 }

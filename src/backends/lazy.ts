@@ -7,11 +7,24 @@
 import type { ServerBackend } from "./base.js";
 
 /** The methods of a {@link ServerBackend} (everything that does I/O). */
-export type ServerMethod = Exclude<{ [K in keyof ServerBackend]-?: ServerBackend[K] extends ((...args: never[]) => unknown) | undefined ? K : never }[keyof ServerBackend], "close">;
+export type ServerMethod = Exclude<
+  { [K in keyof ServerBackend]-?: ServerBackend[K] extends ((...args: never[]) => unknown) | undefined ? K : never }[keyof ServerBackend],
+  "close"
+>;
 
 /** Every method of Tessera's own SQL table: what the default backend offers. */
 export const SQL_TABLE_METHODS: readonly ServerMethod[] = [
-  "load", "create", "update", "delete", "exists", "listByUser", "deleteByUser", "deleteById", "listSessions", "clearExpired", "migrate",
+  "load",
+  "create",
+  "update",
+  "delete",
+  "exists",
+  "listByUser",
+  "deleteByUser",
+  "deleteById",
+  "listSessions",
+  "clearExpired",
+  "migrate",
 ];
 
 /**

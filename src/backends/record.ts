@@ -25,8 +25,15 @@ export function encodeRecord(write: SessionWrite, version: number, createdAt: nu
 export function isRecord(value: unknown): value is StoredSession {
   const r = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
   const { data, expiresAt, version, userId, createdAt, updatedAt } = r;
-  return typeof data === "string" && Number.isFinite(expiresAt) && Number.isSafeInteger(version) && (version as number) >= 1
-    && (userId === null || typeof userId === "string") && Number.isFinite(createdAt) && Number.isFinite(updatedAt);
+  return (
+    typeof data === "string" &&
+    Number.isFinite(expiresAt) &&
+    Number.isSafeInteger(version) &&
+    (version as number) >= 1 &&
+    (userId === null || typeof userId === "string") &&
+    Number.isFinite(createdAt) &&
+    Number.isFinite(updatedAt)
+  );
 }
 
 /** A stored record's text back to the record, or null for anything that is not one. */

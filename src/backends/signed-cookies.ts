@@ -93,11 +93,17 @@ export function signedCookieBackend(options: SignedCookieBackendOptions = {}): S
   if (typeof encrypt !== "boolean") throw new ConfigurationError("signedCookieBackend encrypt must be true or false.");
   const format = options.format ?? "tessera";
   if (format === "django") {
-    if (encrypt) throw new ConfigurationError('signedCookieBackend cannot encrypt format "django": Django\'s signed_cookies value is only signed. Drop encrypt, or use the Tessera format.');
+    if (encrypt)
+      throw new ConfigurationError(
+        'signedCookieBackend cannot encrypt format "django": Django\'s signed_cookies value is only signed. Drop encrypt, or use the Tessera format.',
+      );
     return { ...djangoCookieBackend(options.maxAge === undefined ? {} : { maxAge: options.maxAge }), encrypted: false };
   }
   if (format !== "tessera") throw new ConfigurationError(`signedCookieBackend format must be "tessera" or "django" (it is ${JSON.stringify(format)}).`);
-  if (options.maxAge !== undefined) throw new ConfigurationError('signedCookieBackend maxAge applies to format "django" only; the Tessera format seals each session\'s own expiry (set the lifetime with createSessions({ cookie: { maxAge } })).');
+  if (options.maxAge !== undefined)
+    throw new ConfigurationError(
+      'signedCookieBackend maxAge applies to format "django" only; the Tessera format seals each session\'s own expiry (set the lifetime with createSessions({ cookie: { maxAge } })).',
+    );
   const signKeys = keyCache(SIGN_LABEL);
   const encryptV1Keys = keyCache(ENCRYPT_V1_LABEL);
 

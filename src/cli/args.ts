@@ -140,7 +140,10 @@ const MAIN_OPTIONS = { ...STORE_OPTIONS, version: { type: "boolean" } } as const
  * Parses `argv` against `options` and checks every option, so all commands word the same
  * mistakes the same way. Throws `UsageError`.
  */
-export function parseOptions(argv: readonly string[], options: Readonly<Record<string, OptionSpec>>): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+export function parseOptions(
+  argv: readonly string[],
+  options: Readonly<Record<string, OptionSpec>>,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   // Not strict: parseArgs's own messages are long and name `<value>`; ours say what to do.
   const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, strict: false, options: { ...options } });
   for (const [name, value] of Object.entries(values)) {

@@ -14,7 +14,14 @@ import { readProcessStdin, sessionsCommand } from "./sessions.js";
 async function main(argv: readonly string[]): Promise<number> {
   const print: Print = (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
   // `tessera sessions list|show|delete|clear-user` parses its own subcommands and options.
-  if (argv[0] === "sessions") return sessionsCommand(argv.slice(1), { stdout: print, stderr: (text) => process.stderr.write(text), env: process.env, cwd: process.cwd(), readStdin: readProcessStdin });
+  if (argv[0] === "sessions")
+    return sessionsCommand(argv.slice(1), {
+      stdout: print,
+      stderr: (text) => process.stderr.write(text),
+      env: process.env,
+      cwd: process.cwd(),
+      readStdin: readProcessStdin,
+    });
   const reporter: Reporter = { verbose: wantsVerbose(argv), help: "tessera --help", stderr: (text) => process.stderr.write(text) };
   let invocation: Invocation;
   try {

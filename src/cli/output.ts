@@ -67,7 +67,12 @@ export function reportError(error: unknown, reporter: Reporter): number {
  * would keep the process alive), unless `close` is false (sessions the caller owns). Every
  * failure is reported once through `reporter`; returns the exit code.
  */
-export async function withSessions(reporter: Reporter, open: () => Sessions | Promise<Sessions>, command: (sessions: Sessions) => Promise<void>, close = true): Promise<number> {
+export async function withSessions(
+  reporter: Reporter,
+  open: () => Sessions | Promise<Sessions>,
+  command: (sessions: Sessions) => Promise<void>,
+  close = true,
+): Promise<number> {
   let sessions: Sessions | undefined;
   let code = 0;
   try {

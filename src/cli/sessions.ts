@@ -100,7 +100,17 @@ export async function sessionsCommand(argv: readonly string[], io: SessionsComma
   );
 }
 
-type Values = { json?: boolean; help?: boolean; verbose?: boolean; config?: string; user?: string; state?: string; limit?: string; after?: string; key?: string };
+type Values = {
+  json?: boolean;
+  help?: boolean;
+  verbose?: boolean;
+  config?: string;
+  user?: string;
+  state?: string;
+  limit?: string;
+  after?: string;
+  key?: string;
+};
 
 const OPTIONS = {
   ...STORE_OPTIONS,
@@ -186,9 +196,11 @@ class Runner {
     if (state !== "active" && state !== "expired" && state !== "all") throw new UsageError("--state must be active, expired or all.");
     const limit = values.limit === undefined ? 50 : Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError("--limit must be a whole number from 1 to 1000.");
-    if (values.key !== undefined && values.key !== "-") throw new UsageError("--key takes - and reads the key from standard input, so it stays out of shell history.");
+    if (values.key !== undefined && values.key !== "-")
+      throw new UsageError("--key takes - and reads the key from standard input, so it stays out of shell history.");
     // A cursor that does not decode would silently list from the newest session again.
-    if (values.after !== undefined && decodeCursor(values.after) === undefined) throw new UsageError("--after needs the cursor a previous list printed after \"More:\"; this one is not valid.");
+    if (values.after !== undefined && decodeCursor(values.after) === undefined)
+      throw new UsageError('--after needs the cursor a previous list printed after "More:"; this one is not valid.');
     const now = this.#sessions.options.clock();
     const query: SessionListQuery = {
       limit,
@@ -201,9 +213,20 @@ class Runner {
     const page = await store.listSessions(query);
     const views = page.sessions.map((s) => this.#view(s, now));
     // Whole ids: show and delete take exactly what is printed here.
-    const rows = views.map((v) => [v.id, v.createdAt, v.updatedAt, v.expiresAt, v.userId === null ? "-" : printable(v.userId), `${v.size} B`, v.active ? "active" : "expired"]);
+    const rows = views.map((v) => [
+      v.id,
+      v.createdAt,
+      v.updatedAt,
+      v.expiresAt,
+      v.userId === null ? "-" : printable(v.userId),
+      `${v.size} B`,
+      v.active ? "active" : "expired",
+    ]);
     const table = views.length === 0 ? "No sessions match.\n" : columns([["ID", "CREATED", "LAST ACTIVITY", "EXPIRES", "USER", "SIZE", "STATE"], ...rows]);
-    const more = page.next === undefined ? "" : `More: tessera sessions list --after ${page.next}${values.user !== undefined ? ` --user ${printable(shellQuote(values.user))}` : ""}${state !== "all" ? ` --state ${state}` : ""}${values.limit !== undefined ? ` --limit ${limit}` : ""}\n`;
+    const more =
+      page.next === undefined
+        ? ""
+        : `More: tessera sessions list --after ${page.next}${values.user !== undefined ? ` --user ${printable(shellQuote(values.user))}` : ""}${state !== "all" ? ` --state ${state}` : ""}${values.limit !== undefined ? ` --limit ${limit}` : ""}\n`;
     this.#print({ sessions: views, next: page.next ?? null }, table + more);
   }
 
@@ -240,7 +263,8 @@ class Runner {
     let deleted = 0;
     for (const id of ids) {
       // Count only what existed, when the store can tell; deleting a missing id is no error.
-      const existed = !store.supports("listSessions") || (await store.listSessions({ limit: 1, id, state: "all", now: this.#sessions.options.clock() })).sessions.length > 0;
+      const existed =
+        !store.supports("listSessions") || (await store.listSessions({ limit: 1, id, state: "all", now: this.#sessions.options.clock() })).sessions.length > 0;
       await store.deleteById(id);
       if (existed) deleted++;
     }

@@ -122,8 +122,14 @@ export function b64Decode(text: string): Buffer {
  */
 export function saltedHmac(keySalt: string, value: string | Uint8Array, secret: string): Buffer {
   const { crypto, Buffer } = signingRuntime();
-  const key = crypto.createHash("sha256").update(keySalt + secret, "utf8").digest();
-  return crypto.createHmac("sha256", key).update(typeof value === "string" ? Buffer.from(value, "utf8") : value).digest();
+  const key = crypto
+    .createHash("sha256")
+    .update(keySalt + secret, "utf8")
+    .digest();
+  return crypto
+    .createHmac("sha256", key)
+    .update(typeof value === "string" ? Buffer.from(value, "utf8") : value)
+    .digest();
 }
 
 /** The 43-character signature `Signer(salt=salt)` puts after the last `:` of `value`. */

@@ -233,10 +233,12 @@ const serverTests: Record<string, (backend: ServerBackend, open: (clock: () => n
     const key = first.sessionKey as string;
     const writers = Array.from({ length: 10 }, (_, i) => sessions.open(key));
     await Promise.all(writers.map((s) => s.get("start"))); // every writer loads version 1
-    await Promise.all(writers.map(async (s, i) => {
-      await s.set(`k${i}`, i);
-      await s.save();
-    }));
+    await Promise.all(
+      writers.map(async (s, i) => {
+        await s.set(`k${i}`, i);
+        await s.save();
+      }),
+    );
     const final = await sessions.open(key).load();
     for (let i = 0; i < 10; i++) assert.equal(final[`k${i}`], i, `k${i} survived`);
   },
@@ -260,10 +262,19 @@ const userIndexTests: Record<string, (backend: ServerBackend, open: (clock: () =
     await other.setUser("7");
     await other.save();
     const listed = await sessions.listForUser("42", { current: sessions.open(made[0]) });
-    assert.deepEqual(listed.map((s) => s.data["agent"]), ["phone", "laptop"]);
-    assert.deepEqual(listed.map((s) => s.current), [false, true]);
+    assert.deepEqual(
+      listed.map((s) => s.data["agent"]),
+      ["phone", "laptop"],
+    );
+    assert.deepEqual(
+      listed.map((s) => s.current),
+      [false, true],
+    );
     assert.equal(listed[1]?.createdAt.getTime(), T0);
-    assert.ok(listed.every((s) => !made.includes(s.id)), "ids are not session keys");
+    assert.ok(
+      listed.every((s) => !made.includes(s.id)),
+      "ids are not session keys",
+    );
     assert.equal(await sessions.open(made[1]).getUser(), "42");
     assert.equal((await backend.listByUser?.("42", clock.now()))?.length, 2);
   },
@@ -366,9 +377,15 @@ const listingTests: Record<string, (backend: ServerBackend) => Promise<void>> = 
     for (const [i, key] of keys.entries()) await seed(backend, key, T0 + i);
     const all = await backend.listSessions?.({ limit: 10, state: "all", now: T0 });
     assert.deepEqual(new Set(all?.sessions.map((s) => s.id)), new Set(keys.map(hashKey)));
-    assert.ok(all?.sessions.every((s) => !keys.includes(s.id)), "no key appears in a listing");
+    assert.ok(
+      all?.sessions.every((s) => !keys.includes(s.id)),
+      "no key appears in a listing",
+    );
     const one = await backend.listSessions?.({ limit: 10, state: "all", now: T0, id: hashKey(keys[1] as string) });
-    assert.deepEqual(one?.sessions.map((s) => s.id), [hashKey(keys[1] as string)]);
+    assert.deepEqual(
+      one?.sessions.map((s) => s.id),
+      [hashKey(keys[1] as string)],
+    );
     assert.equal(one?.next, undefined);
     const none = await backend.listSessions?.({ limit: 10, state: "all", now: T0, id: hashKey(generateKey()) });
     assert.deepEqual(none?.sessions, []);

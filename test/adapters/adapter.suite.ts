@@ -145,7 +145,10 @@ function expectSameAsDjango(ours: string | undefined, django: string, key?: stri
  * adds itself (Express's redirect adds Accept) are left alone.
  */
 function expectVaryCookie(vary: string | undefined, present: boolean): void {
-  const cookieFields = (vary ?? "").split(",").map((f) => f.trim()).filter((f) => f.toLowerCase() === "cookie");
+  const cookieFields = (vary ?? "")
+    .split(",")
+    .map((f) => f.trim())
+    .filter((f) => f.toLowerCase() === "cookie");
   expect(cookieFields, `Vary: ${String(vary)}`).toEqual(present ? ["Cookie"] : []);
 }
 
@@ -705,7 +708,9 @@ export function runAdapterSuite(adapter: AdapterSuiteOptions): void {
       const t = await setup({ cookie: { domain: ".ex.com", path: "/p/", sameSite: "none", secure: true } });
       const written = await t.get("/write");
       const key = keyOf(written.setCookies[0]);
-      expect(written.setCookies).toEqual([`sessionid=${key}; Max-Age=${TWO_WEEKS}; Domain=.ex.com; Path=/p/; Expires=${EXPIRES_TWO_WEEKS}; HttpOnly; Secure; SameSite=None`]);
+      expect(written.setCookies).toEqual([
+        `sessionid=${key}; Max-Age=${TWO_WEEKS}; Domain=.ex.com; Path=/p/; Expires=${EXPIRES_TWO_WEEKS}; HttpOnly; Secure; SameSite=None`,
+      ]);
       expectSameAsDjango(written.setCookies[0], DJANGO.noneSecureDomainPath, key);
 
       const flushed = await t.get("/flush", `sessionid=${key}`);

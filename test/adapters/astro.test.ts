@@ -28,7 +28,7 @@ runAdapterSuite({
   skip: [
     {
       reason:
-        "a page's own exception rejects next() and goes on to Astro, which renders its 500 page after the middleware has run; there is no Response to add Vary: Cookie to. Nothing is saved and no cookie is set: see \"astro specifics\"",
+        'a page\'s own exception rejects next() and goes on to Astro, which renders its 500 page after the middleware has run; there is no Response to add Vary: Cookie to. Nothing is saved and no cookie is set: see "astro specifics"',
       tests: ["a route that throws after a write: the framework's 500, no save, no cookie"],
     },
   ],

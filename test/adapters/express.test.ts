@@ -78,7 +78,10 @@ describe("express specifics", () => {
     const received: unknown[] = [];
     const handler: ErrorRequestHandler = (error: { status?: number }, _req, res, _next) => {
       received.push(error);
-      res.status(error.status ?? 500).type("text/plain").send("handled by the app");
+      res
+        .status(error.status ?? 500)
+        .type("text/plain")
+        .send("handled by the app");
     };
     app.use(handler);
     const url = await listen(app);
@@ -250,7 +253,7 @@ describe("express specifics", () => {
         else app.use(sessionMiddleware(sessions), compression({ threshold: 0 }));
         const big = "tessera ".repeat(500);
         app.get("/write", async (req, res) => {
-          await req.session.set("n", ((await req.session.get("n")) as number | undefined ?? 0) + 1);
+          await req.session.set("n", (((await req.session.get("n")) as number | undefined) ?? 0) + 1);
           res.type("text/plain").send(big);
         });
         app.get("/stream", async (req, res) => {

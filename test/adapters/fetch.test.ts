@@ -163,11 +163,7 @@ describe("fetch specifics", () => {
 
   it("reads the cookie among others and deletes it on flush", async () => {
     const key = await login();
-    const res = await withSession(
-      sessions,
-      new Request("http://localhost/flush", { headers: { cookie: `theme=dark; sessionid="${key}"; other=1` } }),
-      route,
-    );
+    const res = await withSession(sessions, new Request("http://localhost/flush", { headers: { cookie: `theme=dark; sessionid="${key}"; other=1` } }), route);
     expect(res.headers.getSetCookie()).toEqual([DELETION]);
     expect(res.headers.get("vary")).toBe("Cookie");
     expect(await store.exists(key)).toBe(false);

@@ -91,7 +91,8 @@ describe("h3 specifics", () => {
   const { store, sessions } = testSessions();
   const errors: unknown[] = [];
   let server: Awaited<ReturnType<typeof listen>>;
-  const get = (path: string, key?: string) => fetch(server.url + path, { redirect: "manual", ...(key === undefined ? {} : { headers: { cookie: `sessionid=${key}` } }) });
+  const get = (path: string, key?: string) =>
+    fetch(server.url + path, { redirect: "manual", ...(key === undefined ? {} : { headers: { cookie: `sessionid=${key}` } }) });
   const read = async (key: string) => (await get("/read", key)).text();
 
   beforeAll(async () => {

@@ -49,20 +49,31 @@ describe("setCookieFields, then Next's cookies().set", () => {
       sameSite: fc.constantFrom<"lax" | "strict" | "none" | false>("lax", "strict", "none", false),
     });
     fc.assert(
-      fc.property(options, fc.stringMatching(/^[a-z0-9]{32}$/), fc.option(fc.integer({ min: 0, max: 10 ** 8 }), { nil: undefined }), fc.integer({ min: 0, max: 4e12 }), (cookie, key, maxAge, now) => {
-        const { domain, ...rest } = cookie;
-        if (rest.sameSite === "none") rest.secure = true; // a configuration error otherwise
-        const { options: resolved } = createSessions({ backend: memoryBackend(), secret: SECRET, clock: () => now, cookie: domain === undefined ? rest : { ...rest, domain } });
-        for (const ours of [sessionCookie(resolved, key, maxAge), deletionCookie(resolved)]) {
-          const expected = normalized(ours);
-          const sent = normalized(throughNext(setCookieFields(ours)));
-          expect({ ...sent, expires: undefined }).toEqual({ ...expected, expires: undefined });
-          const age = setCookieFields(ours).maxAge;
-          // Next recomputes Expires from a non-zero Max-Age with its own clock (Date.now), not the sessions' `clock`.
-          if (age) expect(Math.abs((sent.expires ?? 0) - (Date.now() + age * 1000))).toBeLessThanOrEqual(2000);
-          else expect(sent.expires).toBe(expected.expires);
-        }
-      }),
+      fc.property(
+        options,
+        fc.stringMatching(/^[a-z0-9]{32}$/),
+        fc.option(fc.integer({ min: 0, max: 10 ** 8 }), { nil: undefined }),
+        fc.integer({ min: 0, max: 4e12 }),
+        (cookie, key, maxAge, now) => {
+          const { domain, ...rest } = cookie;
+          if (rest.sameSite === "none") rest.secure = true; // a configuration error otherwise
+          const { options: resolved } = createSessions({
+            backend: memoryBackend(),
+            secret: SECRET,
+            clock: () => now,
+            cookie: domain === undefined ? rest : { ...rest, domain },
+          });
+          for (const ours of [sessionCookie(resolved, key, maxAge), deletionCookie(resolved)]) {
+            const expected = normalized(ours);
+            const sent = normalized(throughNext(setCookieFields(ours)));
+            expect({ ...sent, expires: undefined }).toEqual({ ...expected, expires: undefined });
+            const age = setCookieFields(ours).maxAge;
+            // Next recomputes Expires from a non-zero Max-Age with its own clock (Date.now), not the sessions' `clock`.
+            if (age) expect(Math.abs((sent.expires ?? 0) - (Date.now() + age * 1000))).toBeLessThanOrEqual(2000);
+            else expect(sent.expires).toBe(expected.expires);
+          }
+        },
+      ),
     );
   });
 
@@ -141,7 +152,10 @@ describe("the read-only session of Server Components", () => {
       ["flashes", () => session.flashes()], // reading them removes them, which could not be saved here
     ];
     for (const [method, write] of writes) {
-      const error = await write().then(() => undefined, (e: unknown) => e);
+      const error = await write().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error, method).toBeInstanceOf(ReadOnlySessionError);
       expect((error as Error).message).toBe(
         `[tessera] session.${method}() was called where the session is read-only (getSession(), e.g. in a Server Component, where Next.js cannot set cookies). ` +
@@ -151,7 +165,8 @@ describe("the read-only session of Server Components", () => {
     // session.data reads after load(); property writes, on it or plain on the session, are refused too.
     await session.load();
     expect(session.data.name).toBe("ann");
-    const suffix = " where the session is read-only (getSession(), e.g. in a Server Component, where Next.js cannot set cookies). Change the session in a Server Action or a route handler, inside withSession(async (session) => ...).";
+    const suffix =
+      " where the session is read-only (getSession(), e.g. in a Server Component, where Next.js cannot set cookies). Change the session in a Server Action or a route handler, inside withSession(async (session) => ...).";
     expect(() => (session.data.name = "bob")).toThrow(`[tessera] session.data.name was set${suffix}`);
     expect(() => delete session.data.name).toThrow(`[tessera] session.data.name was deleted${suffix}`);
     expect(() => ((session as unknown as Record<string, unknown>)["name"] = "bob")).toThrow(ReadOnlySessionError);

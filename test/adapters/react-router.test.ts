@@ -116,7 +116,9 @@ describe("react-router: tesseraSessionStorage under createRequestHandler, over H
     const key = keyFrom((await send("/login", undefined, { user: "bob" })).headers.get("set-cookie") ?? undefined);
     const first = await send("/me", `sessionid=${key}`);
     expect(await first.json()).toEqual({ id: hashKey(key), user: "bob", notice: "Signed in" });
-    expect(first.headers.get("set-cookie")).toBe(`sessionid=${key}; Max-Age=1209600; Path=/; Expires=Tue, 28 Nov 2023 22:13:20 GMT; HttpOnly; Secure; SameSite=Lax`);
+    expect(first.headers.get("set-cookie")).toBe(
+      `sessionid=${key}; Max-Age=1209600; Path=/; Expires=Tue, 28 Nov 2023 22:13:20 GMT; HttpOnly; Secure; SameSite=Lax`,
+    );
     expect(await stored(key)).toEqual({ user: "bob" });
     const second = await send("/me", `sessionid=${key}`);
     expect(await second.json()).toEqual({ id: hashKey(key), user: "bob", notice: null });

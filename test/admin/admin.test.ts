@@ -209,7 +209,10 @@ describe("admin in headless Chromium", () => {
     await page.getByLabel("User id").fill("alice");
     await page.getByRole("button", { name: "Filter" }).click();
     expect(page.url()).toBe(`${app.url}${BASE}/?user=alice&state=all`);
-    const alice = app.seeded.filter((s) => s.user === "alice").sort((a, b) => b.createdAt - a.createdAt).map((s) => s.id);
+    const alice = app.seeded
+      .filter((s) => s.user === "alice")
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .map((s) => s.id);
     expect(await listedIds(page)).toEqual(alice);
   });
 
@@ -344,7 +347,11 @@ describe("admin in headless Chromium", () => {
         const r = await fetch(`${app.url}${path}`, { headers: cookie === undefined ? {} : { cookie } });
         expect([r.status, r.headers.get("cache-control"), r.headers.get("set-cookie"), await r.text()]).toEqual([404, "no-store", null, "Not Found"]);
       }
-      const post = await fetch(`${app.url}${BASE}/clear-expired`, { method: "POST", headers: { ...(cookie ? { cookie } : {}), "content-type": "application/x-www-form-urlencoded" }, body: "confirmed=1" });
+      const post = await fetch(`${app.url}${BASE}/clear-expired`, {
+        method: "POST",
+        headers: { ...(cookie ? { cookie } : {}), "content-type": "application/x-www-form-urlencoded" },
+        body: "confirmed=1",
+      });
       expect(post.status).toBe(404);
     }
     expect(await app.sessions.clearExpired()).toBe(2); // the refused posts deleted nothing
@@ -418,7 +425,12 @@ describe("admin over plain HTTP", () => {
   }
 
   const post = (app: App, path: string, cookie: string, fields: Record<string, string>) =>
-    fetch(`${app.url}${BASE}${path}`, { method: "POST", redirect: "manual", headers: { cookie, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(fields).toString() });
+    fetch(`${app.url}${BASE}${path}`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields).toString(),
+    });
 
   it("refuses a POST without a CSRF token, with a wrong one, or with one minted for another cookie", async () => {
     const app = await startApp();
@@ -441,7 +453,11 @@ describe("admin over plain HTTP", () => {
     expect(await app.sessions.open(target.key).get("name")).toBe("Alice");
 
     const ok = await post(app, "/delete", mine.cookie, { id: target.id, confirmed: "1", csrf: mine.token });
-    expect([ok.status, ok.headers.get("location"), ok.headers.get("cache-control")]).toEqual([303, expect.stringMatching(noticeUrl("notice=deleted&count=1")), "no-store"]);
+    expect([ok.status, ok.headers.get("location"), ok.headers.get("cache-control")]).toEqual([
+      303,
+      expect.stringMatching(noticeUrl("notice=deleted&count=1")),
+      "no-store",
+    ]);
     expect(await app.sessions.open(target.key).get("name")).toBeUndefined();
   });
 
@@ -476,7 +492,9 @@ describe("admin over plain HTTP", () => {
     for (const path of ["/", `/session/${app.seeded[0]?.id}`, `/session/${"f".repeat(64)}`, "/nowhere"]) {
       const r = await fetch(`${app.url}${BASE}${path}`, { headers: { cookie } });
       expect(r.headers.get("cache-control")).toBe("no-store");
-      expect(r.headers.get("content-security-policy")).toMatch(/^default-src 'none'; style-src 'nonce-[A-Za-z0-9+/=]+'; script-src 'nonce-[A-Za-z0-9+/=]+'; .*frame-ancestors 'none'/);
+      expect(r.headers.get("content-security-policy")).toMatch(
+        /^default-src 'none'; style-src 'nonce-[A-Za-z0-9+/=]+'; script-src 'nonce-[A-Za-z0-9+/=]+'; .*frame-ancestors 'none'/,
+      );
       expect(r.headers.get("x-frame-options")).toBe("DENY");
     }
     const put = await fetch(`${app.url}${BASE}/`, { method: "PUT", headers: { cookie } });
@@ -500,7 +518,11 @@ describe("admin over plain HTTP", () => {
       // A refused visitor falls through to Express's own 404, exactly as an unknown path does.
       const refused = await fetch(`${url}${BASE}/`, { headers: { cookie: cookieFor(app.visitorKey) } });
       const unknown = await fetch(`${url}/no-such-page`, { headers: { cookie: cookieFor(app.visitorKey) } });
-      expect([refused.status, refused.headers.get("content-type"), await refused.text()]).toEqual([unknown.status, unknown.headers.get("content-type"), (await unknown.text()).replace("/no-such-page", `${BASE}/`)]);
+      expect([refused.status, refused.headers.get("content-type"), await refused.text()]).toEqual([
+        unknown.status,
+        unknown.headers.get("content-type"),
+        (await unknown.text()).replace("/no-such-page", `${BASE}/`),
+      ]);
       expect(refused.status).toBe(404);
       const { cookie, token } = await csrfOf({ ...app, url });
       const list = await fetch(`${url}${BASE}/?user=bob`, { headers: { cookie } });
@@ -517,13 +539,21 @@ describe("admin over plain HTTP", () => {
   it("runs on the SQLite backend: pages, filters and deletes through SQL", async () => {
     const app = await startApp({ sqlite: true, pageSize: 4 });
     const { cookie, token } = await csrfOf(app);
-    const ids = async (query: string) => [...(await fetch(`${app.url}${BASE}/${query}`, { headers: { cookie } }).then((r) => r.text())).matchAll(/name="id" value="([0-9a-f]{64})"/g)].map((m) => m[1]);
+    const ids = async (query: string) =>
+      [...(await fetch(`${app.url}${BASE}/${query}`, { headers: { cookie } }).then((r) => r.text())).matchAll(/name="id" value="([0-9a-f]{64})"/g)].map(
+        (m) => m[1],
+      );
     const order = newestFirst(app);
     const first = await fetch(`${app.url}${BASE}/`, { headers: { cookie } }).then((r) => r.text());
     const next = /href="\/admin\/sessions\/\?after=([A-Za-z0-9_-]+)"/.exec(first)?.[1] ?? "";
     expect(await ids("")).toEqual(order.slice(0, 4));
     expect(await ids(`?after=${next}`)).toEqual(order.slice(4, 8));
-    expect(await ids("?user=alice&state=active")).toEqual(app.seeded.filter((s) => s.user === "alice").map((s) => s.id).reverse());
+    expect(await ids("?user=alice&state=active")).toEqual(
+      app.seeded
+        .filter((s) => s.user === "alice")
+        .map((s) => s.id)
+        .reverse(),
+    );
     const done = await post(app, "/delete", cookie, { csrf: token, confirmed: "1", id: order[0] as string });
     expect(done.headers.get("location")).toMatch(noticeUrl("notice=deleted&count=1"));
     expect(await ids("")).toEqual(order.slice(1, 5));
@@ -534,7 +564,10 @@ describe("admin over plain HTTP", () => {
   it("shrugs off hostile query values: unknown filters mean all, a forged cursor is a 400", async () => {
     const app = await startApp();
     const { cookie } = await csrfOf(app);
-    const ids = async (query: string) => [...(await fetch(`${app.url}${BASE}/${query}`, { headers: { cookie } }).then((r) => r.text())).matchAll(/name="id" value="([0-9a-f]{64})"/g)].map((m) => m[1]);
+    const ids = async (query: string) =>
+      [...(await fetch(`${app.url}${BASE}/${query}`, { headers: { cookie } }).then((r) => r.text())).matchAll(/name="id" value="([0-9a-f]{64})"/g)].map(
+        (m) => m[1],
+      );
     const top = newestFirst(app).slice(0, 5);
     for (const query of ["?state=<script>", "?id=../../etc/passwd", "?notice=<b>&count=NaN"]) {
       expect(await ids(query), query).toEqual(top);
@@ -543,7 +576,11 @@ describe("admin over plain HTTP", () => {
     for (const query of ["?after=garbage", "?after=%00%ff", `?after=${"A".repeat(5000)}`, "?after="]) {
       const response = await fetch(`${app.url}${BASE}/${query}`, { headers: { cookie } });
       const text = await response.text();
-      expect([response.status, response.headers.get("cache-control"), text.includes("<h1>This page link is not valid.</h1>")], query).toEqual([400, "no-store", true]);
+      expect([response.status, response.headers.get("cache-control"), text.includes("<h1>This page link is not valid.</h1>")], query).toEqual([
+        400,
+        "no-store",
+        true,
+      ]);
     }
     const echoed = await fetch(`${app.url}${BASE}/?user=${encodeURIComponent('"><script>alert(1)</script>')}`, { headers: { cookie } }).then((r) => r.text());
     expect(echoed).toContain('value="&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;"');
@@ -555,7 +592,15 @@ describe("admin over plain HTTP", () => {
     const mine = await csrfOf(app);
     const theirs = await csrfOf(app);
     const list = (query: string, cookie = mine.cookie) => fetch(`${app.url}${BASE}/${query}`, { headers: { cookie } });
-    for (const query of ["?notice=__proto__", "?notice=constructor", "?notice=toString&count=3", "?notice=hasOwnProperty", "?notice=deleted&count=1000000", "?notice=deleted&count=1000000&sig=forged", "?notice=none"]) {
+    for (const query of [
+      "?notice=__proto__",
+      "?notice=constructor",
+      "?notice=toString&count=3",
+      "?notice=hasOwnProperty",
+      "?notice=deleted&count=1000000",
+      "?notice=deleted&count=1000000&sig=forged",
+      "?notice=none",
+    ]) {
       const response = await list(query);
       const text = await response.text();
       expect([response.status, text.includes('role="status"')], query).toEqual([200, false]);
@@ -575,7 +620,7 @@ describe("admin over plain HTTP", () => {
     expect(() => createAdmin({ sessions, authorize: undefined as never })).toThrow(/needs an authorize\(request\) function/);
   });
 
-  it("mounts at the root too: basePath \"/\" scopes its CSRF cookie to /", async () => {
+  it('mounts at the root too: basePath "/" scopes its CSRF cookie to /', async () => {
     const { sessions } = await startApp();
     const admin = createAdmin({ sessions, authorize: () => true, basePath: "/" });
     const response = await admin(new Request("http://localhost/"));
@@ -583,7 +628,11 @@ describe("admin over plain HTTP", () => {
     expect(response.headers.get("set-cookie")).toMatch(/^tessera_admin_csrf=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict$/);
     expect((await admin(new Request(`http://localhost/session/${"0".repeat(64)}`))).status).toBe(404);
     expect(() => createAdmin({ sessions, authorize: () => true, basePath: "admin" })).toThrow('createAdmin basePath must start with "/" (it is "admin").');
-    for (const backLink of [{ href: "javascript:alert(1)", label: "Back" }, { href: "//evil.example", label: "Back" }, { href: "/", label: "" }]) {
+    for (const backLink of [
+      { href: "javascript:alert(1)", label: "Back" },
+      { href: "//evil.example", label: "Back" },
+      { href: "/", label: "" },
+    ]) {
       expect(() => createAdmin({ sessions, authorize: () => true, backLink })).toThrow("createAdmin backLink must be { href, label }");
     }
     const linked = createAdmin({ sessions, authorize: () => true, basePath: "/", backLink: { href: "/home", label: "Back <home>" } });
@@ -597,7 +646,9 @@ describe("admin over plain HTTP", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("cache-control")).toBe("no-store");
     const text = await response.text();
-    expect(text).toContain("backend keeps each session inside the visitor&#39;s own cookie (signed or encrypted), so the server holds no list of sessions to show.");
+    expect(text).toContain(
+      "backend keeps each session inside the visitor&#39;s own cookie (signed or encrypted), so the server holds no list of sessions to show.",
+    );
     expect((await admin(new Request("http://localhost/elsewhere"))).status).toBe(404);
   });
 });

@@ -38,7 +38,11 @@ async function exercise(url: string, keys: string[], sessions: Awaited<ReturnTyp
   const unknown = await fetch(`${url}/no-such-page`);
   const hostAnswer = [unknown.status, unknown.headers.get("content-type")?.toLowerCase(), await unknown.text()];
   expect(hostAnswer).toEqual([404, "text/html; charset=utf-8", HOST_404]);
-  for (const [path, init] of [[`${BASE}/`, {}], [`${BASE}/session/${hashKey(keys[0] as string)}`, {}], [`${BASE}/clear-expired`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "confirmed=1" }]] as const) {
+  for (const [path, init] of [
+    [`${BASE}/`, {}],
+    [`${BASE}/session/${hashKey(keys[0] as string)}`, {}],
+    [`${BASE}/clear-expired`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "confirmed=1" }],
+  ] as const) {
     const refused = await fetch(`${url}${path}`, init);
     expect([refused.status, refused.headers.get("content-type")?.toLowerCase(), await refused.text()], path).toEqual(hostAnswer);
   }
@@ -49,8 +53,16 @@ async function exercise(url: string, keys: string[], sessions: Awaited<ReturnTyp
   const cookie = (list.headers.get("set-cookie") ?? "").split(";")[0] as string;
   const token = /name="csrf" value="([^"]+)"/.exec(html)?.[1] as string;
   const body = new URLSearchParams({ csrf: token, confirmed: "1", id: hashKey(keys[0] as string) }).toString();
-  const deleted = await fetch(`${url}${BASE}/delete`, { method: "POST", redirect: "manual", headers: { authorization: STAFF, cookie, "content-type": "application/x-www-form-urlencoded" }, body });
-  expect([deleted.status, deleted.headers.get("location")]).toEqual([303, expect.stringMatching(new RegExp(`^${BASE}/\\?notice=deleted&count=1&sig=[A-Za-z0-9_-]{43}$`))]);
+  const deleted = await fetch(`${url}${BASE}/delete`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { authorization: STAFF, cookie, "content-type": "application/x-www-form-urlencoded" },
+    body,
+  });
+  expect([deleted.status, deleted.headers.get("location")]).toEqual([
+    303,
+    expect.stringMatching(new RegExp(`^${BASE}/\\?notice=deleted&count=1&sig=[A-Za-z0-9_-]{43}$`)),
+  ]);
   expect(await sessions.open(keys[0]).get("n")).toBeUndefined();
   expect(await sessions.open(keys[1]).get("n")).toBe(1);
 }

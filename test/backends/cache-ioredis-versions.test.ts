@@ -27,7 +27,12 @@ interface IoredisModule {
   Cluster: new (nodes: { host: string; port: number }[]) => Ioredis;
 }
 
-const skip = [{ reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired", tests: ["clearExpired deletes exactly the expired records and counts them"] }];
+const skip = [
+  {
+    reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired",
+    tests: ["clearExpired deletes exactly the expired records and counts them"],
+  },
+];
 let prefixes = 0;
 
 describe("cacheBackend({ client }) with ioredis 5", () => {
@@ -80,7 +85,10 @@ describe("cacheBackend({ client }) with ioredis 5", () => {
   });
 
   it("leaves the app's clients open after close() (the app opened them)", async () => {
-    for (const [given, name] of [[client, "redis"], [clusterClient, "redis-cluster"]] as const) {
+    for (const [given, name] of [
+      [client, "redis"],
+      [clusterClient, "redis-cluster"],
+    ] as const) {
       const backend = cacheBackend({ client: given, prefix: "io5-close:" });
       expect(backend.name).toBe(name);
       expect(await backend.exists("k".repeat(32))).toBe(false);

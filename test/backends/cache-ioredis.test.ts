@@ -20,7 +20,8 @@ function appClient(url: string, options: { lazyConnect?: boolean } = {}): Redis 
 }
 
 async function ready(client: Redis): Promise<Redis> {
-  if (client.status !== "ready") await new Promise<void>((resolve, reject) => client.once("ready", resolve).once("end", () => reject(new Error("ioredis client ended"))));
+  if (client.status !== "ready")
+    await new Promise<void>((resolve, reject) => client.once("ready", resolve).once("end", () => reject(new Error("ioredis client ended"))));
   return client;
 }
 
@@ -102,10 +103,16 @@ describe("cacheBackend with an ioredis client", () => {
     try {
       for (const given of [prefixed, prefixedCluster]) {
         expect(() => cacheBackend({ client: given })).toThrow(ConfigurationError);
-        expect(() => cacheBackend({ client: given })).toThrow("cacheBackend cannot use an ioredis client with keyPrefix (its scripts and SCAN would not see the prefix): pass a client without keyPrefix and set cacheBackend's prefix option instead.");
+        expect(() => cacheBackend({ client: given })).toThrow(
+          "cacheBackend cannot use an ioredis client with keyPrefix (its scripts and SCAN would not see the prefix): pass a client without keyPrefix and set cacheBackend's prefix option instead.",
+        );
       }
-      expect(() => cacheBackend({ client: replica })).toThrow('cacheBackend needs the Sentinel primary, but this ioredis client has role: "slave" (read-only): pass a client with the default role: "master".');
-      expect(() => cacheBackend({ client: { call() {}, status: "ready" } })).toThrow(/an ioredis client \(new Redis\(\), new Redis\.Cluster\(\) or new Redis\(\{ sentinels, name \}\)\)/);
+      expect(() => cacheBackend({ client: replica })).toThrow(
+        'cacheBackend needs the Sentinel primary, but this ioredis client has role: "slave" (read-only): pass a client with the default role: "master".',
+      );
+      expect(() => cacheBackend({ client: { call() {}, status: "ready" } })).toThrow(
+        /an ioredis client \(new Redis\(\), new Redis\.Cluster\(\) or new Redis\(\{ sentinels, name \}\)\)/,
+      );
     } finally {
       prefixed.disconnect();
       prefixedCluster.disconnect();
@@ -148,7 +155,10 @@ describe("cacheBackend with an ioredis client", () => {
     await quit.quit();
     const sessions = createSessions({ backend: cacheBackend({ client: quit, timeout: 500 }), logger: { warn() {}, error() {} } });
     const started = Date.now();
-    const failure = await sessions.open(generateKey()).get("a").catch((error: unknown) => error);
+    const failure = await sessions
+      .open(generateKey())
+      .get("a")
+      .catch((error: unknown) => error);
     expect(Date.now() - started).toBeLessThan(500);
     expect(failure).toBeInstanceOf(BackendError);
     expect(failure).toMatchObject({ status: 503, backend: "redis" });

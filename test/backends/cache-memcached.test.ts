@@ -94,7 +94,9 @@ describe("cacheBackend on memcached: limits", () => {
     const backend = cacheBackend({ url: server.url });
     const now = Date.now();
     const data = JSON.stringify({ blob: "x".repeat(2 * 1024 * 1024) });
-    await expect(backend.create(generateKey(), { data, expiresAt: now + 60_000, userId: null, now })).rejects.toThrow(/memcached refused the request \(status 0x3: value too large\)/);
+    await expect(backend.create(generateKey(), { data, expiresAt: now + 60_000, userId: null, now })).rejects.toThrow(
+      /memcached refused the request \(status 0x3: value too large\)/,
+    );
     await backend.close?.();
   });
 });

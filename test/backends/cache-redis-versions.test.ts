@@ -48,7 +48,12 @@ for (const major of [4, 5]) {
       create: () => cacheBackend({ client, prefix: `v${major}-${++prefixes}:` }),
       userIndex: true,
       listing: true,
-      skip: [{ reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired", tests: ["clearExpired deletes exactly the expired records and counts them"] }],
+      skip: [
+        {
+          reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired",
+          tests: ["clearExpired deletes exactly the expired records and counts them"],
+        },
+      ],
       describe,
       it,
     });

@@ -73,7 +73,9 @@ describe("cacheBackend user index on redis", () => {
 
 describe("test servers", () => {
   it("name the Debian package to install when the binary is missing", () => {
-    expect(() => findBinary("tessera-no-such-server", "some-package")).toThrow("tessera-no-such-server was not found on PATH. Install it with: apt-get install some-package");
+    expect(() => findBinary("tessera-no-such-server", "some-package")).toThrow(
+      "tessera-no-such-server was not found on PATH. Install it with: apt-get install some-package",
+    );
   });
 
   it("fail on a port another server holds, rather than mistake that server for theirs", async () => {

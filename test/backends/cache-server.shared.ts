@@ -3,7 +3,17 @@
  * suite plus what only a real server shows (what is stored, TTLs, atomicity, outages).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackendError, createSessions, CreateError, generateKey, hashKey, UpdateError, VersionConflictError, type ServerBackend, type SessionWrite } from "tessera-sessions";
+import {
+  BackendError,
+  createSessions,
+  CreateError,
+  generateKey,
+  hashKey,
+  UpdateError,
+  VersionConflictError,
+  type ServerBackend,
+  type SessionWrite,
+} from "tessera-sessions";
 import { cacheBackend as makeCacheBackend } from "tessera-sessions/backends/cache";
 import { runBackendSuite } from "tessera-sessions/testing";
 import type { DaemonHandle } from "../servers/daemon.js";
@@ -84,7 +94,12 @@ export function cacheServerTests(harness: CacheServerHarness): void {
       create: () => cacheBackend({ url: server.url, prefix: freshPrefix() }),
       userIndex: harness.userIndex,
       listing: harness.listing,
-      skip: [{ reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired", tests: ["clearExpired deletes exactly the expired records and counts them"] }],
+      skip: [
+        {
+          reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired",
+          tests: ["clearExpired deletes exactly the expired records and counts them"],
+        },
+      ],
       describe,
       it,
     });
@@ -150,7 +165,14 @@ export function cacheServerTests(harness: CacheServerHarness): void {
       await expect(backend.create(key, write('{"b":2}', now))).rejects.toBeInstanceOf(CreateError);
       await backend.update(key, write('{"a":2}', now + 5), 1);
       await expect(backend.update(key, write('{"a":3}', now + 6), 1)).rejects.toBeInstanceOf(VersionConflictError);
-      expect(await backend.load(key, now)).toEqual({ data: '{"a":2}', expiresAt: now + 5 + HOUR, version: 2, userId: null, createdAt: now, updatedAt: now + 5 });
+      expect(await backend.load(key, now)).toEqual({
+        data: '{"a":2}',
+        expiresAt: now + 5 + HOUR,
+        version: 2,
+        userId: null,
+        createdAt: now,
+        updatedAt: now + 5,
+      });
       await backend.delete(key);
       await expect(backend.update(key, write('{"a":4}', now), 2)).rejects.toBeInstanceOf(UpdateError);
       expect(await backend.exists(key)).toBe(false);
@@ -226,7 +248,10 @@ export function cacheServerTests(harness: CacheServerHarness): void {
         await own.stop();
         const started = Date.now();
         const needsStore = sessions.open(key);
-        const failure = await needsStore.get("a").then(() => undefined, (error: unknown) => error);
+        const failure = await needsStore.get("a").then(
+          () => undefined,
+          (error: unknown) => error,
+        );
         expect(failure).toBeInstanceOf(BackendError);
         expect(failure).toMatchObject({ status: 503, backend: harness.backendName ?? harness.name });
         expect(Date.now() - started).toBeLessThan(5000);

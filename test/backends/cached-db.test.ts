@@ -15,9 +15,22 @@ const HOUR = 3_600_000;
 let prefixes = 0;
 const freshPrefix = () => `cdb${process.pid}-${++prefixes}:`;
 const sqlite = () => databaseBackend({ url: "sqlite::memory:" });
-const write = (data: string, now: number, overrides: Partial<SessionWrite> = {}): SessionWrite => ({ data, expiresAt: now + HOUR, userId: null, now, ...overrides });
+const write = (data: string, now: number, overrides: Partial<SessionWrite> = {}): SessionWrite => ({
+  data,
+  expiresAt: now + HOUR,
+  userId: null,
+  now,
+  ...overrides,
+});
 
-runBackendSuite({ name: "cached-db (memory + sqlite)", create: () => cachedDatabaseBackend({ cache: memoryBackend(), database: sqlite() }), userIndex: true, listing: true, describe, it });
+runBackendSuite({
+  name: "cached-db (memory + sqlite)",
+  create: () => cachedDatabaseBackend({ cache: memoryBackend(), database: sqlite() }),
+  userIndex: true,
+  listing: true,
+  describe,
+  it,
+});
 
 describe("cachedDatabaseBackend with Redis in front of SQLite", () => {
   let server: RedisServer;
@@ -320,7 +333,9 @@ describe("cachedDatabaseBackend options", () => {
     expect(await backend.load(later, clock.now)).toBeNull();
     expect(await backend.exists(later)).toBe(false);
     expect(database.calls).toEqual({});
-    expect(() => cachedDatabaseBackend({ cache: memoryBackend(), database: sqlite(), clock: 5 as unknown as () => number })).toThrow(/clock must be a function/);
+    expect(() => cachedDatabaseBackend({ cache: memoryBackend(), database: sqlite(), clock: 5 as unknown as () => number })).toThrow(
+      /clock must be a function/,
+    );
     await backend.close?.();
   });
 

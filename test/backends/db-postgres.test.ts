@@ -14,7 +14,12 @@ async function query(url: string, sql: string, params: readonly unknown[] = []):
   await client.connect();
   try {
     let n = 0;
-    return (await client.query<Record<string, unknown>>(sql.replace(/\?/g, () => `$${++n}`), [...params])).rows;
+    return (
+      await client.query<Record<string, unknown>>(
+        sql.replace(/\?/g, () => `$${++n}`),
+        [...params],
+      )
+    ).rows;
   } finally {
     await client.end();
   }
@@ -147,7 +152,10 @@ describe("databaseBackend on postgres: connections", () => {
     const held = await pool.connect(); // the pool's only connection, busy elsewhere in the app
     try {
       const sessions = createSessions({ backend: databaseBackend({ client: pool }), logger: { warn() {}, error() {} } });
-      const error = await sessions.open(generateKey()).get("x").catch((e: unknown) => e);
+      const error = await sessions
+        .open(generateKey())
+        .get("x")
+        .catch((e: unknown) => e);
       expect((error as Error).message).toBe(
         "[tessera] [postgres] could not load the session: the connection pool is exhausted: all 1 connections stayed busy for 300 ms. Raise poolSize, or look for requests or app code holding connections.",
       );

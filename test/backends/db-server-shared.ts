@@ -5,7 +5,16 @@
 import { createHash } from "node:crypto";
 import { createServer, type AddressInfo, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { BackendError, createSessions, CreateError, generateKey, UpdateError, VersionConflictError, type ServerBackend, type SessionWrite } from "tessera-sessions";
+import {
+  BackendError,
+  createSessions,
+  CreateError,
+  generateKey,
+  UpdateError,
+  VersionConflictError,
+  type ServerBackend,
+  type SessionWrite,
+} from "tessera-sessions";
 import { databaseBackend, MIGRATIONS } from "tessera-sessions/backends/db";
 import { runBackendSuite } from "tessera-sessions/testing";
 import type { TestServer } from "../servers/postgres.js";
@@ -156,7 +165,10 @@ export function runSqlServerTests(harness: SqlServerHarness): () => string {
     it("an un-migrated table is a BackendError that says to run npx tessera migrate", async () => {
       const fresh = await freshDatabase();
       const sessions = createSessions({ backend: backend({ url: fresh }), logger: quiet });
-      const error = await sessions.open(generateKey()).get("user").catch((e: unknown) => e);
+      const error = await sessions
+        .open(generateKey())
+        .get("user")
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(BackendError);
       expect((error as BackendError).message).toBe(`[tessera] [${harness.dialect}] ${MIGRATE_HINT}`);
       expect((error as BackendError).status).toBe(503);
@@ -282,7 +294,9 @@ export function runSqlServerTests(harness: SqlServerHarness): () => string {
       expect(() => databaseBackend({ client: { query() {} } })).toThrow(
         "databaseBackend client must be a better-sqlite3 Database, a pg Pool or Client, or a mysql2 pool; otherwise pass a url.",
       );
-      expect(() => databaseBackend({ client: { query() {} }, dialect: "oracle" as "mysql" })).toThrow('databaseBackend dialect must be "sqlite", "postgres" or "mysql".');
+      expect(() => databaseBackend({ client: { query() {} }, dialect: "oracle" as "mysql" })).toThrow(
+        'databaseBackend dialect must be "sqlite", "postgres" or "mysql".',
+      );
       expect(() => databaseBackend({ url: "mssql://localhost/app" })).toThrow(/does not know the URL scheme of "mssql:\/\/localhost\/app"/);
     });
 
@@ -290,7 +304,10 @@ export function runSqlServerTests(harness: SqlServerHarness): () => string {
       const dead = new URL(url);
       dead.port = "1"; // nothing listens on port 1
       const sessions = createSessions({ backend: databaseBackend({ url: dead.toString(), connectTimeoutMs: 2000 }), logger: quiet });
-      const error = await sessions.open(generateKey()).get("x").catch((e: unknown) => e);
+      const error = await sessions
+        .open(generateKey())
+        .get("x")
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(BackendError);
       expect((error as BackendError).backend).toBe(harness.dialect);
       expect((error as BackendError).message).toMatch(new RegExp(`^\\[tessera\\] \\[${harness.dialect}\\] could not load the session: .*ECONNREFUSED`));

@@ -52,7 +52,9 @@ describe("fileBackend", () => {
   it("refuses a missing directory at construction, saying to create it", () => {
     const missing = join(root, "nope");
     expect(() => fileBackend({ directory: missing })).toThrow(ConfigurationError);
-    expect(() => fileBackend({ directory: missing })).toThrow(`The session directory ${JSON.stringify(missing)} does not exist or is not a directory. Create it first (for example: mkdir -p ${JSON.stringify(missing)})`);
+    expect(() => fileBackend({ directory: missing })).toThrow(
+      `The session directory ${JSON.stringify(missing)} does not exist or is not a directory. Create it first (for example: mkdir -p ${JSON.stringify(missing)})`,
+    );
     writeFileSync(join(root, "a-file"), "");
     expect(() => fileBackend({ directory: join(root, "a-file") })).toThrow(ConfigurationError);
     expect(() => fileBackend({ directory: "" })).toThrow(ConfigurationError);
@@ -185,7 +187,15 @@ describe("fileBackend", () => {
 
   it("malformed files load as missing and never crash", async () => {
     const backend = fileBackend({ directory: dir });
-    const bad = ["not json", "[]", "null", '{"data":1}', JSON.stringify({ data: "{}", expiresAt: "soon", version: 1, userId: null, createdAt: 0, updatedAt: 0 }), JSON.stringify({ data: "{}", expiresAt: T0 + HOUR, version: 0, userId: null, createdAt: 0, updatedAt: 0 }), "\u0000\u0001"];
+    const bad = [
+      "not json",
+      "[]",
+      "null",
+      '{"data":1}',
+      JSON.stringify({ data: "{}", expiresAt: "soon", version: 1, userId: null, createdAt: 0, updatedAt: 0 }),
+      JSON.stringify({ data: "{}", expiresAt: T0 + HOUR, version: 0, userId: null, createdAt: 0, updatedAt: 0 }),
+      "\u0000\u0001",
+    ];
     for (const content of bad) {
       const key = generateKey();
       writeFileSync(join(dir, `${hashKey(key)}.session`), content);
@@ -287,7 +297,9 @@ describe("fileBackend across processes", () => {
       // All of src/, so whatever file.ts comes to import is there; only what is imported is loaded.
       const sources = (readdirSync(src, { recursive: true }) as string[]).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"));
       for (const file of sources) {
-        const out = ts.transpileModule(readFileSync(join(src, file), "utf8"), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } });
+        const out = ts.transpileModule(readFileSync(join(src, file), "utf8"), {
+          compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
+        });
         mkdirSync(dirname(join(root, "lib", file)), { recursive: true });
         writeFileSync(join(root, "lib", file.replace(/\.ts$/, ".js")), out.outputText);
       }

@@ -26,7 +26,9 @@ describe("listSessions on 200 000 SQLite rows", () => {
   beforeAll(async () => {
     backend = databaseBackend({ client });
     await backend.migrate?.();
-    const insert = db.prepare("INSERT INTO tessera_sessions (key_hash, data, created_at, updated_at, expires_at, version, user_id) VALUES (?, '{}', ?, ?, ?, 1, ?)");
+    const insert = db.prepare(
+      "INSERT INTO tessera_sessions (key_hash, data, created_at, updated_at, expires_at, version, user_id) VALUES (?, '{}', ?, ?, ?, 1, ?)",
+    );
     db.transaction(() => {
       for (let i = 0; i < ROWS; i++) {
         // Ten rows share each creation time, so ties are broken by id across page boundaries.

@@ -44,7 +44,10 @@ describe("sqlite: hashed keys at rest", () => {
       const rows = db.prepare("SELECT key_hash FROM tessera_sessions").all() as { key_hash: string }[];
       db.close();
       expect(rows).toEqual([{ key_hash: hashKey(key) }]);
-      const bytes = [file, `${file}-wal`].filter(existsSync).map((f) => readFileSync(f).toString("latin1")).join("");
+      const bytes = [file, `${file}-wal`]
+        .filter(existsSync)
+        .map((f) => readFileSync(f).toString("latin1"))
+        .join("");
       expect(bytes).toContain(hashKey(key));
       expect(bytes).not.toContain(key);
     } finally {

@@ -23,7 +23,14 @@ const derive = (secret: string, label: string) => Buffer.from(hkdfSync("sha256",
 function setup(encrypt: boolean, options: SessionsOptions = {}) {
   const clock = { now: T0 };
   const logger = recordingLogger();
-  const sessions = createSessions({ backend: signedCookieBackend({ encrypt }), secret: [A], clock: () => clock.now, logger, cookie: { secure: false }, ...options });
+  const sessions = createSessions({
+    backend: signedCookieBackend({ encrypt }),
+    secret: [A],
+    clock: () => clock.now,
+    logger,
+    cookie: { secure: false },
+    ...options,
+  });
   /** Runs one request: opens with `cookie`, lets `view` act, commits, returns the new cookie value. */
   const request = async (cookie: string | undefined, view: (s: ReturnType<typeof sessions.open>) => Promise<void>, status = 200) => {
     const session = sessions.open(cookie);
@@ -36,7 +43,7 @@ function setup(encrypt: boolean, options: SessionsOptions = {}) {
 
 describe("the documented formats", () => {
   it("signed: v1.<base64url JSON payload>.<HMAC-SHA256 over 'v1.'+payload>, exactly", async () => {
-    const value = (await signedCookieBackend().encode('{"user":"jane"}', T0 + HOUR, T0, [A]));
+    const value = await signedCookieBackend().encode('{"user":"jane"}', T0 + HOUR, T0, [A]);
     const payload = Buffer.from(`{"exp":${T0 + HOUR},"data":{"user":"jane"}}`).toString("base64url");
     const mac = createHmac("sha256", derive(A, "tessera/signed-cookies/v1/hmac-sha256")).update(`v1.${payload}`).digest("base64url");
     expect(value).toBe(`v1.${payload}.${mac}`);
@@ -44,7 +51,7 @@ describe("the documented formats", () => {
   });
 
   it("encrypted: e2.<base64url(salt ‖ ciphertext ‖ tag)>, AES-256-GCM with a key and IV per cookie from HKDF(secret, salt), 'e2' as additional data", async () => {
-    const value = (await signedCookieBackend({ encrypt: true }).encode('{"user":"jane"}', T0 + HOUR, T0, [A]));
+    const value = await signedCookieBackend({ encrypt: true }).encode('{"user":"jane"}', T0 + HOUR, T0, [A]);
     expect(value).toMatch(/^e2\.[A-Za-z0-9_-]+$/);
     const blob = Buffer.from(value.slice(3), "base64url");
     const salt = blob.subarray(0, 16);
@@ -71,14 +78,19 @@ describe("the documented formats", () => {
     const body = Buffer.concat([cipher.update(`{"exp":${T0 + HOUR},"data":{"user":"jane"}}`), cipher.final()]);
     const old = `e1.${Buffer.concat([iv, body, cipher.getAuthTag()]).toString("base64url")}`;
     const backend = signedCookieBackend({ encrypt: true });
-    expect((await backend.decode(old, T0, [A]))).toEqual({ data: '{"user":"jane"}', expiresAt: T0 + HOUR, stale: true, decoded: decodeData('{"user":"jane"}') });
-    expect((await backend.decode(old, T0, [B]))).toBe(null);
-    expect((await backend.decode(old, T0 + HOUR, [A]))).toBe(null); // its sealed expiry still decides
-    expect((await backend.decode(`e1.${old.slice(3, -2)}AA`, T0, [A]))).toBe(null);
+    expect(await backend.decode(old, T0, [A])).toEqual({ data: '{"user":"jane"}', expiresAt: T0 + HOUR, stale: true, decoded: decodeData('{"user":"jane"}') });
+    expect(await backend.decode(old, T0, [B])).toBe(null);
+    expect(await backend.decode(old, T0 + HOUR, [A])).toBe(null); // its sealed expiry still decides
+    expect(await backend.decode(`e1.${old.slice(3, -2)}AA`, T0, [A])).toBe(null);
     const { request } = setup(true);
     const out = await request(old, async (s) => expect(await s.get("user")).toBe("jane"));
     expect(out.value).toMatch(/^e2\./);
-    expect((await backend.decode(out.value as string, T0, [A]))).toEqual({ data: '{"user":"jane"}', expiresAt: T0 + 14 * 24 * HOUR, stale: false, decoded: decodeData('{"user":"jane"}') });
+    expect(await backend.decode(out.value as string, T0, [A])).toEqual({
+      data: '{"user":"jane"}',
+      expiresAt: T0 + 14 * 24 * HOUR,
+      stale: false,
+      decoded: decodeData('{"user":"jane"}'),
+    });
   });
 
   it("encrypted values hide the plaintext and never repeat (random IV)", async () => {
@@ -106,39 +118,42 @@ for (const encrypt of [false, true]) {
     const backend = signedCookieBackend({ encrypt });
 
     it("round trip keeps the data byte for byte, hostile keys included", async () => {
-      const data = JSON.stringify({ __proto__: null, emoji: "Zoë 😀", nested: { a: [1, 2.5, null, true] }, quote: "'\"\\;, =" }).replace("{", '{"__proto__":{"x":1},');
-      const opened = (await backend.decode(await backend.encode(data, T0 + HOUR, T0, [A]), T0, [A]));
+      const data = JSON.stringify({ __proto__: null, emoji: "Zoë 😀", nested: { a: [1, 2.5, null, true] }, quote: "'\"\\;, =" }).replace(
+        "{",
+        '{"__proto__":{"x":1},',
+      );
+      const opened = await backend.decode(await backend.encode(data, T0 + HOUR, T0, [A]), T0, [A]);
       expect(opened).toEqual({ data, expiresAt: T0 + HOUR, stale: false, decoded: decodeData(data) });
       expect(({} as Record<string, unknown>)["x"]).toBe(undefined);
     });
 
     it("a wrong secret does not open it; a rotated one opens it as stale", async () => {
-      const value = (await backend.encode('{"a":1}', T0 + HOUR, T0, [B]));
-      expect((await backend.decode(value, T0, [A]))).toBe(null);
-      expect((await backend.decode(value, T0, [A, B]))).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: true, decoded: decodeData('{"a":1}') });
-      expect((await backend.decode(value, T0, [B, A]))).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: false, decoded: decodeData('{"a":1}') });
-      expect((await backend.decode(value, T0, []))).toBe(null);
+      const value = await backend.encode('{"a":1}', T0 + HOUR, T0, [B]);
+      expect(await backend.decode(value, T0, [A])).toBe(null);
+      expect(await backend.decode(value, T0, [A, B])).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: true, decoded: decodeData('{"a":1}') });
+      expect(await backend.decode(value, T0, [B, A])).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: false, decoded: decodeData('{"a":1}') });
+      expect(await backend.decode(value, T0, [])).toBe(null);
     });
 
     it("the sealed expiry decides, with the clock on either side of it", async () => {
-      const value = (await backend.encode("{}", T0 + 1000, T0, [A]));
+      const value = await backend.encode("{}", T0 + 1000, T0, [A]);
       expect((await backend.decode(value, T0 - 10 * HOUR, [A]))?.expiresAt).toBe(T0 + 1000); // a clock behind is fine
-      expect((await backend.decode(value, T0 + 999, [A]))).not.toBe(null);
-      expect((await backend.decode(value, T0 + 1000, [A]))).toBe(null);
-      expect((await backend.decode(value, T0 + 1000 * HOUR, [A]))).toBe(null);
+      expect(await backend.decode(value, T0 + 999, [A])).not.toBe(null);
+      expect(await backend.decode(value, T0 + 1000, [A])).toBe(null);
+      expect(await backend.decode(value, T0 + 1000 * HOUR, [A])).toBe(null);
     });
 
     it("every single-character substitution is rejected (no second spelling of the same bytes)", async () => {
       const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
       // Three lengths, so the last base64 character carries unused bits in at least one of them.
       for (const data of ['{"a":1}', '{"ab":1}', '{"abc":1}']) {
-        const value = (await backend.encode(data, T0 + HOUR, T0, [A]));
+        const value = await backend.encode(data, T0 + HOUR, T0, [A]);
         let tried = 0;
         for (let i = 0; i < value.length; i++) {
           for (const c of alphabet) {
             if (c === value[i]) continue;
             tried++;
-            expect((await backend.decode(value.slice(0, i) + c + value.slice(i + 1), T0, [A]))).toBe(null);
+            expect(await backend.decode(value.slice(0, i) + c + value.slice(i + 1), T0, [A])).toBe(null);
           }
         }
         expect(tried).toBe(value.length * 64);
@@ -146,23 +161,53 @@ for (const encrypt of [false, true]) {
     });
 
     it("malformed values are null, never a throw", async () => {
-      const good = (await backend.encode('{"a":1}', T0 + HOUR, T0, [A]));
+      const good = await backend.encode('{"a":1}', T0 + HOUR, T0, [A]);
       const [prefix = "", body = ""] = good.split(".");
       const junk = [
-        "", "v1", "e1", "e2", "v1.", "e1.", "e2.", "v1..", "e1..", "e2..", "v1.a.b", "e1.AAAA", "e2.AAAA", "e1." + "A".repeat(39), "e2." + "A".repeat(42), "e2." + "A".repeat(43), `${good}.`, `.${good}`, `${good}=`,
-        good.replace(prefix, prefix === "v1" ? "e2" : "v1"), good.replace(prefix, prefix === "v1" ? "e1" : prefix === "e2" ? "e1" : "e2"), `${good.slice(0, 5)}+${good.slice(6)}`, `${prefix}.${body}${body}`, good.slice(0, -1), `${good} `,
-        "v1.eyJleHAiOjF9.AAAA", "x".repeat(100_000), "é".repeat(3000), "\u0000".repeat(64),
+        "",
+        "v1",
+        "e1",
+        "e2",
+        "v1.",
+        "e1.",
+        "e2.",
+        "v1..",
+        "e1..",
+        "e2..",
+        "v1.a.b",
+        "e1.AAAA",
+        "e2.AAAA",
+        "e1." + "A".repeat(39),
+        "e2." + "A".repeat(42),
+        "e2." + "A".repeat(43),
+        `${good}.`,
+        `.${good}`,
+        `${good}=`,
+        good.replace(prefix, prefix === "v1" ? "e2" : "v1"),
+        good.replace(prefix, prefix === "v1" ? "e1" : prefix === "e2" ? "e1" : "e2"),
+        `${good.slice(0, 5)}+${good.slice(6)}`,
+        `${prefix}.${body}${body}`,
+        good.slice(0, -1),
+        `${good} `,
+        "v1.eyJleHAiOjF9.AAAA",
+        "x".repeat(100_000),
+        "é".repeat(3000),
+        "\u0000".repeat(64),
         // Correctly signed, but not a valid payload:
-        (await signedCookieBackend().encode("[1]", T0 + HOUR, T0, [A])), (await signedCookieBackend().encode("null", T0 + HOUR, T0, [A])),
-        (await signedCookieBackend({ encrypt: true }).encode('"text"', T0 + HOUR, T0, [A])), (await signedCookieBackend().encode("{", T0 + HOUR, T0, [A])),
-        (await signedCookieBackend().encode("{}", Number.NaN, T0, [A])),
+        await signedCookieBackend().encode("[1]", T0 + HOUR, T0, [A]),
+        await signedCookieBackend().encode("null", T0 + HOUR, T0, [A]),
+        await signedCookieBackend({ encrypt: true }).encode('"text"', T0 + HOUR, T0, [A]),
+        await signedCookieBackend().encode("{", T0 + HOUR, T0, [A]),
+        await signedCookieBackend().encode("{}", Number.NaN, T0, [A]),
       ];
-      for (const value of junk) expect((await backend.decode(value, T0, [A])), JSON.stringify(value.slice(0, 80))).toBe(null);
+      for (const value of junk) expect(await backend.decode(value, T0, [A]), JSON.stringify(value.slice(0, 80))).toBe(null);
     });
 
     it("decode never throws and opens nothing on arbitrary strings (fast-check)", async () => {
-      const good = (await backend.encode('{"a":1}', T0 + HOUR, T0, [A]));
-      const mutated = fc.tuple(fc.nat({ max: good.length - 1 }), fc.string({ minLength: 1, maxLength: 3 }), fc.nat({ max: 3 })).map(([at, text, cut]) => good.slice(0, at) + text + good.slice(at + cut));
+      const good = await backend.encode('{"a":1}', T0 + HOUR, T0, [A]);
+      const mutated = fc
+        .tuple(fc.nat({ max: good.length - 1 }), fc.string({ minLength: 1, maxLength: 3 }), fc.nat({ max: 3 }))
+        .map(([at, text, cut]) => good.slice(0, at) + text + good.slice(at + cut));
       const arbitrary = fc.oneof(
         fc.string({ unit: "binary", maxLength: 300 }),
         fc.string({ unit: fc.constantFrom(..."ABCxyz019-_.=+/"), maxLength: 300 }),
@@ -172,7 +217,7 @@ for (const encrypt of [false, true]) {
       );
       await fc.assert(
         fc.asyncProperty(arbitrary, async (value) => {
-          const opened = (await backend.decode(value, T0, [A, B]));
+          const opened = await backend.decode(value, T0, [A, B]);
           return value === good ? opened !== null : opened === null;
         }),
         { numRuns: 1000 },
@@ -204,8 +249,13 @@ for (const encrypt of [false, true]) {
         expect(s.modified).toBe(true);
       });
       expect(out.value).not.toBe(value);
-      expect((await backend.decode(out.value as string, T0, [A]))).toEqual({ data: '{"user":"jane"}', expiresAt: T0 + 1_209_600_000, stale: false, decoded: decodeData('{"user":"jane"}') });
-      expect((await backend.decode(out.value as string, T0, [B]))).toBe(null);
+      expect(await backend.decode(out.value as string, T0, [A])).toEqual({
+        data: '{"user":"jane"}',
+        expiresAt: T0 + 1_209_600_000,
+        stale: false,
+        decoded: decodeData('{"user":"jane"}'),
+      });
+      expect(await backend.decode(out.value as string, T0, [B])).toBe(null);
       expect(rotated.logger.warnings).toEqual([]);
     });
 
@@ -260,10 +310,15 @@ for (const encrypt of [false, true]) {
 
 describe("switching encrypt on or off", () => {
   it("opens a value of the other format as stale, so it is re-issued in the configured one", async () => {
-    const signed = (await signedCookieBackend().encode('{"a":1}', T0 + HOUR, T0, [A]));
-    const sealed = (await signedCookieBackend({ encrypt: true }).encode('{"a":1}', T0 + HOUR, T0, [A]));
-    expect((await signedCookieBackend({ encrypt: true }).decode(signed, T0, [A]))).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: true, decoded: decodeData('{"a":1}') });
-    expect((await signedCookieBackend().decode(sealed, T0, [A]))).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: true, decoded: decodeData('{"a":1}') });
+    const signed = await signedCookieBackend().encode('{"a":1}', T0 + HOUR, T0, [A]);
+    const sealed = await signedCookieBackend({ encrypt: true }).encode('{"a":1}', T0 + HOUR, T0, [A]);
+    expect(await signedCookieBackend({ encrypt: true }).decode(signed, T0, [A])).toEqual({
+      data: '{"a":1}',
+      expiresAt: T0 + HOUR,
+      stale: true,
+      decoded: decodeData('{"a":1}'),
+    });
+    expect(await signedCookieBackend().decode(sealed, T0, [A])).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: true, decoded: decodeData('{"a":1}') });
     const { request } = setup(true);
     const out = await request(signed, async (s) => expect(await s.get("a")).toBe(1));
     expect(out.value?.startsWith("e2.")).toBe(true);
@@ -274,7 +329,7 @@ describe('format: "django"', () => {
   it("writes and reads Django's own signed_cookies value (reference worked example B)", async () => {
     const backend = signedCookieBackend({ format: "django" });
     const now = 1_700_000_000_250;
-    const value = (await backend.encode('{"foo":"bar"}', now + HOUR, now, ["django-insecure-test-secret"]));
+    const value = await backend.encode('{"foo":"bar"}', now + HOUR, now, ["django-insecure-test-secret"]);
     expect(value).toBe("eyJmb28iOiJiYXIifQ:1r31eq:otrv9qOVaMLX-0BWajsGQGyb2MlF3hohu0wSNpqQlbM");
     expect((await backend.decode(value, now, ["django-insecure-test-secret"]))?.data).toBe('{"foo":"bar"}');
     expect(backend.encrypted).toBe(false);
@@ -282,7 +337,9 @@ describe('format: "django"', () => {
 
   it("rejects options that do not fit the format", async () => {
     expect(() => signedCookieBackend({ format: "django", encrypt: true })).toThrow(ConfigurationError);
-    expect(() => signedCookieBackend({ format: "flask" as "django" })).toThrow('[tessera] signedCookieBackend format must be "tessera" or "django" (it is "flask").');
+    expect(() => signedCookieBackend({ format: "flask" as "django" })).toThrow(
+      '[tessera] signedCookieBackend format must be "tessera" or "django" (it is "flask").',
+    );
     expect(() => signedCookieBackend({ maxAge: 60 })).toThrow(ConfigurationError);
     expect(() => signedCookieBackend({ format: "django", maxAge: -1 })).toThrow(ConfigurationError);
   });

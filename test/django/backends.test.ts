@@ -25,7 +25,10 @@ runBackendSuite({
   name: "django db (sqlite)",
   create: () => memoryDjangoDb(),
   skip: [
-    { reason: "Django's table has no version, user or creation columns", tests: ["create then load returns the record at version 1", "update replaces the data and increments the version"] },
+    {
+      reason: "Django's table has no version, user or creation columns",
+      tests: ["create then load returns the record at version 1", "update replaces the data and increments the version"],
+    },
     {
       reason: "Django's table has no version column: last writer wins, as in Django",
       tests: ["update on a stale version throws VersionConflictError and changes nothing", "sessions: concurrent saves of different keys all survive"],
@@ -75,7 +78,10 @@ describe("django db backend: what it stores", () => {
     const backend = djangoDatabaseBackend({ client: db, secret: [SECRET, OLD] });
     await backend.migrate?.();
     const key = "a".repeat(32);
-    const data = dumps({ price: new PythonFloat(2), n: 3, nested: { w: new PythonFloat(1) } }, { secret: OLD, salt: SESSION_STORE_SALT, compress: true, now: T0 });
+    const data = dumps(
+      { price: new PythonFloat(2), n: 3, nested: { w: new PythonFloat(1) } },
+      { secret: OLD, salt: SESSION_STORE_SALT, compress: true, now: T0 },
+    );
     db.prepare("INSERT INTO django_session VALUES (?, ?, ?)").run(key, data, "2026-01-01 01:00:00");
     const record = await backend.load(key, T0);
     expect(record).toMatchObject({ data: '{"price":2,"n":3,"nested":{"w":1}}', expiresAt: T0 + 3_600_000, updatedAt: T0 });
@@ -83,7 +89,12 @@ describe("django db backend: what it stores", () => {
     await backend.update(key, { data: '{"price":2,"n":4,"nested":{"w":1}}', expiresAt: T0 + 7_200_000, userId: null, now: T0 + 5000 }, 1);
     const stored = db.prepare("SELECT session_data FROM django_session").get() as { session_data: string };
     // Re-signed with the newest secret; the floats Django wrote stay floats.
-    expect(stored.session_data).toBe(dumps({ price: new PythonFloat(2), n: 4, nested: { w: new PythonFloat(1) } }, { secret: SECRET, salt: SESSION_STORE_SALT, compress: true, now: T0 + 5000 }));
+    expect(stored.session_data).toBe(
+      dumps(
+        { price: new PythonFloat(2), n: 4, nested: { w: new PythonFloat(1) } },
+        { secret: SECRET, salt: SESSION_STORE_SALT, compress: true, now: T0 + 5000 },
+      ),
+    );
     db.close();
   });
 
@@ -109,7 +120,9 @@ describe("django db backend: what it stores", () => {
     await expect(backend.update("c".repeat(32), { data: "{}", expiresAt: T0, userId: null, now: T0 }, 1)).rejects.toBeInstanceOf(UpdateError);
     expect(await backend.exists("c".repeat(32))).toBe(false);
     const bare = djangoDatabaseBackend({ url: "sqlite::memory:", secret: SECRET });
-    await expect(bare.load("d".repeat(32), T0)).rejects.toThrow(/the table django_session does not exist\. Create it with Django \(`python manage\.py migrate sessions`\)/);
+    await expect(bare.load("d".repeat(32), T0)).rejects.toThrow(
+      /the table django_session does not exist\. Create it with Django \(`python manage\.py migrate sessions`\)/,
+    );
     expect(() => djangoDatabaseBackend({ url: "sqlite::memory:", secret: "" })).toThrow(/SECRET_KEY/);
   });
 });
@@ -118,25 +131,25 @@ describe("django cookie backend: what it writes", () => {
   const secrets = [SECRET, OLD];
   const backend = djangoCookieBackend({ maxAge: 100 });
   it("writes exactly signing.dumps(data, salt=signed_cookies, compress=True)", async () => {
-    const value = (await backend.encode('{"foo":"bar"}', 0, T0, secrets));
+    const value = await backend.encode('{"foo":"bar"}', 0, T0, secrets);
     expect(value).toBe(dumps({ foo: "bar" }, { secret: SECRET, salt: SIGNED_COOKIES_SALT, compress: true, now: T0 }));
-    expect((await backend.decode(value, T0, secrets))).toEqual({ data: '{"foo":"bar"}', expiresAt: T0 + 100_000, stale: false, savedAt: T0 });
+    expect(await backend.decode(value, T0, secrets)).toEqual({ data: '{"foo":"bar"}', expiresAt: T0 + 100_000, stale: false, savedAt: T0 });
   });
   it("verifies against every secret and reports an older one as stale", async () => {
     const old = dumps({ foo: "bar" }, { secret: OLD, salt: SIGNED_COOKIES_SALT, compress: true, now: T0 });
-    expect((await backend.decode(old, T0, secrets))).toEqual({ data: '{"foo":"bar"}', expiresAt: T0 + 100_000, stale: true, savedAt: T0 });
-    expect((await backend.decode(old, T0, [SECRET]))).toBe(null);
+    expect(await backend.decode(old, T0, secrets)).toEqual({ data: '{"foo":"bar"}', expiresAt: T0 + 100_000, stale: true, savedAt: T0 });
+    expect(await backend.decode(old, T0, [SECRET])).toBe(null);
   });
   it("rejects a signature older than maxAge (age == maxAge passes), and an exceeded set_expiry", async () => {
-    const value = (await backend.encode('{"a":1}', 0, T0, secrets));
-    expect((await backend.decode(value, T0 + 100_000, secrets))).not.toBe(null);
-    expect((await backend.decode(value, T0 + 100_001, secrets))).toBe(null);
-    const short = (await backend.encode('{"_session_expiry":10}', 0, T0, secrets));
+    const value = await backend.encode('{"a":1}', 0, T0, secrets);
+    expect(await backend.decode(value, T0 + 100_000, secrets)).not.toBe(null);
+    expect(await backend.decode(value, T0 + 100_001, secrets)).toBe(null);
+    const short = await backend.encode('{"_session_expiry":10}', 0, T0, secrets);
     expect((await backend.decode(short, T0 + 10_000, secrets))?.expiresAt).toBe(T0 + 10_000);
-    expect((await backend.decode(short, T0 + 10_001, secrets))).toBe(null);
-    const dated = (await backend.encode('{"_session_expiry":"2026-01-01T00:00:05+00:00"}', 0, T0, secrets));
+    expect(await backend.decode(short, T0 + 10_001, secrets)).toBe(null);
+    const dated = await backend.encode('{"_session_expiry":"2026-01-01T00:00:05+00:00"}', 0, T0, secrets);
     expect((await backend.decode(dated, T0 + 4_999, secrets))?.expiresAt).toBe(T0 + 5_000);
-    expect((await backend.decode(dated, T0 + 5_000, secrets))).toBe(null);
+    expect(await backend.decode(dated, T0 + 5_000, secrets)).toBe(null);
   });
   it("enforces idleTimeout from the signature's time: a replayed idle copy is empty, a cookie in use is re-signed in time", async () => {
     let now = T0;

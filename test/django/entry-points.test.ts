@@ -18,7 +18,7 @@ import { dumps, SIGNED_COOKIES_SALT } from "tessera-sessions/django";
 
 const SECRET = "django-insecure-0123456789abcdefghijklmnopqrstuvwxyz";
 
-describe("pinned entry points with format: \"django\"", () => {
+describe('pinned entry points with format: "django"', () => {
   it("databaseBackend builds the Django-format backend for a sqlite URL, and rejects an unknown format", async () => {
     const backend = databaseBackend({ url: "sqlite::memory:", format: "django", secret: SECRET });
     expect(backend.name).toBe("django-sqlite");
@@ -38,9 +38,9 @@ describe("pinned entry points with format: \"django\"", () => {
     const message = /absoluteTimeout cannot be enforced by the django-sqlite backend: Django's session table keeps no creation time.*leave absoluteTimeout out/;
     expect(() => createSessions({ backend: django(), secret: SECRET, absoluteTimeout: 3600 })).toThrow(ConfigurationError);
     expect(() => createSessions({ backend: django(), secret: SECRET, absoluteTimeout: 3600 })).toThrow(message);
-    expect(() => createSessions({ backend: cachedDatabaseBackend({ cache: memoryBackend(), database: django() }), secret: SECRET, absoluteTimeout: 3600 })).toThrow(
-      /absoluteTimeout cannot be enforced by the cached-db\(memory\+django-sqlite\) backend/,
-    );
+    expect(() =>
+      createSessions({ backend: cachedDatabaseBackend({ cache: memoryBackend(), database: django() }), secret: SECRET, absoluteTimeout: 3600 }),
+    ).toThrow(/absoluteTimeout cannot be enforced by the cached-db\(memory\+django-sqlite\) backend/);
     // Tessera's own table keeps it, and idleTimeout alone is fine with Django's.
     expect(createSessions({ backend: databaseBackend({ url: "sqlite::memory:" }), absoluteTimeout: 3600 }).options.absoluteTimeout).toBe(3600);
     expect(createSessions({ backend: django(), secret: SECRET, idleTimeout: 600 }).options.idleTimeout).toBe(600);
@@ -49,9 +49,9 @@ describe("pinned entry points with format: \"django\"", () => {
   it("signedCookieBackend writes Django's signed_cookies value", async () => {
     const backend = signedCookieBackend({ format: "django", maxAge: 60 });
     expect(backend.encrypted).toBe(false);
-    const value = (await backend.encode('{"foo":"bar"}', 0, 1_700_000_000_250, [SECRET]));
+    const value = await backend.encode('{"foo":"bar"}', 0, 1_700_000_000_250, [SECRET]);
     expect(value).toBe(dumps({ foo: "bar" }, { secret: SECRET, salt: SIGNED_COOKIES_SALT, compress: true, now: 1_700_000_000_250 }));
-    expect((await backend.decode(value, 1_700_000_061_000, [SECRET]))).toBe(null); // older than maxAge
+    expect(await backend.decode(value, 1_700_000_061_000, [SECRET])).toBe(null); // older than maxAge
     expect(() => signedCookieBackend({ format: "django", encrypt: true })).toThrow(/cannot encrypt/);
   });
 
@@ -70,11 +70,13 @@ describe("pinned entry points with format: \"django\"", () => {
       secret,
       cookie: { secure: process.env["NODE_ENV"] === "production" },
     });
-    const server = createServer(withSession(sessions, async (req, res) => {
-      const userId = await req.session.get("_auth_user_id");
-      await req.session.set("cart", [1, 2, 3]);
-      res.end(userId ? `Django user ${userId}` : "anonymous");
-    })).listen(0, "127.0.0.1");
+    const server = createServer(
+      withSession(sessions, async (req, res) => {
+        const userId = await req.session.get("_auth_user_id");
+        await req.session.set("cart", [1, 2, 3]);
+        res.end(userId ? `Django user ${userId}` : "anonymous");
+      }),
+    ).listen(0, "127.0.0.1");
     // ---
     await new Promise((resolve) => server.once("listening", resolve));
     try {

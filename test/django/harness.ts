@@ -55,11 +55,14 @@ export async function startDjango(env: { secret: string; engine: "db" | "signed_
   });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => void (stderr += chunk.toString()));
-  cleanups.push(() => new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once("exit", () => resolve());
-    child.kill("SIGTERM");
-  }));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  );
   return new Promise((resolve, reject) => {
     let stdout = "";
     const timer = setTimeout(() => reject(new Error(`Django did not start in 30 s:\n${stderr}`)), 30_000);

@@ -73,7 +73,10 @@ describe("db engine: Django and Tessera on one django_session table", () => {
     expect(browser.setCookies).toEqual([]); // a read does not rewrite the session
     const stored = row(browser.cookie as string);
     expect(stored?.["session_key"]).toBe(browser.cookie); // Django looks keys up raw
-    expect(loads(stored?.["session_data"] as string, { secrets: SECRET, salt: SESSION_STORE_SALT })).toMatchObject({ _auth_user_id: login["user_id"], username: "alice" });
+    expect(loads(stored?.["session_data"] as string, { secrets: SECRET, salt: SESSION_STORE_SALT })).toMatchObject({
+      _auth_user_id: login["user_id"],
+      username: "alice",
+    });
     const auth = me["login"] as { userId: string; backend: string; hash: string };
     expect(auth.backend).toBe("django.contrib.auth.backends.ModelBackend");
     expect(verifyDjangoLogin(auth, passwordOf("alice"), SECRET)).toBe(true);
@@ -170,7 +173,10 @@ describe("signed_cookies engine: Django and Tessera on one cookie", () => {
   it("logs in on Django and reads the user on Tessera", async () => {
     const browser = new Browser();
     const login = await browser.get(django, "/login?username=alice");
-    expect(loads(browser.cookie as string, { secrets: SECRET, salt: SIGNED_COOKIES_SALT })).toMatchObject({ _auth_user_id: login["user_id"], username: "alice" });
+    expect(loads(browser.cookie as string, { secrets: SECRET, salt: SIGNED_COOKIES_SALT })).toMatchObject({
+      _auth_user_id: login["user_id"],
+      username: "alice",
+    });
     expect(await browser.get(tessera, "/whoami")).toMatchObject({ user_id: login["user_id"], username: "alice" });
     expect(browser.setCookies).toEqual([]);
   });
@@ -230,9 +236,9 @@ describe("a rotated secret (new first, old as fallback)", () => {
   it("db: Tessera on the old key writes, Tessera on [new, old] reads and re-signs, Tessera on the new key reads", async () => {
     const file = join(dir, "rotation-tessera.sqlite3");
     await startDjango({ secret: NEW, engine: "db", db: file }).then(() => undefined); // Django creates the table
-    const [onlyOld, both, onlyNew] = await Promise.all(
+    const [onlyOld, both, onlyNew] = (await Promise.all(
       [[OLD], [NEW, OLD], [NEW]].map((secret) => startTessera(djangoDatabaseBackend({ url: `sqlite:${file}`, secret }), secret)),
-    ) as [string, string, string];
+    )) as [string, string, string];
     const browser = new Browser();
     await browser.get(onlyOld, "/login?username=dave");
     expect(await browser.get(onlyNew, "/get?key=username")).toEqual({ value: null }); // the new key alone cannot verify it

@@ -76,9 +76,7 @@ describe("worked examples (§5.2)", () => {
     const data = { name: "Zoë 😀", n: new PythonFloat(1), t: true, z: null };
     expect(pythonJson(data)).toBe('{"name":"Zo\\u00eb \\ud83d\\ude00","n":1.0,"t":true,"z":null}');
     const value = dumps(data, { secret: SECRET, salt: SIGNED_COOKIES_SALT, compress: true, now: NOW });
-    expect(value).toBe(
-      "eyJuYW1lIjoiWm9cdTAwZWIgXHVkODNkXHVkZTAwIiwibiI6MS4wLCJ0Ijp0cnVlLCJ6IjpudWxsfQ:1r31eq:c3TbZVvpfgNeanmiHNZIdFfDUpxN9MR8iElxOnjWIQw",
-    );
+    expect(value).toBe("eyJuYW1lIjoiWm9cdTAwZWIgXHVkODNkXHVkZTAwIiwibiI6MS4wLCJ0Ijp0cnVlLCJ6IjpudWxsfQ:1r31eq:c3TbZVvpfgNeanmiHNZIdFfDUpxN9MR8iElxOnjWIQw");
     // Reading it back keeps the fact that n was a float, so writing it again is byte-identical.
     const { json } = unsignPayload(value, { secrets: SECRET, salt: SIGNED_COOKIES_SALT });
     const parsed = parsePythonJson(json);
@@ -184,15 +182,27 @@ describe("compressed round trips", () => {
 describe("Python-compatible JSON", () => {
   it("writes floats as repr does", () => {
     const cases: [number, string][] = [
-      [1, "1.0"], [1e16, "1e+16"], [1e15, "1000000000000000.0"], [1234567890123456, "1234567890123456.0"],
-      [0.0001, "0.0001"], [0.00001, "1e-05"], [1.5e-7, "1.5e-07"], [1e100, "1e+100"], [-2.5, "-2.5"],
-      [123456789012345680, "1.2345678901234568e+17"], [5e-324, "5e-324"], [1.7976931348623157e308, "1.7976931348623157e+308"],
-      [0.1 + 0.2, "0.30000000000000004"], [-0, "-0.0"], [NaN, "NaN"], [-Infinity, "-Infinity"],
+      [1, "1.0"],
+      [1e16, "1e+16"],
+      [1e15, "1000000000000000.0"],
+      [1234567890123456, "1234567890123456.0"],
+      [0.0001, "0.0001"],
+      [0.00001, "1e-05"],
+      [1.5e-7, "1.5e-07"],
+      [1e100, "1e+100"],
+      [-2.5, "-2.5"],
+      [123456789012345680, "1.2345678901234568e+17"],
+      [5e-324, "5e-324"],
+      [1.7976931348623157e308, "1.7976931348623157e+308"],
+      [0.1 + 0.2, "0.30000000000000004"],
+      [-0, "-0.0"],
+      [NaN, "NaN"],
+      [-Infinity, "-Infinity"],
     ];
     for (const [n, repr] of cases) expect(pythonFloatRepr(n)).toBe(repr);
   });
   it("writes ints exactly, escapes DEL, controls, U+2028 and lone surrogates, keeps insertion order", () => {
-    expect(pythonJson({ b: 1e21, a: [0.5, -3, "\u007f\n\u0001\u2028\ud800"], "é": {} })).toBe(
+    expect(pythonJson({ b: 1e21, a: [0.5, -3, "\u007f\n\u0001\u2028\ud800"], é: {} })).toBe(
       '{"b":1000000000000000000000,"a":[0.5,-3,"\\u007f\\n\\u0001\\u2028\\ud800"],"\\u00e9":{}}',
     );
   });
@@ -200,7 +210,10 @@ describe("Python-compatible JSON", () => {
     const parsed = parsePythonJson('{"__proto__":{"x":2.0},"n":NaN,"i":-Infinity,"e":1E3,"f":1.5}');
     expect(parsed.hadNonFinite).toBe(true);
     expect(JSON.stringify(parsed.value)).toBe('{"__proto__":{"x":2},"n":null,"i":null,"e":1000,"f":1.5}');
-    expect([...parsed.floats]).toEqual([['["__proto__","x"]', 2], ['["e"]', 1000]]);
+    expect([...parsed.floats]).toEqual([
+      ['["__proto__","x"]', 2],
+      ['["e"]', 1000],
+    ]);
     // A hint applies only to the same value at the same path: a shifted list stays ints.
     const list = parsePythonJson('{"cart":[1.0,2]}');
     expect(pythonJson(list.value, list.floats)).toBe('{"cart":[1.0,2]}');

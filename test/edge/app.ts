@@ -37,7 +37,12 @@ async function handle(request: Request): Promise<Response> {
       return Response.json({ ok: true });
     }
     if (request.method === "GET" && url.pathname === "/me") {
-      return Response.json({ user: (await session.get("user")) ?? null, cart: (await session.get("cart")) ?? [], crypto: portableCrypto.name, warnings: warnings.length });
+      return Response.json({
+        user: (await session.get("user")) ?? null,
+        cart: (await session.get("cart")) ?? [],
+        crypto: portableCrypto.name,
+        warnings: warnings.length,
+      });
     }
     if (request.method === "GET" && url.pathname === "/default-backend") {
       // createSessions without a backend: the default SQLite file needs a writable file system.

@@ -22,7 +22,17 @@ const tesseraSources: Plugin = {
 
 /** A bundle for a server runtime (Node, Bun): ESM, Node built-ins left to the runtime, every package bundled in. */
 export async function bundleForServer(entry: string): Promise<string> {
-  const result = await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "node", target: "node20", write: false, outfile: "server-bundle.mjs", logLevel: "silent", plugins: [tesseraSources] });
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    write: false,
+    outfile: "server-bundle.mjs",
+    logLevel: "silent",
+    plugins: [tesseraSources],
+  });
   const file = result.outputFiles[0];
   if (!file) throw new Error("esbuild wrote no output");
   return file.text;

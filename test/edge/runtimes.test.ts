@@ -40,7 +40,11 @@ const runtimes: { name: string; crypto: "node" | "web"; entry: string; start: (b
     crypto: "web",
     entry: "app.ts",
     start: startWorkerd,
-    defaultBackend: { created: false, name: "ConfigurationError", message: expect.stringContaining("needs a file system, which this runtime has none of. Set a path") as string },
+    defaultBackend: {
+      created: false,
+      name: "ConfigurationError",
+      message: expect.stringContaining("needs a file system, which this runtime has none of. Set a path") as string,
+    },
   },
   {
     name: "Deno",
@@ -48,7 +52,11 @@ const runtimes: { name: string; crypto: "node" | "web"; entry: string; start: (b
     entry: "deno.ts",
     start: startDeno,
     // Allowed the network only: the working directory is not the app's to write.
-    defaultBackend: { created: false, name: "ConfigurationError", message: expect.stringContaining("cannot be created: this process may not write there") as string },
+    defaultBackend: {
+      created: false,
+      name: "ConfigurationError",
+      message: expect.stringContaining("cannot be created: this process may not write there") as string,
+    },
   },
   { name: "Bun", crypto: "node", entry: "bun.ts", start: startBun, defaultBackend: { created: true } },
 ];
@@ -68,7 +76,11 @@ for (const runtime of runtimes) {
       return { response, body: (await response.json()) as Me };
     };
     const post = (path: string, body: unknown, cookie?: string) =>
-      fetch(`${app.url}${path}`, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json", ...(cookie === undefined ? {} : { cookie: `sessionid=${cookie}` }) } });
+      fetch(`${app.url}${path}`, {
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: { "content-type": "application/json", ...(cookie === undefined ? {} : { cookie: `sessionid=${cookie}` }) },
+      });
 
     it(`logs in, reads, writes and logs out; the crypto is ${runtime.crypto === "web" ? "Web Crypto" : "node:crypto"}`, async () => {
       const anonymous = await me();

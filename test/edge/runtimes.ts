@@ -19,7 +19,9 @@ export function runtimeBinary(candidates: readonly string[]): string {
     const file = join(modules, candidate);
     if (existsSync(file) && statSync(file).size > 1_000_000) return file;
   }
-  throw new Error(`None of ${candidates.join(", ")} is installed as a binary: run npm ci (they are optional dependencies of the devDependencies workerd, deno and bun).`);
+  throw new Error(
+    `None of ${candidates.join(", ")} is installed as a binary: run npm ci (they are optional dependencies of the devDependencies workerd, deno and bun).`,
+  );
 }
 
 /** Where npm may leave Bun's binary: moved into bun/bin by its postinstall, else still in the platform package. */
@@ -47,7 +49,11 @@ export interface RunningApp {
 /** Starts `command args` in `dir` and waits until `url` answers (at most `timeoutMs`). */
 async function serve(command: string, args: readonly string[], dir: string, port: number | "printed", timeoutMs = 30_000): Promise<RunningApp> {
   let output = "";
-  const child: ChildProcess = spawn(command, args, { cwd: dir, env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawn(command, args, {
+    cwd: dir,
+    env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -62,7 +68,10 @@ async function serve(command: string, args: readonly string[], dir: string, port
     const known = typeof port === "number" ? port : printed === undefined ? undefined : Number(printed);
     if (known !== undefined) {
       const url = `http://127.0.0.1:${known}`;
-      const answered = await fetch(`${url}/me`).then((response) => response.status === 200, () => false);
+      const answered = await fetch(`${url}/me`).then(
+        (response) => response.status === 200,
+        () => false,
+      );
       if (answered) return { url, output: () => output, stop };
     }
     if (child.exitCode !== null || Date.now() > deadline) {

@@ -96,6 +96,8 @@ describe("SQLite without better-sqlite3", () => {
   it(`Node ${process.versions.node} (no node:sqlite): every call fails saying to install better-sqlite3 or use Node 22.13+`, async () => {
     const { report } = await probe(process.execPath).catch((error: Error) => ({ report: { failed: [{ name: "probe", error: error.message }] } as Report }));
     expect(report.failed.length).toBeGreaterThan(0);
-    expect(report.failed[0]?.error).toContain(`The SQLite backend (sqlite: URLs and the default backend) on Node ${process.versions.node}, which has no node:sqlite (Node 22.13 and later do), needs the "better-sqlite3" package. Install it with: npm install better-sqlite3`);
+    expect(report.failed[0]?.error).toContain(
+      `The SQLite backend (sqlite: URLs and the default backend) on Node ${process.versions.node}, which has no node:sqlite (Node 22.13 and later do), needs the "better-sqlite3" package. Install it with: npm install better-sqlite3`,
+    );
   }, 60_000);
 });

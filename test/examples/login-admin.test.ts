@@ -103,7 +103,10 @@ describe("login demo: the session admin", () => {
     await phone.getByRole("link", { name: "your sessions" }).click();
     expect(phone.url()).toBe(`${url}/account/sessions`);
     const rows = phone.locator("table tr").filter({ has: phone.locator("td") });
-    expect(await rows.evaluateAll((trs) => trs.map((tr) => (tr as unknown as { innerText: string }).innerText.split("\n")[0]))).toEqual(["Phone Browser/2.0", "Laptop Browser/1.0"]);
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => (tr as unknown as { innerText: string }).innerText.split("\n")[0]))).toEqual([
+      "Phone Browser/2.0",
+      "Laptop Browser/1.0",
+    ]);
     expect(await rows.nth(0).locator("td").last().textContent()).toBe("This browser");
     expect(await rows.nth(0).locator("small").textContent()).toBe("127.0.0.1 · signed in 1 Jan 2030, 12:01 UTC");
     expect(await rows.nth(0).locator("td").nth(1).textContent()).toBe("1 Jan 2030, 12:01 UTC");
@@ -130,7 +133,12 @@ describe("login demo: the session admin", () => {
 
   it("'Your sessions' names devices as people do and fits a 390 px wide phone", async () => {
     const { url } = await start();
-    const desktop = await loggedIn(url, DEMO_USERNAME, DEMO_PASSWORD, "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36");
+    const desktop = await loggedIn(
+      url,
+      DEMO_USERNAME,
+      DEMO_PASSWORD,
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    );
     await desktop.close();
     const iPhone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
     const phone = await loggedIn(url, DEMO_USERNAME, DEMO_PASSWORD, iPhone, { width: 390, height: 844 });

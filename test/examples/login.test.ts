@@ -17,7 +17,7 @@ vi.setConfig({ testTimeout: 60_000 });
 
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 const KEY = /^sessionid=([a-z0-9]{32}); /;
-const DELETION_COOKIE = 'sessionid=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax';
+const DELETION_COOKIE = "sessionid=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax";
 
 interface Page {
   status: number;
@@ -145,7 +145,9 @@ describe("login demo", () => {
     expect(page.setCookies).toEqual([]); // no session cookie, and no record in the store
     expect(sessionCount()).toBe(0);
     expect(page.headers.get("cache-control")).toBe("no-store");
-    expect(page.headers.get("content-security-policy")).toMatch(/^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]{43}='; form-action 'self'; frame-ancestors 'none'; base-uri 'none'$/);
+    expect(page.headers.get("content-security-policy")).toMatch(
+      /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]{43}='; form-action 'self'; frame-ancestors 'none'; base-uri 'none'$/,
+    );
     expect(page.headers.get("vary")).toBe("Cookie");
 
     // The first change starts the session: its cookie carries exactly Django's attributes.
@@ -158,7 +160,11 @@ describe("login demo", () => {
     const browser = await start();
     const form = await browser.get("/login");
     const cookie = browser.cookie;
-    for (const [username, password] of [[DEMO_USERNAME, "tessera-dem0"], ["nobody", DEMO_PASSWORD], [DEMO_USERNAME, ""]] as const) {
+    for (const [username, password] of [
+      [DEMO_USERNAME, "tessera-dem0"],
+      ["nobody", DEMO_PASSWORD],
+      [DEMO_USERNAME, ""],
+    ] as const) {
       const page = await browser.post("/login", { csrf: Browser.token(form.body), username, password });
       expect(page.status).toBe(200);
       expect(page.body).toContain('<p class="error">Wrong username or password.</p>');

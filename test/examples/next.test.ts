@@ -23,7 +23,8 @@ import { freePort } from "../servers/util.js";
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const NEXT_BIN = join(repo, "node_modules", "next", "dist", "bin", "next");
 const ENV = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
-const SESSION_COOKIE = /^sessionid=([a-z0-9]{32}); Max-Age=1209600; Path=\/; Expires=[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT; HttpOnly; SameSite=Lax$/;
+const SESSION_COOKIE =
+  /^sessionid=([a-z0-9]{32}); Max-Age=1209600; Path=\/; Expires=[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT; HttpOnly; SameSite=Lax$/;
 const DELETION = "sessionid=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax";
 
 /** Runs a command in the repository, failing with its output. */
@@ -55,9 +56,15 @@ async function startApp(databaseUrl: string): Promise<App> {
   child.stderr?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 30_000; ; ) {
+  for (const deadline = Date.now() + 30_000; ;) {
     if (child.exitCode !== null) throw new Error(`next start exited (${child.exitCode}):\n${log.join("")}`);
-    if (await fetch(`${url}/about`).then((res) => res.ok, () => false)) break;
+    if (
+      await fetch(`${url}/about`).then(
+        (res) => res.ok,
+        () => false,
+      )
+    )
+      break;
     if (Date.now() > deadline) throw new Error(`next start did not answer within 30 s:\n${log.join("")}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -221,7 +228,11 @@ describe("the Next.js example on SQLite", () => {
     });
 
     it("refuses what a cross-site page could send (CSRF): another Origin, or a form instead of JSON", async () => {
-      const forged = await fetch(`${app.url}/api/cart`, { method: "POST", headers: { origin: "http://evil.example", "content-type": "application/json" }, body: '{"item":"x"}' });
+      const forged = await fetch(`${app.url}/api/cart`, {
+        method: "POST",
+        headers: { origin: "http://evil.example", "content-type": "application/json" },
+        body: '{"item":"x"}',
+      });
       expect(forged.status).toBe(403);
       const form = await fetch(`${app.url}/api/cart`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "item=x" });
       expect(form.status).toBe(415);

@@ -88,7 +88,11 @@ export async function driveShop(baseUrl: string): Promise<void> {
     expect(step.body).toBe(FORGED);
     expect(step.cookies).toEqual([]);
   }
-  const withoutCookie = await fetch(`${baseUrl}/login`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ csrf: token, username: "mallory" }).toString() });
+  const withoutCookie = await fetch(`${baseUrl}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ csrf: token, username: "mallory" }).toString(),
+  });
   expect(withoutCookie.status).toBe(403);
   expect(withoutCookie.headers.getSetCookie()).toEqual([]);
 

@@ -30,7 +30,10 @@ const message = (action: string, ms: number) =>
 describe("backendTimeoutMs", () => {
   it("a load that never answers becomes a BackendError with status 503", async () => {
     const sessions = createSessions({ backend: hanging(["load"]), backendTimeoutMs: 50, logger: quiet });
-    const error = await sessions.open(KEY).get("x").catch((e: unknown) => e);
+    const error = await sessions
+      .open(KEY)
+      .get("x")
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BackendError);
     expect(error).toMatchObject({ status: 503, code: "BACKEND_FAILURE", backend: "hanging", message: message("load", 50) });
   });

@@ -125,7 +125,18 @@ class Load {
       this.#inFlight--;
       const setCookie = setCookieValue(reply);
       if (setCookie !== undefined && setCookie !== "") this.cookies[c] = setCookie;
-      this.outcomes.push({ client: c, write, value: i, status: reply.status, body: reply.body, cookieBefore, cookieAfter: this.cookies[c], setCookie, start, end: ++this.#seq });
+      this.outcomes.push({
+        client: c,
+        write,
+        value: i,
+        status: reply.status,
+        body: reply.body,
+        cookieBefore,
+        cookieAfter: this.cookies[c],
+        setCookie,
+        start,
+        end: ++this.#seq,
+      });
       this.#notify();
     }
   }
@@ -182,7 +193,9 @@ const acked = (outcomes: readonly Outcome[]) => outcomes.filter((o) => o.status 
 
 /** The status and body every request of the load must end with: saved, or a clear 503. */
 function expectOnlySavedOr503(load: Load): void {
-  const unexpected = load.outcomes.filter((o) => !(o.status === 200 && o.body === "saved") && !(o.status === 503 && o.body === "Service Unavailable" && o.setCookie === undefined));
+  const unexpected = load.outcomes.filter(
+    (o) => !(o.status === 200 && o.body === "saved") && !(o.status === 503 && o.body === "Service Unavailable" && o.setCookie === undefined),
+  );
   expect(unexpected, "every request is a 200 'saved' or a 503 'Service Unavailable' without a cookie: never a 500, never a hang (status 0)").toEqual([]);
 }
 
@@ -278,7 +291,10 @@ describe("faults during a load of requests", () => {
   it("Redis killed (SIGKILL) and restarted on its port: 503 while down, the same app serves again, every write acknowledged after the restart is kept", async () => {
     const redis = await startRedis();
     let restarted: RedisServer | undefined;
-    cleanups.push(() => redis.stop(), () => restarted?.stop() ?? Promise.resolve());
+    cleanups.push(
+      () => redis.stop(),
+      () => restarted?.stop() ?? Promise.resolve(),
+    );
     const logger = failureLogger();
     const sessions = createSessions({ backend: cacheBackend({ url: redis.url, timeout: 500 }), cookie: { secure: false }, logger });
     cleanups.push(() => sessions.close());
@@ -303,7 +319,11 @@ describe("faults during a load of requests", () => {
     expect(newKeys.size).toBe(CLIENTS);
     for (const key of newKeys) {
       expect(preCrashKeys.has(key)).toBe(false);
-      const expected = Object.fromEntries(acked(load.outcomes).filter((o) => o.cookieAfter === key).map((o) => [o.write, o.value]));
+      const expected = Object.fromEntries(
+        acked(load.outcomes)
+          .filter((o) => o.cookieAfter === key)
+          .map((o) => [o.write, o.value]),
+      );
       expect(await readSession(url, key)).toEqual(expected);
     }
   }, 60_000);
@@ -465,7 +485,10 @@ describe("kill -9 in the middle of file-backend writes", () => {
       locksLeft += names.filter((name) => name.endsWith(".lock")).length;
       const sessionFiles = names.filter((name) => name.endsWith(".session"));
       expect(sessionFiles).toHaveLength(SESSIONS);
-      expect(names.every((name) => /^[0-9a-f]{64}(\.session|\.lock|\.[0-9a-f]{12}\.tmp)$/.test(name)), names.join(", ")).toBe(true);
+      expect(
+        names.every((name) => /^[0-9a-f]{64}(\.session|\.lock|\.[0-9a-f]{12}\.tmp)$/.test(name)),
+        names.join(", "),
+      ).toBe(true);
       for (const name of sessionFiles) {
         const { i, n } = parseRecord(`round ${round}: ${name}`, await readFile(join(directory, name), "utf8"));
         fileOf.set(name, i);
@@ -522,8 +545,14 @@ describe("memory under a long fuzz run", () => {
     expect(report.requests).toBe(20_000);
     // Every request got an answer: a 200 (empty or own session) or a 4xx from Node's parser
     // (control characters, an oversize header), never a 5xx, never a dropped connection (0).
-    expect(Object.values(report.statuses).reduce((a, b) => a + b, 0), `seed ${seed}`).toBe(20_000);
-    expect(Object.keys(report.statuses).filter((status) => !(status === "200" || (Number(status) >= 400 && Number(status) < 500))), `seed ${seed}`).toEqual([]);
+    expect(
+      Object.values(report.statuses).reduce((a, b) => a + b, 0),
+      `seed ${seed}`,
+    ).toBe(20_000);
+    expect(
+      Object.keys(report.statuses).filter((status) => !(status === "200" || (Number(status) >= 400 && Number(status) < 500))),
+      `seed ${seed}`,
+    ).toEqual([]);
     expect(report.statuses["200"]).toBeGreaterThan(15_000);
     const growth = report.atEnd - report.atCheckpoint;
     expect(growth, `seed ${seed}: heapUsed ${report.atCheckpoint} at 5 000 requests, ${report.atEnd} at 20 000`).toBeLessThan(10 * 1024 * 1024);

@@ -65,7 +65,10 @@ describe("the manager's store calls go through the gateway", () => {
     const key = await sessionOf(sessions, "alice");
     await expect(sessions.endSession("alice", hashKey(key))).rejects.toThrow(late("hanging", "delete the session", 40));
 
-    const failing = createSessions({ backend: { ...memoryBackend(), name: "failing", listByUser: async () => Promise.reject(new Error("ECONNRESET")) }, logger: quiet });
+    const failing = createSessions({
+      backend: { ...memoryBackend(), name: "failing", listByUser: async () => Promise.reject(new Error("ECONNRESET")) },
+      logger: quiet,
+    });
     const error = await failing.listForUser("alice").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BackendError);
     expect(error).not.toBeInstanceOf(DeadlineError);
@@ -75,7 +78,8 @@ describe("the manager's store calls go through the gateway", () => {
   it("a backend without a user index is refused in one wording, before any store call", async () => {
     const { listByUser: _l, deleteByUser: _d, deleteById: _i, ...plain } = memoryBackend();
     const sessions = createSessions({ backend: { ...plain, name: "custom" } });
-    const expected = "[tessera] The custom backend keeps no user index. Use the database, cache (Redis), file or memory backend for setUser, listForUser, endAllForUser and endSession.";
+    const expected =
+      "[tessera] The custom backend keeps no user index. Use the database, cache (Redis), file or memory backend for setUser, listForUser, endAllForUser and endSession.";
     await expect(sessions.listForUser("1")).rejects.toThrow(expected);
     await expect(sessions.endAllForUser("1")).rejects.toThrow(expected);
     await expect(sessions.endSession("1", "f".repeat(64))).rejects.toThrow(expected);
@@ -107,7 +111,9 @@ describe("the admin's store calls go through the gateway", () => {
     expect(Date.now() - started).toBeLessThan(2000);
     expect(ended.status).toBe(503);
     expect(ended.headers.get("cache-control")).toBe("no-store");
-    expect(await ended.text()).toContain("<h1>The session store did not answer.</h1><p class=\"sub\">The hanging store is down or overloaded; nothing was changed. Try again in a moment.</p>");
+    expect(await ended.text()).toContain(
+      '<h1>The session store did not answer.</h1><p class="sub">The hanging store is down or overloaded; nothing was changed. Try again in a moment.</p>',
+    );
 
     backend.listSessions = never;
     const hung = await get(server.url, "/admin/sessions/", { Cookie: cookie });
@@ -120,7 +126,14 @@ describe("the CLI's store calls go through the gateway", () => {
   it("tessera sessions and clearsessions fail with the BackendError (exit 1) instead of hanging", async () => {
     const sessions = createSessions({ backend: hanging(["listSessions", "clearExpired", "migrate"]), backendTimeoutMs: 40, logger: quiet });
     let stderr = "";
-    const code = await sessionsCommand(["list"], { stdout: () => {}, stderr: (t) => void (stderr += t), env: {}, cwd: process.cwd(), readStdin: async () => "", sessions });
+    const code = await sessionsCommand(["list"], {
+      stdout: () => {},
+      stderr: (t) => void (stderr += t),
+      env: {},
+      cwd: process.cwd(),
+      readStdin: async () => "",
+      sessions,
+    });
     expect({ code, stderr }).toEqual({ code: 1, stderr: `tessera: ${late("hanging", "list sessions", 40).replace("[tessera] ", "")}\n` });
     await expect(clearSessions(sessions, () => {})).rejects.toThrow(late("hanging", "delete expired sessions", 40));
     await expect(migrate(sessions, () => {})).rejects.toBeInstanceOf(DeadlineError);
@@ -154,7 +167,14 @@ describe("a real Redis that stops answering (SIGSTOP)", () => {
     expect(waited).toBeLessThan(3000); // well before the client's 5000 ms
 
     let stderr = "";
-    const code = await sessionsCommand(["clear-user", "alice"], { stdout: () => {}, stderr: (t) => void (stderr += t), env: {}, cwd: process.cwd(), readStdin: async () => "", sessions });
+    const code = await sessionsCommand(["clear-user", "alice"], {
+      stdout: () => {},
+      stderr: (t) => void (stderr += t),
+      env: {},
+      cwd: process.cwd(),
+      readStdin: async () => "",
+      sessions,
+    });
     expect({ code, stderr }).toEqual({ code: 1, stderr: `tessera: ${late("redis", "end the user's sessions", 300).replace("[tessera] ", "")}\n` });
 
     redis.resume();

@@ -81,7 +81,9 @@ afterAll(async () => {
 /** Sends raw request bytes with these Cookie header lines (latin1 or UTF-8 bytes as given). */
 async function send(cookieLines: readonly (string | Buffer)[], path = "/") {
   const head = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n`, "latin1");
-  const lines = cookieLines.map((line) => Buffer.concat([Buffer.from("Cookie: ", "latin1"), typeof line === "string" ? Buffer.from(line, "utf8") : line, Buffer.from("\r\n", "latin1")]));
+  const lines = cookieLines.map((line) =>
+    Buffer.concat([Buffer.from("Cookie: ", "latin1"), typeof line === "string" ? Buffer.from(line, "utf8") : line, Buffer.from("\r\n", "latin1")]),
+  );
   return rawRequest(server.port, Buffer.concat([head, ...lines, Buffer.from("\r\n", "latin1")]));
 }
 
@@ -162,7 +164,15 @@ describe("a corpus of hostile Cookie headers through node:http and tessera-sessi
   });
 
   it("the victim's own key upper-cased, truncated or padded never reaches the victim's session", async () => {
-    for (const variant of [victimKey.toUpperCase(), victimKey.slice(0, -1), `${victimKey}0`, victimKey.slice(0, 16), `${victimKey}\u0000`, `${victimKey}\t${victimKey}`, `${victimKey}%00`]) {
+    for (const variant of [
+      victimKey.toUpperCase(),
+      victimKey.slice(0, -1),
+      `${victimKey}0`,
+      victimKey.slice(0, 16),
+      `${victimKey}\u0000`,
+      `${victimKey}\t${victimKey}`,
+      `${victimKey}%00`,
+    ]) {
       const reply = await send([`sessionid=${variant}`], "/write");
       await checkOutcome(reply, variant);
     }
@@ -242,7 +252,9 @@ const piece = fc.oneof(
   fc.stringMatching(/^(%[0-9A-Fa-fGgZz]{0,2}){1,12}$/),
   fc.constantFrom("__proto__", "constructor", "prototype", "sessionid", "", '""', "%", "../.."),
 );
-const cookiePair = fc.tuple(fc.oneof(fc.constant("sessionid"), piece), fc.boolean(), piece).map(([name, eq, value]) => (eq ? `${name}=${value}` : `${name}${value}`));
+const cookiePair = fc
+  .tuple(fc.oneof(fc.constant("sessionid"), piece), fc.boolean(), piece)
+  .map(([name, eq, value]) => (eq ? `${name}=${value}` : `${name}${value}`));
 const cookieHeader = fc.oneof(
   fc.array(cookiePair, { maxLength: 12 }).chain((pairs) => fc.constantFrom("; ", ";", ", ", " ;").map((sep) => pairs.join(sep))),
   fc.string({ unit: "binary", maxLength: 300 }),
@@ -340,7 +352,9 @@ describe("property: arbitrary values through set()", () => {
   });
 
   it("a sparse array is refused, since its holes would come back as null", async () => {
-    await expect(sessions.open().set("s", [1, , 3])).rejects.toThrow("[tessera] s[1] is a hole in a sparse array, which JSON stores as null. Fill it (e.g. with null) first.");
+    await expect(sessions.open().set("s", [1, , 3])).rejects.toThrow(
+      "[tessera] s[1] is a hole in a sparse array, which JSON stores as null. Fill it (e.g. with null) first.",
+    );
   });
 
   it("deep nesting and huge strings are stored intact", async () => {
@@ -363,7 +377,8 @@ function withoutNegativeZero(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutNegativeZero);
   if (typeof value === "object" && value !== null) {
     const copy: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) Object.defineProperty(copy, k, { value: withoutNegativeZero(v), enumerable: true, writable: true, configurable: true });
+    for (const [k, v] of Object.entries(value))
+      Object.defineProperty(copy, k, { value: withoutNegativeZero(v), enumerable: true, writable: true, configurable: true });
     return copy;
   }
   return value;

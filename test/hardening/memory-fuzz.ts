@@ -14,7 +14,8 @@ import { memoryBackend } from "tessera-sessions/backends/memory";
 import { withSession } from "tessera-sessions/node";
 
 const [total, checkpoint, seed] = process.argv.slice(2).map(Number);
-if (total === undefined || checkpoint === undefined || seed === undefined || !(checkpoint < total)) throw new Error("usage: memory-fuzz.ts <total> <checkpoint> <seed>");
+if (total === undefined || checkpoint === undefined || seed === undefined || !(checkpoint < total))
+  throw new Error("usage: memory-fuzz.ts <total> <checkpoint> <seed>");
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error("run with node --expose-gc");
 
@@ -59,20 +60,32 @@ const issued: string[] = [];
 
 /** A hostile Cookie header node:http will send (no control characters). */
 function hostileCookie(): string {
-  const known = issued.length > 0 ? issued[Math.floor(random() * issued.length)] as string : text(32, KEY_ALPHABET);
+  const known = issued.length > 0 ? (issued[Math.floor(random() * issued.length)] as string) : text(32, KEY_ALPHABET);
   switch (Math.floor(random() * 12)) {
-    case 0: return `sessionid=${text(32, KEY_ALPHABET)}`; // an unknown well-formed key
-    case 1: return `sessionid=${known}`; // another visitor's key
-    case 2: return `sessionid=${text(2000 + Math.floor(random() * 12_000), KEY_ALPHABET)}`; // huge
-    case 3: return Array.from({ length: 50 }, () => `sessionid=${text(32, KEY_ALPHABET)}`).join("; "); // duplicated
-    case 4: return `sessionid=${text(20, "%ZG0f")}`; // bad percent-encoding
-    case 5: return `sessionid=../../${text(8, "./abc")}/etc/passwd`;
-    case 6: return `__proto__=x; constructor=y; sessionid=__proto__; ${"toString"}=1`;
-    case 7: return `sessionid=v1.${text(40, `${KEY_ALPHABET}-_`)}.${text(43, `${KEY_ALPHABET}-_`)}`; // a forged token
-    case 8: return `sessionid=${known}${pick(["\u00e9", "\u00ff", "\u0080", " ", '"'])}${text(4, KEY_ALPHABET)}`;
-    case 9: return Array.from({ length: 500 }, (_, i) => `c${i}=${i}`).join("; ");
-    case 10: return `sessionid="${known}"; sessionid=${known.toUpperCase()}`;
-    default: return text(Math.floor(random() * 300), `${KEY_ALPHABET};=, "\\%\u00e9\t`);
+    case 0:
+      return `sessionid=${text(32, KEY_ALPHABET)}`; // an unknown well-formed key
+    case 1:
+      return `sessionid=${known}`; // another visitor's key
+    case 2:
+      return `sessionid=${text(2000 + Math.floor(random() * 12_000), KEY_ALPHABET)}`; // huge
+    case 3:
+      return Array.from({ length: 50 }, () => `sessionid=${text(32, KEY_ALPHABET)}`).join("; "); // duplicated
+    case 4:
+      return `sessionid=${text(20, "%ZG0f")}`; // bad percent-encoding
+    case 5:
+      return `sessionid=../../${text(8, "./abc")}/etc/passwd`;
+    case 6:
+      return `__proto__=x; constructor=y; sessionid=__proto__; ${"toString"}=1`;
+    case 7:
+      return `sessionid=v1.${text(40, `${KEY_ALPHABET}-_`)}.${text(43, `${KEY_ALPHABET}-_`)}`; // a forged token
+    case 8:
+      return `sessionid=${known}${pick(["\u00e9", "\u00ff", "\u0080", " ", '"'])}${text(4, KEY_ALPHABET)}`;
+    case 9:
+      return Array.from({ length: 500 }, (_, i) => `c${i}=${i}`).join("; ");
+    case 10:
+      return `sessionid="${known}"; sessionid=${known.toUpperCase()}`;
+    default:
+      return text(Math.floor(random() * 300), `${KEY_ALPHABET};=, "\\%\u00e9\t`);
   }
 }
 
@@ -117,7 +130,8 @@ async function run(until: number): Promise<void> {
   const worker = async () => {
     while (next < until) {
       const i = next++;
-      if (i % 25 === 0) await viaSocket(Buffer.from([...Buffer.from(text(16, KEY_ALPHABET)), Math.floor(random() * 32), ...Buffer.from(text(16, KEY_ALPHABET))]));
+      if (i % 25 === 0)
+        await viaSocket(Buffer.from([...Buffer.from(text(16, KEY_ALPHABET)), Math.floor(random() * 32), ...Buffer.from(text(16, KEY_ALPHABET))]));
       else await viaHttp(pick(["/", "/write", "/write", "/nested"]), hostileCookie());
     }
   };

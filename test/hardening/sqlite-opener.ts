@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { openSqlite } from "../../src/backends/db/sqlite.js";
 
 const [dir, countText, startText, gapText] = process.argv.slice(2);
-if (dir === undefined || countText === undefined || startText === undefined || gapText === undefined) throw new Error("usage: sqlite-opener.ts <dir> <count> <startAt> <gapMs>");
+if (dir === undefined || countText === undefined || startText === undefined || gapText === undefined)
+  throw new Error("usage: sqlite-opener.ts <dir> <count> <startAt> <gapMs>");
 const errors: string[] = [];
 for (let n = 0; n < Number(countText); n++) {
   const at = Number(startText) + n * Number(gapText);

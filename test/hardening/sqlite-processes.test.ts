@@ -119,11 +119,15 @@ describe("SQLite shared by two processes", () => {
     const startAt = Date.now() + 1500; // both children loaded by then
     const run = () =>
       new Promise<string[]>((resolve, reject) => {
-        const child = spawn(process.execPath, ["--import", register, opener, dir, String(rounds), String(startAt), "25"], { stdio: ["ignore", "pipe", "inherit"] });
+        const child = spawn(process.execPath, ["--import", register, opener, dir, String(rounds), String(startAt), "25"], {
+          stdio: ["ignore", "pipe", "inherit"],
+        });
         let out = "";
         child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
         child.on("error", reject);
-        child.on("close", (code) => (code === 0 ? resolve((JSON.parse(out) as { errors: string[] }).errors) : reject(new Error(`opener exited with ${String(code)}`))));
+        child.on("close", (code) =>
+          code === 0 ? resolve((JSON.parse(out) as { errors: string[] }).errors) : reject(new Error(`opener exited with ${String(code)}`)),
+        );
       });
     const [a, b] = await Promise.all([run(), run()]);
     expect([...(a ?? []), ...(b ?? [])]).toEqual([]);

@@ -98,7 +98,12 @@ describe("express-session + connect-redis, switched to Tessera on the same Redis
   it("an old store that hangs fails the request after backendTimeoutMs with a 503, and the old cookie stays for a later try", async () => {
     const store = new RedisStore({ client: redis });
     const { browser, sid } = await loggedInOnOldApp(store);
-    const sessions = createSessions({ backend: cacheBackend({ client: redis, prefix: "tessera:" }), logger: recordingLogger(), backendTimeoutMs: 300, migrateFrom: fromExpressSession({ secret: OLD_SECRET, store }) });
+    const sessions = createSessions({
+      backend: cacheBackend({ client: redis, prefix: "tessera:" }),
+      logger: recordingLogger(),
+      backendTimeoutMs: 300,
+      migrateFrom: fromExpressSession({ secret: OLD_SECRET, store }),
+    });
     const app = tesseraApp(sessions);
     const errors: unknown[] = [];
     app.use((error: unknown, _req: unknown, res: { status(code: number): { send(body: string): void } }, _next: unknown) => {
@@ -115,7 +120,9 @@ describe("express-session + connect-redis, switched to Tessera on the same Redis
     }
     expect(answer.status).toBe(503);
     expect(answer.setCookies).toEqual([]);
-    expect(String(errors[0])).toBe("BackendError: [tessera] [express-session store] could not read the old session: no answer within 300 ms (backendTimeoutMs). The store may be down or overloaded.");
+    expect(String(errors[0])).toBe(
+      "BackendError: [tessera] [express-session store] could not read the old session: no answer within 300 ms (backendTimeoutMs). The store may be down or overloaded.",
+    );
     // Redis answers again: the next request moves the session.
     expect(me(await browser.request(`${url}/me`)).data).toEqual({ user: "ada", cart: [1, 2] });
     expect(await redis.get(`sess:${sid}`)).toBeNull();
@@ -130,7 +137,10 @@ describe("express-session + connect-redis, switched to Tessera on the same Redis
 
     // The id changed, the signature kept: what an attacker trying another user's id would send.
     const tampered = new Browser();
-    tampered.cookies.set("connect.sid", signed.replace(/^s%3A./, (prefix) => prefix.slice(0, -1) + (prefix.endsWith("A") ? "B" : "A")));
+    tampered.cookies.set(
+      "connect.sid",
+      signed.replace(/^s%3A./, (prefix) => prefix.slice(0, -1) + (prefix.endsWith("A") ? "B" : "A")),
+    );
     const answer = await tampered.request(`${url}/me`);
     expect(answer.status).toBe(200);
     expect(me(answer)).toEqual({ key: null, data: {} });

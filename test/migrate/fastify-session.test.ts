@@ -80,7 +80,11 @@ describe("@fastify/session + connect-redis, switched to Tessera", () => {
     const browser = new Browser();
     await browser.request(`${oldUrl}/login`, "POST");
     const logger = recordingLogger();
-    const sessions = createSessions({ backend: cacheBackend({ client: redis, prefix: "tessera:" }), logger, migrateFrom: fromFastifySession({ secret: "not the secret that signed these cookies", store }) });
+    const sessions = createSessions({
+      backend: cacheBackend({ client: redis, prefix: "tessera:" }),
+      logger,
+      migrateFrom: fromFastifySession({ secret: "not the secret that signed these cookies", store }),
+    });
     const url = await serve(tesseraApp(sessions));
     expect(me(await browser.request(`${url}/me`))).toEqual({ key: null, data: {} });
     expect(logger.warnings).toEqual([expect.stringContaining("Ignored the @fastify/session cookie: it failed verification")]);

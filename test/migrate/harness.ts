@@ -61,7 +61,16 @@ type OldSession = Record<string, unknown> & { id: string; destroy(callback: (err
  */
 export function expressSessionApp(store: Store, options: { secret: string | string[]; name?: string }): express.Express {
   const app = express();
-  app.use(session({ store, secret: options.secret, resave: false, saveUninitialized: false, cookie: { maxAge: 3_600_000 }, ...(options.name === undefined ? {} : { name: options.name }) }));
+  app.use(
+    session({
+      store,
+      secret: options.secret,
+      resave: false,
+      saveUninitialized: false,
+      cookie: { maxAge: 3_600_000 },
+      ...(options.name === undefined ? {} : { name: options.name }),
+    }),
+  );
   app.post("/login", (req, res) => {
     const old = req.session as unknown as OldSession;
     old["user"] = "ada";

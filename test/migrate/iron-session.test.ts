@@ -35,7 +35,11 @@ afterEach(stopAll);
 function ironSessionApp(): express.Express {
   const app = express();
   app.post("/login", async (req, res) => {
-    const session = await getIronSession<{ user?: string; roles?: string[] }>(req, res, { password: PASSWORD, cookieName: COOKIE, cookieOptions: { secure: false } });
+    const session = await getIronSession<{ user?: string; roles?: string[] }>(req, res, {
+      password: PASSWORD,
+      cookieName: COOKIE,
+      cookieOptions: { secure: false },
+    });
     session.user = "lin";
     session.roles = ["editor"];
     await session.save();

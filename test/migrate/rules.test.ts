@@ -61,7 +61,13 @@ async function loggedIn(options: { name?: string } = {}) {
 
 function migrating(store: session.Store, options: Partial<SessionsOptions> = {}) {
   const logger = recordingLogger();
-  const sessions = createSessions({ backend: memoryBackend(), secret: TESSERA_SECRET, logger, migrateFrom: fromExpressSession({ secret: OLD_SECRET, store }), ...options });
+  const sessions = createSessions({
+    backend: memoryBackend(),
+    secret: TESSERA_SECRET,
+    logger,
+    migrateFrom: fromExpressSession({ secret: OLD_SECRET, store }),
+    ...options,
+  });
   return { sessions, logger };
 }
 
@@ -139,7 +145,11 @@ describe("when migrateFrom reads the old store", () => {
 
   it("a logout (flush) before anything was loaded ends the old session too, so it cannot come back", async () => {
     const { store, browser, sid } = await loggedIn();
-    const keepOld = createSessions({ backend: memoryBackend(), logger: recordingLogger(), migrateFrom: fromExpressSession({ secret: OLD_SECRET, store, deleteOld: false }) });
+    const keepOld = createSessions({
+      backend: memoryBackend(),
+      logger: recordingLogger(),
+      migrateFrom: fromExpressSession({ secret: OLD_SECRET, store, deleteOld: false }),
+    });
     const url = await serve(tesseraApp(keepOld));
     const oldCookie = browser.cookies.get("connect.sid") ?? "";
 
@@ -195,7 +205,10 @@ describe("when migrateFrom reads the old store", () => {
 
   it("under a shared cookie name, Tessera's new cookie replaces the old one in place, with no warning", async () => {
     const { store, browser } = await loggedIn({ name: "sid" });
-    const { sessions, logger } = migrating(store, { cookie: { name: "sid" }, migrateFrom: fromExpressSession({ secret: OLD_SECRET, store, cookieName: "sid" }) });
+    const { sessions, logger } = migrating(store, {
+      cookie: { name: "sid" },
+      migrateFrom: fromExpressSession({ secret: OLD_SECRET, store, cookieName: "sid" }),
+    });
     const url = await serve(tesseraApp(sessions));
     const first = await browser.request(`${url}/me`);
     expect(me(first).data).toEqual({ user: "ada", cart: [1, 2] });
@@ -209,7 +222,10 @@ describe("when migrateFrom reads the old store", () => {
 
   it("under a shared cookie name, a bad old cookie is replaced by a new session's cookie, not cleared after it", async () => {
     const { store, browser } = await loggedIn({ name: "sid" });
-    const { sessions } = migrating(store, { cookie: { name: "sid" }, migrateFrom: fromExpressSession({ secret: "not the old secret", store, cookieName: "sid" }) });
+    const { sessions } = migrating(store, {
+      cookie: { name: "sid" },
+      migrateFrom: fromExpressSession({ secret: "not the old secret", store, cookieName: "sid" }),
+    });
     const app = tesseraApp(sessions);
     app.get("/login", async (req, res) => {
       await req.session.set("user", "new login");
@@ -248,21 +264,38 @@ describe("migrateFrom's configuration checks", () => {
   const store = new session.MemoryStore();
   it("fails at startup, saying what to pass", () => {
     expect(() => createSessions({ backend: memoryBackend(), migrateFrom: { cookieName: "connect.sid" } as never })).toThrow(
-      new ConfigurationError('migrateFrom must come from fromExpressSession({ secret, store }) or fromFastifySession({ secret, store }), imported from "tessera-sessions/migrate".'),
+      new ConfigurationError(
+        'migrateFrom must come from fromExpressSession({ secret, store }) or fromFastifySession({ secret, store }), imported from "tessera-sessions/migrate".',
+      ),
     );
-    expect(() => fromExpressSession({ secret: OLD_SECRET, store: {} as never })).toThrow(/^\[tessera\] fromExpressSession: store must be the store express-session used/);
-    expect(() => fromExpressSession({ secret: [], store })).toThrow(/fromExpressSession: secret must be the secret \(or the list of secrets\) express-session was given/);
-    expect(() => fromFastifySession({ secret: OLD_SECRET, store, deleteOld: "no" as never })).toThrow("[tessera] fromFastifySession: deleteOld must be true or false.");
+    expect(() => fromExpressSession({ secret: OLD_SECRET, store: {} as never })).toThrow(
+      /^\[tessera\] fromExpressSession: store must be the store express-session used/,
+    );
+    expect(() => fromExpressSession({ secret: [], store })).toThrow(
+      /fromExpressSession: secret must be the secret \(or the list of secrets\) express-session was given/,
+    );
+    expect(() => fromFastifySession({ secret: OLD_SECRET, store, deleteOld: "no" as never })).toThrow(
+      "[tessera] fromFastifySession: deleteOld must be true or false.",
+    );
     expect(() => createSessions({ backend: memoryBackend(), migrate: true } as never)).toThrow(/Unknown option migrate: did you mean migrateFrom\?/);
   });
 
   it("refuses a shared cookie name that could not replace the old cookie", () => {
-    expect(() => createSessions({ backend: signedCookieBackend(), secret: TESSERA_SECRET, cookie: { name: "connect.sid" }, migrateFrom: fromExpressSession({ secret: OLD_SECRET, store }) })).toThrow(
-      /both named "connect.sid", which needs a server-side backend/,
-    );
-    expect(() => createSessions({ backend: memoryBackend(), cookie: { name: "connect.sid", path: "/app" }, migrateFrom: fromExpressSession({ secret: OLD_SECRET, store }) })).toThrow(
-      /both named "connect.sid" but differ in path or domain/,
-    );
+    expect(() =>
+      createSessions({
+        backend: signedCookieBackend(),
+        secret: TESSERA_SECRET,
+        cookie: { name: "connect.sid" },
+        migrateFrom: fromExpressSession({ secret: OLD_SECRET, store }),
+      }),
+    ).toThrow(/both named "connect.sid", which needs a server-side backend/);
+    expect(() =>
+      createSessions({
+        backend: memoryBackend(),
+        cookie: { name: "connect.sid", path: "/app" },
+        migrateFrom: fromExpressSession({ secret: OLD_SECRET, store }),
+      }),
+    ).toThrow(/both named "connect.sid" but differ in path or domain/);
   });
 });
 
@@ -309,7 +342,8 @@ describe("every adapter sends the old cookie's removal with the moved session", 
       return server.url;
     },
     fetch: async (sessions) => {
-      const handler = (request: Request) => withSession(sessions, request, async (s) => Response.json({ key: null, data: Object.fromEntries(await s.items()) }));
+      const handler = (request: Request) =>
+        withSession(sessions, request, async (s) => Response.json({ key: null, data: Object.fromEntries(await s.items()) }));
       const server = await listenOn(createServer(getRequestListener(handler)));
       running.push(server);
       return server.url;

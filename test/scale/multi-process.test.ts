@@ -42,9 +42,13 @@ interface Worker {
 
 /** Starts one app process serving `stores` (name=url) and waits until it listens (90 s at most). */
 function startWorker(stores: readonly string[]): Promise<Worker> {
-  const child = spawn(process.execPath, ["--import", `data:text/javascript,import{register}from'node:module';register(${JSON.stringify(hooks)})`, workerFile, ...stores], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", `data:text/javascript,import{register}from'node:module';register(${JSON.stringify(hooks)})`, workerFile, ...stores],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve, reject) => {

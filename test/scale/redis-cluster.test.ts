@@ -45,7 +45,12 @@ runBackendSuite({
   create: () => cacheBackend({ url: cluster.url, prefix: `suite${++suiteRun}:` }),
   userIndex: true,
   listing: true,
-  skip: [{ reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired", tests: ["clearExpired deletes exactly the expired records and counts them"] }],
+  skip: [
+    {
+      reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired",
+      tests: ["clearExpired deletes exactly the expired records and counts them"],
+    },
+  ],
   describe,
   it,
 });
@@ -55,7 +60,12 @@ runBackendSuite({
   create: () => cacheBackend({ client: ioCluster, prefix: `io-suite${++suiteRun}:` }),
   userIndex: true,
   listing: true,
-  skip: [{ reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired", tests: ["clearExpired deletes exactly the expired records and counts them"] }],
+  skip: [
+    {
+      reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired",
+      tests: ["clearExpired deletes exactly the expired records and counts them"],
+    },
+  ],
   describe,
   it,
 });
@@ -114,7 +124,11 @@ describe("cacheBackend on Redis Cluster", () => {
       const owner = new Map<string, string | null>();
       const keys = Array.from({ length: 40 }, () => generateKey());
       const write = (userId: string | null) => ({ data: "{}", expiresAt: now + 600_000, userId, now });
-      await Promise.all(keys.map((key, i) => (backends[i % 4] as (typeof backends)[number]).create(key, write(users[i % 3] as string)).then(() => owner.set(key, users[i % 3] as string))));
+      await Promise.all(
+        keys.map((key, i) =>
+          (backends[i % 4] as (typeof backends)[number]).create(key, write(users[i % 3] as string)).then(() => owner.set(key, users[i % 3] as string)),
+        ),
+      );
       for (let round = 1; round <= 3; round++) {
         await Promise.all(
           keys.map(async (key, i) => {
@@ -133,7 +147,10 @@ describe("cacheBackend on Redis Cluster", () => {
         );
       }
       for (const user of users) {
-        const expected = keys.filter((key) => owner.get(key) === user).map(hashKey).sort();
+        const expected = keys
+          .filter((key) => owner.get(key) === user)
+          .map(hashKey)
+          .sort();
         expect((await backends[0]?.listByUser?.(user, now))?.map((s) => s.id).sort(), user).toEqual(expected);
       }
       const ended = await backends[1]?.deleteByUser?.("a", undefined);
@@ -210,10 +227,15 @@ describe("cacheBackend on Redis Cluster", () => {
         for (const key of elsewhere) expect((await backend.load(key, now))?.data, via).toBe(`{"k":"${key}"}`);
         // Through the app: a BackendError (503 in the adapters) that names the store and the node.
         const sessions = createSessions({ backend, clock: () => now, logger: { warn() {}, error() {} } });
-        const failure = await sessions.open(onVictim[0] as string).get("k").catch((error: unknown) => error);
+        const failure = await sessions
+          .open(onVictim[0] as string)
+          .get("k")
+          .catch((error: unknown) => error);
         expect(failure, via).toBeInstanceOf(BackendError);
         expect((failure as BackendError).status, via).toBe(503);
-        expect((failure as Error).message, via).toMatch(new RegExp(`^\\[tessera\\] \\[redis-cluster\\] could not load the session: the Redis Cluster node holding ${prefix}`));
+        expect((failure as Error).message, via).toMatch(
+          new RegExp(`^\\[tessera\\] \\[redis-cluster\\] could not load the session: the Redis Cluster node holding ${prefix}`),
+        );
       }
 
       await cluster.restartNode(victim);
@@ -222,7 +244,10 @@ describe("cacheBackend on Redis Cluster", () => {
         const deadline = Date.now() + 20_000;
         let back: unknown;
         while (Date.now() < deadline) {
-          back = await backend.load(onVictim[0] as string, now).then((r) => r, (error: unknown) => error);
+          back = await backend.load(onVictim[0] as string, now).then(
+            (r) => r,
+            (error: unknown) => error,
+          );
           if (!(back instanceof Error)) break;
           await new Promise((resolve) => setTimeout(resolve, 200));
         }

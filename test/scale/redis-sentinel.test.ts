@@ -40,7 +40,12 @@ runBackendSuite({
   create: () => cacheBackend({ url: sentinel.url, prefix: `suite${++suiteRun}:` }),
   userIndex: true,
   listing: true,
-  skip: [{ reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired", tests: ["clearExpired deletes exactly the expired records and counts them"] }],
+  skip: [
+    {
+      reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired",
+      tests: ["clearExpired deletes exactly the expired records and counts them"],
+    },
+  ],
   describe,
   it,
 });
@@ -50,7 +55,12 @@ runBackendSuite({
   create: () => cacheBackend({ client: ioSentinel, prefix: `io-suite${++suiteRun}:` }),
   userIndex: true,
   listing: true,
-  skip: [{ reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired", tests: ["clearExpired deletes exactly the expired records and counts them"] }],
+  skip: [
+    {
+      reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired",
+      tests: ["clearExpired deletes exactly the expired records and counts them"],
+    },
+  ],
   describe,
   it,
 });
@@ -126,7 +136,10 @@ describe("cacheBackend on Redis Sentinel", () => {
       for (const { via, backend, keys } of written) {
         const sessions = createSessions({ backend, clock: () => now, logger: { warn() {}, error() {} } });
         const t0 = Date.now();
-        const failure = await sessions.open(keys[0] as string).get("k").catch((error: unknown) => error);
+        const failure = await sessions
+          .open(keys[0] as string)
+          .get("k")
+          .catch((error: unknown) => error);
         expect(Date.now() - t0, via).toBeLessThan(3000);
         expect(failure, via).toBeInstanceOf(BackendError);
         expect((failure as BackendError).status, via).toBe(503);
@@ -140,7 +153,10 @@ describe("cacheBackend on Redis Sentinel", () => {
         const deadline = Date.now() + 15_000;
         let back: unknown;
         while (Date.now() < deadline) {
-          back = await backend.load(keys[0] as string, now).then((r) => r, (error: unknown) => error);
+          back = await backend.load(keys[0] as string, now).then(
+            (r) => r,
+            (error: unknown) => error,
+          );
           if (!(back instanceof Error)) break;
           await new Promise((resolve) => setTimeout(resolve, 200));
         }

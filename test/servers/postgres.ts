@@ -52,9 +52,12 @@ export function findBinDir(): string {
 /** initdb and postgres refuse to run as root; as root we run them as the `postgres` user. */
 function serverUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
-  const line = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith("postgres:"));
+  const line = readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("postgres:"));
   const [, , uid, gid] = line?.split(":") ?? [];
-  if (uid === undefined || gid === undefined) throw new Error("Running as root, but there is no `postgres` user to run PostgreSQL as. Install it with: apt-get install postgresql");
+  if (uid === undefined || gid === undefined)
+    throw new Error("Running as root, but there is no `postgres` user to run PostgreSQL as. Install it with: apt-get install postgresql");
   return { uid: Number(uid), gid: Number(gid) };
 }
 
@@ -88,7 +91,16 @@ export async function startPostgres(database = "tessera_test"): Promise<Restarta
     /** Starts postgres on `port` and waits until it answers; `log` says why if it does not. */
     const launch = async (port: number, log: string[]): Promise<void> => {
       // Durability off: a test database is thrown away, and fsync dominates start-up and writes.
-      const settings = ["fsync=off", "synchronous_commit=off", "full_page_writes=off", "listen_addresses=127.0.0.1", `port=${port}`, `unix_socket_directories=${dir}`, "max_connections=50", "shared_buffers=16MB"];
+      const settings = [
+        "fsync=off",
+        "synchronous_commit=off",
+        "full_page_writes=off",
+        "listen_addresses=127.0.0.1",
+        `port=${port}`,
+        `unix_socket_directories=${dir}`,
+        "max_connections=50",
+        "shared_buffers=16MB",
+      ];
       child = spawn(join(bin, "postgres"), ["-D", data, ...settings.flatMap((s) => ["-c", s])], { ...user, stdio: ["ignore", "pipe", "pipe"] });
       const started = child;
       started.stdout?.on("data", (chunk: Buffer) => log.push(chunk.toString()));

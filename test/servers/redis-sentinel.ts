@@ -49,7 +49,15 @@ export async function startRedisSentinel(): Promise<RedisSentinelServer> {
   const sentinels: DaemonHandle[] = [];
   const common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning"];
   try {
-    data.push(await startDaemon({ name: "Redis primary", binary: "redis-server", debianPackage: "redis-server", args: (p) => ["--port", String(p), ...common, "--dir", root], probe }));
+    data.push(
+      await startDaemon({
+        name: "Redis primary",
+        binary: "redis-server",
+        debianPackage: "redis-server",
+        args: (p) => ["--port", String(p), ...common, "--dir", root],
+        probe,
+      }),
+    );
     const primary = (data[0] as DaemonHandle).port;
     data.push(
       await startDaemon({
@@ -69,13 +77,37 @@ export async function startRedisSentinel(): Promise<RedisSentinelServer> {
     }
     for (let i = 0; i < 3; i++) {
       const conf = join(root, `sentinel-${i}.conf`);
-      writeFileSync(conf, [`sentinel monitor ${name} 127.0.0.1 ${primary} 2`, `sentinel down-after-milliseconds ${name} 1000`, `sentinel failover-timeout ${name} 5000`, `sentinel parallel-syncs ${name} 1`, ""].join("\n"));
+      writeFileSync(
+        conf,
+        [
+          `sentinel monitor ${name} 127.0.0.1 ${primary} 2`,
+          `sentinel down-after-milliseconds ${name} 1000`,
+          `sentinel failover-timeout ${name} 5000`,
+          `sentinel parallel-syncs ${name} 1`,
+          "",
+        ].join("\n"),
+      );
       sentinels.push(
         await startDaemon({
           name: `Redis Sentinel ${i}`,
           binary: "redis-server",
           debianPackage: "redis-server",
-          args: (p) => [conf, "--sentinel", "--port", String(p), "--bind", "127.0.0.1", "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning", "--dir", root],
+          args: (p) => [
+            conf,
+            "--sentinel",
+            "--port",
+            String(p),
+            "--bind",
+            "127.0.0.1",
+            "--daemonize",
+            "no",
+            "--protected-mode",
+            "no",
+            "--loglevel",
+            "warning",
+            "--dir",
+            root,
+          ],
           probe,
         }),
       );
@@ -84,7 +116,9 @@ export async function startRedisSentinel(): Promise<RedisSentinelServer> {
     const primaryPort = () => {
       for (const port of sentinelPorts) {
         try {
-          const [, p] = redisCli(["-p", String(port), "SENTINEL", "get-master-addr-by-name", name]).trim().split("\n");
+          const [, p] = redisCli(["-p", String(port), "SENTINEL", "get-master-addr-by-name", name])
+            .trim()
+            .split("\n");
           if (p) return Number(p);
         } catch {
           // ask the next sentinel

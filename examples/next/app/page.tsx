@@ -16,13 +16,21 @@ export default async function Shop() {
         </form>
       ) : (
         <form action={logOut}>
-          <p>Signed in as <strong id="username">{username}</strong></p>
+          <p>
+            Signed in as <strong id="username">{username}</strong>
+          </p>
           <button>Log out</button>
         </form>
       )}
       <h2>Cart</h2>
-      {cart.length === 0 ? <p id="empty">Your cart is empty.</p> : (
-        <ul id="cart">{cart.map((item, index) => <li key={index}>{item}</li>)}</ul>
+      {cart.length === 0 ? (
+        <p id="empty">Your cart is empty.</p>
+      ) : (
+        <ul id="cart">
+          {cart.map((item, index) => (
+            <li key={index}>{item}</li>
+          ))}
+        </ul>
       )}
       <form action={addToCart}>
         <input name="item" aria-label="Item" placeholder="Item" required maxLength={60} />

@@ -18,7 +18,9 @@ export default function Visits({ visits }: { visits: number }) {
   return (
     <main>
       <h1>Visits</h1>
-      <p>You have seen this page <strong id="visits">{visits}</strong> times.</p>
+      <p>
+        You have seen this page <strong id="visits">{visits}</strong> times.
+      </p>
     </main>
   );
 }

@@ -25,7 +25,12 @@ export interface IoredisLike {
   /** "wait", "connecting", "connect", "ready", "reconnecting", "close", "end"… */
   readonly status: string;
   readonly isCluster: boolean;
-  readonly options: { readonly keyPrefix?: unknown; readonly sentinels?: unknown; readonly role?: unknown; readonly redisOptions?: { readonly keyPrefix?: unknown } };
+  readonly options: {
+    readonly keyPrefix?: unknown;
+    readonly sentinels?: unknown;
+    readonly role?: unknown;
+    readonly redisOptions?: { readonly keyPrefix?: unknown };
+  };
   call(command: string, ...args: string[]): Promise<unknown>;
   evalsha(...args: unknown[]): Promise<unknown>;
 }
@@ -40,7 +45,14 @@ export interface IoredisClusterLike extends IoredisLike {
 /** Whether `client` looks like an ioredis client (plain, Sentinel or cluster). Ask before the node-redis checks: an ioredis client has a `sendCommand` too. */
 export function isIoredisClient(client: object): client is IoredisLike {
   const c = client as Record<string, unknown>;
-  return typeof c["call"] === "function" && typeof c["evalsha"] === "function" && typeof c["status"] === "string" && typeof c["isCluster"] === "boolean" && typeof c["options"] === "object" && c["options"] !== null;
+  return (
+    typeof c["call"] === "function" &&
+    typeof c["evalsha"] === "function" &&
+    typeof c["status"] === "string" &&
+    typeof c["isCluster"] === "boolean" &&
+    typeof c["options"] === "object" &&
+    c["options"] !== null
+  );
 }
 
 /** Whether the ioredis client is a cluster client. */
@@ -63,10 +75,14 @@ export function isIoredisSentinel(client: IoredisLike): boolean {
 export function checkIoredisOptions(client: IoredisLike): void {
   const keyPrefix = client.isCluster ? (client.options.redisOptions?.keyPrefix ?? client.options.keyPrefix) : client.options.keyPrefix;
   if (keyPrefix !== undefined && keyPrefix !== "") {
-    throw new ConfigurationError("cacheBackend cannot use an ioredis client with keyPrefix (its scripts and SCAN would not see the prefix): pass a client without keyPrefix and set cacheBackend's prefix option instead.");
+    throw new ConfigurationError(
+      "cacheBackend cannot use an ioredis client with keyPrefix (its scripts and SCAN would not see the prefix): pass a client without keyPrefix and set cacheBackend's prefix option instead.",
+    );
   }
   if (isIoredisSentinel(client) && client.options.role === "slave") {
-    throw new ConfigurationError('cacheBackend needs the Sentinel primary, but this ioredis client has role: "slave" (read-only): pass a client with the default role: "master".');
+    throw new ConfigurationError(
+      'cacheBackend needs the Sentinel primary, but this ioredis client has role: "slave" (read-only): pass a client with the default role: "master".',
+    );
   }
 }
 

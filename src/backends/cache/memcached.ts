@@ -78,7 +78,9 @@ export function memcachedStore(open: () => Promise<MemjsLike>, owned: boolean, p
     cas?.copy(packet, 16);
     Buffer.concat([extras, key, body]).copy(packet, 24);
     const pending = new Promise<MemjsResponse>((resolve, reject) =>
-      c.perform(id, packet, seq, (error, reply) => (error || !reply ? reject(error instanceof Error ? error : new Error(`memcached: ${String(error ?? "no reply")}`)) : resolve(reply))),
+      c.perform(id, packet, seq, (error, reply) =>
+        error || !reply ? reject(error instanceof Error ? error : new Error(`memcached: ${String(error ?? "no reply")}`)) : resolve(reply),
+      ),
     );
     // memjs times out itself (per connection attempt and per request); the deadline is a backstop.
     const response = await withDeadline(pending, deadline, "memcached");
@@ -103,7 +105,9 @@ export function memcachedStore(open: () => Promise<MemjsLike>, owned: boolean, p
       const until = Math.max(stored.until, Math.floor(Date.now() / 1000) + ttl);
       const value = JSON.stringify({ ids, until });
       const life = Math.max(1, until - Math.floor(Date.now() / 1000));
-      const status = found ? (await request(OP.replace, id, value, life, current.header.cas)).header.status : (await request(OP.add, id, value, life)).header.status;
+      const status = found
+        ? (await request(OP.replace, id, value, life, current.header.cas)).header.status
+        : (await request(OP.add, id, value, life)).header.status;
       if (status === STATUS.ok) return;
     }
     throw new Error(`memcached: the user index kept changing under concurrent writes (${INDEX_ATTEMPTS} attempts)`);

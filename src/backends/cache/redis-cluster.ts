@@ -166,7 +166,8 @@ export function redisClusterStore(open: () => Promise<RedisClusterLike>, prefix:
   const getAll = (ids: readonly string[]) => Promise.all(ids.map(async (id) => ({ id, value: await get(id) })));
   const index = (userId: string, id: string, ttl: number) => run(INDEX_ADD, users + userId, [id, String(ttl)]);
   const unindex = (userId: string, id: string) => send(users + userId, false, ["ZREM", users + userId, id]);
-  const members = async (userId: string) => Array.from((await send(users + userId, true, ["ZRANGE", users + userId, "0", "-1"])) as Iterable<unknown>, (id) => replyText(id) as string);
+  const members = async (userId: string) =>
+    Array.from((await send(users + userId, true, ["ZRANGE", users + userId, "0", "-1"])) as Iterable<unknown>, (id) => replyText(id) as string);
   return {
     get,
     async add(id, value, ttl, userId) {

@@ -24,7 +24,9 @@ export interface RedisSentinelLike {
 /** Whether `client` looks like a node-redis sentinel client (it has leases and `use`, a plain client does not). */
 export function isSentinelClient(client: object): client is RedisSentinelLike {
   const c = client as Record<string, unknown>;
-  return typeof c["sendCommand"] === "function" && typeof c["acquire"] === "function" && typeof c["use"] === "function" && typeof c["getSentinelNode"] === "function";
+  return (
+    typeof c["sendCommand"] === "function" && typeof c["acquire"] === "function" && typeof c["use"] === "function" && typeof c["getSentinelNode"] === "function"
+  );
 }
 
 /** The parts of `redis+sentinel://[user:pass@]host:port[,host:port…]/<masterName>`. */
@@ -85,7 +87,8 @@ export function sentinelAsClient(sentinel: RedisSentinelLike): RedisLike {
 export async function openRedisSentinel(url: string, timeout: number): Promise<RedisLike> {
   const { name, nodes, username, password } = parseSentinelUrl(url);
   const { createSentinel } = await importPeer<{ createSentinel?(options: object): RedisSentinelLike }>("redis", "cacheBackend with a redis+sentinel:// url");
-  if (typeof createSentinel !== "function") throw new Error("cacheBackend with a redis+sentinel:// url needs node-redis 5 or later (the installed `redis` has no createSentinel)");
+  if (typeof createSentinel !== "function")
+    throw new Error("cacheBackend with a redis+sentinel:// url needs node-redis 5 or later (the installed `redis` has no createSentinel)");
   const socket = socketOptions(timeout);
   return sentinelAsClient(
     createSentinel({

@@ -37,4 +37,3 @@ export function ttlSeconds(write: SessionWrite): number {
 // The core's deadline, which every store call shares (a DeadlineError is a BackendError).
 export { withDeadline } from "../../deadline.js";
 export { DeadlineError } from "../../errors.js";
-

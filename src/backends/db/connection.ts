@@ -42,7 +42,8 @@ function detectDialect(client: unknown): Dialect | undefined {
 export function resolveConnection(options: ConnectionOptions, settings: PoolSettings): Connection {
   if (options.client !== undefined && options.client !== null) {
     const client = options.client;
-    if (options.dialect !== undefined && !DIALECTS.includes(options.dialect)) throw new ConfigurationError('databaseBackend dialect must be "sqlite", "postgres" or "mysql".');
+    if (options.dialect !== undefined && !DIALECTS.includes(options.dialect))
+      throw new ConfigurationError('databaseBackend dialect must be "sqlite", "postgres" or "mysql".');
     const dialect = options.dialect ?? detectDialect(client);
     // Tessera did not open these clients, so it does not close them (owned = false).
     if (dialect === "sqlite") return { dialect, connect: async () => sqliteDriver(client as Parameters<typeof sqliteDriver>[0], false) };
@@ -52,7 +53,9 @@ export function resolveConnection(options: ConnectionOptions, settings: PoolSett
   }
   const url = options.url;
   if (typeof url !== "string" || url === "") {
-    throw new ConfigurationError('databaseBackend needs a url, e.g. databaseBackend({ url: "sqlite:sessions.sqlite3" }) or "postgres://user:pass@localhost/app".');
+    throw new ConfigurationError(
+      'databaseBackend needs a url, e.g. databaseBackend({ url: "sqlite:sessions.sqlite3" }) or "postgres://user:pass@localhost/app".',
+    );
   }
   if (url.startsWith("sqlite:")) {
     const file = url.slice("sqlite:".length).replace(/^\/\//, "");
@@ -62,7 +65,9 @@ export function resolveConnection(options: ConnectionOptions, settings: PoolSett
   // The drivers load pg or mysql2 on first use, so an app on SQLite needs neither installed.
   if (/^postgres(ql)?:\/\//i.test(url)) return { dialect: "postgres", connect: () => openPostgres(url, settings) };
   if (/^(mysql|mariadb):\/\//i.test(url)) return { dialect: "mysql", connect: () => openMysql(url, settings) };
-  throw new ConfigurationError(`databaseBackend does not know the URL scheme of ${shownUrl(url)}: use sqlite:<file>, sqlite::memory:, postgres://… or mysql://….`);
+  throw new ConfigurationError(
+    `databaseBackend does not know the URL scheme of ${shownUrl(url)}: use sqlite:<file>, sqlite::memory:, postgres://… or mysql://….`,
+  );
 }
 
 /** What a table format tells {@link sessionTable}. */

@@ -134,7 +134,8 @@ export function djangoTable(settings: DjangoFormatSettings, connection: Connecti
     name,
     table: T,
     keyColumn: "session_key",
-    createAdvice: "Create it with Django (`python manage.py migrate sessions`), or with `npx tessera migrate` / sessions.migrate() if no Django migrations run on this database.",
+    createAdvice:
+      "Create it with Django (`python manage.py migrate sessions`), or with `npx tessera migrate` / sessions.migrate() if no Django migrations run on this database.",
     connection,
     batchSize: settings.batchSize,
   });
@@ -184,7 +185,11 @@ export function djangoTable(settings: DjangoFormatSettings, connection: Connecti
     },
     // No version column: the expected version is ignored (last writer wins, as in Django).
     async update(key, write) {
-      const outcome = await table.update(`UPDATE ${T} SET session_data = ?, expire_date = ? WHERE session_key = ?`, [encode(key, write), sql.toParam(write.expiresAt), key], key);
+      const outcome = await table.update(
+        `UPDATE ${T} SET session_data = ?, expire_date = ? WHERE session_key = ?`,
+        [encode(key, write), sql.toParam(write.expiresAt), key],
+        key,
+      );
       // MySQL reports 0 for a row it matched but left unchanged; only a missing row is an error.
       if (outcome === "missing") {
         floats.delete(key);
@@ -229,4 +234,3 @@ function parseUtcText(value: unknown): number {
   const [, y, mo, d, h, mi, s, f = ""] = match;
   return Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) + Math.floor(Number(f.padEnd(6, "0")) / 1000);
 }
-

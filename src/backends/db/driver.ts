@@ -40,10 +40,11 @@ export function lazyDriver(connect: () => Promise<SqlDriver>, prepare?: (d: SqlD
   let pending: Promise<SqlDriver> | undefined;
   const open = async (): Promise<SqlDriver> => {
     const d = await connect();
-    if (prepare) await prepare(d).catch(async (error: unknown) => {
-      await d.close().catch(() => {});
-      throw error;
-    });
+    if (prepare)
+      await prepare(d).catch(async (error: unknown) => {
+        await d.close().catch(() => {});
+        throw error;
+      });
     return d;
   };
   return {
@@ -70,7 +71,12 @@ export function lazyDriver(connect: () => Promise<SqlDriver>, prepare?: (d: SqlD
  * fails. `release` hands the connection back, given the ROLLBACK's own error when even that
  * failed (such a connection is broken: discard it).
  */
-export async function inTransaction<T>(exec: (statement: string) => Promise<unknown>, begin: string, work: () => Promise<T>, release: (rollbackError: Error | undefined) => void): Promise<T> {
+export async function inTransaction<T>(
+  exec: (statement: string) => Promise<unknown>,
+  begin: string,
+  work: () => Promise<T>,
+  release: (rollbackError: Error | undefined) => void,
+): Promise<T> {
   let rollbackError: Error | undefined;
   try {
     await exec(begin);
@@ -109,4 +115,3 @@ export async function deleteInBatches(d: SqlDriver, table: string, keyColumn: st
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
-

@@ -114,7 +114,14 @@ export function databaseBackend(options: DatabaseBackendOptions): ServerBackend 
         return rows[0] === undefined ? null : toStored(rows[0]);
       }),
     create: (key, write) =>
-      table.insert(`INSERT INTO ${SESSIONS_TABLE} (key_hash, ${columns}) VALUES (?, ?, ?, 1, ?, ?, ?)`, [hashKey(key), write.data, ms(write.expiresAt), write.userId, ms(write.now), ms(write.now)]),
+      table.insert(`INSERT INTO ${SESSIONS_TABLE} (key_hash, ${columns}) VALUES (?, ?, ?, 1, ?, ?, ?)`, [
+        hashKey(key),
+        write.data,
+        ms(write.expiresAt),
+        write.userId,
+        ms(write.now),
+        ms(write.now),
+      ]),
     async update(key, write: SessionWrite, expectedVersion) {
       const id = hashKey(key);
       const outcome = await table.update(
@@ -131,7 +138,10 @@ export function databaseBackend(options: DatabaseBackendOptions): ServerBackend 
     // The user index: user_id is indexed; ids are the stored key hashes, never keys.
     listByUser: (userId, now) =>
       use(async (d) => {
-        const rows = await d.all(`SELECT key_hash, ${columns} FROM ${SESSIONS_TABLE} WHERE user_id = ? AND expires_at > ? ORDER BY updated_at DESC`, [userId, ms(now)]);
+        const rows = await d.all(`SELECT key_hash, ${columns} FROM ${SESSIONS_TABLE} WHERE user_id = ? AND expires_at > ? ORDER BY updated_at DESC`, [
+          userId,
+          ms(now),
+        ]);
         return rows.map((row) => ({ ...toStored(row), id: String(row["key_hash"]) }));
       }),
     deleteByUser: (userId, exceptId) =>
@@ -146,8 +156,14 @@ export function databaseBackend(options: DatabaseBackendOptions): ServerBackend 
         const { where, params } = listFilter(query);
         // One more row than asked says whether a next page exists; LIMIT is a checked integer.
         const limit = Math.max(1, Math.min(Math.floor(query.limit), 10_000));
-        const rows = await d.all(`SELECT key_hash, ${columns} FROM ${SESSIONS_TABLE}${where} ORDER BY created_at DESC, key_hash DESC LIMIT ${limit + 1}`, params);
-        return page(rows.map((row) => ({ ...toStored(row), id: String(row["key_hash"]) })), limit);
+        const rows = await d.all(
+          `SELECT key_hash, ${columns} FROM ${SESSIONS_TABLE}${where} ORDER BY created_at DESC, key_hash DESC LIMIT ${limit + 1}`,
+          params,
+        );
+        return page(
+          rows.map((row) => ({ ...toStored(row), id: String(row["key_hash"]) })),
+          limit,
+        );
       }),
     clearExpired: (now) => table.clearExpired("expires_at < ?", ms(now)),
     migrate: () => use(migrate),

@@ -66,8 +66,11 @@ export function mysqlDriver(given: Pool | { promise(): Pool }, owned: boolean): 
       // A transaction must stay on one connection: take one from the pool for its duration.
       const connection = await pool.getConnection();
       // A connection that could not roll back is discarded, not returned to the pool.
-      return inTransaction((statement) => connection.query(statement), "START TRANSACTION", () => work(on(connection)), (broken) =>
-        broken ? connection.destroy() : connection.release(),
+      return inTransaction(
+        (statement) => connection.query(statement),
+        "START TRANSACTION",
+        () => work(on(connection)),
+        (broken) => (broken ? connection.destroy() : connection.release()),
       );
     },
     isUniqueViolation: (error) => errno(error) === ER_DUP_ENTRY,

@@ -29,7 +29,7 @@ export function djangoSecrets(secret: unknown): readonly string[] {
   const list = typeof secret === "string" ? [secret] : secret;
   if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === "string" && s !== "")) {
     throw new ConfigurationError(
-      'The Django-format database backend signs session data with Django\'s SECRET_KEY: pass secret: process.env.DJANGO_SECRET_KEY (or [SECRET_KEY, ...SECRET_KEY_FALLBACKS], newest first).',
+      "The Django-format database backend signs session data with Django's SECRET_KEY: pass secret: process.env.DJANGO_SECRET_KEY (or [SECRET_KEY, ...SECRET_KEY_FALLBACKS], newest first).",
     );
   }
   return Object.freeze([...(list as string[])]);

@@ -93,7 +93,12 @@ export function postgresDriver(client: PgClient, owned: boolean): SqlDriver {
       const connection = isPool ? await (client as pg.Pool).connect() : undefined;
       const target = connection ?? client;
       // A connection that could not roll back is discarded (release with an error).
-      return inTransaction((statement) => target.query(statement), "BEGIN", () => work(on(target)), (broken) => connection?.release(broken));
+      return inTransaction(
+        (statement) => target.query(statement),
+        "BEGIN",
+        () => work(on(target)),
+        (broken) => connection?.release(broken),
+      );
     },
     isUniqueViolation: (error) => (error as { code?: unknown } | null)?.code === UNIQUE_VIOLATION,
     isMissingTable: (error) => (error as { code?: unknown } | null)?.code === UNDEFINED_TABLE,

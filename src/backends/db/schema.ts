@@ -91,5 +91,10 @@ export const LEDGER_DDL: Readonly<Record<Dialect, string>> = {
 
 /** The whole schema for a dialect as one SQL script (`tessera sql <dialect>`), for teams that keep their own migrations. */
 export function schemaSql(dialect: Dialect): string {
-  return MIGRATIONS.flatMap((m) => [`-- ${m.version}: ${m.name}`, ...m.statements[dialect].map((s) => `${s.replace(/\n\s+/g, "\n  ").replace(/\n  \)/g, "\n)")};`)]).join("\n") + "\n";
+  return (
+    MIGRATIONS.flatMap((m) => [
+      `-- ${m.version}: ${m.name}`,
+      ...m.statements[dialect].map((s) => `${s.replace(/\n\s+/g, "\n  ").replace(/\n  \)/g, "\n)")};`),
+    ]).join("\n") + "\n"
+  );
 }

@@ -6,7 +6,9 @@ export default async function Account() {
   return (
     <main>
       <h1>Account</h1>
-      <p>Signed in as <strong id="username">{await session.get("username")}</strong>.</p>
+      <p>
+        Signed in as <strong id="username">{await session.get("username")}</strong>.
+      </p>
     </main>
   );
 }
