@@ -51,6 +51,7 @@ describe.each([
   ["fetch/app.ts", "Fetch shop"],
   ["fastify/app.ts", "Fastify shop"],
   ["node/app.ts", "node:http shop"],
+  ["h3/app.ts", "h3 shop"],
 ])("examples/%s", (example, name) => {
   it("listens on 127.0.0.1 only, and a taken port is a clear message with exit 1", async () => {
     const first = start(example, 0);
