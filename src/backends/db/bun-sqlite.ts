@@ -18,21 +18,11 @@ const BUN_SQLITE = "bun:sqlite";
 /** Opens `file` (or `:memory:`) with bun:sqlite. */
 export async function openBunSqlite(file: string): Promise<SqlDriver> {
   const { Database } = (await import(BUN_SQLITE)) as { Database: new (file: string) => SyncSqlite };
-  const db = new Database(file);
-  let open = true;
-  const driver = syncSqliteDriver(db, {
+  return syncSqliteDriver(new Database(file), {
     memory: file === ":memory:",
     owned: true,
-    isOpen: () => open,
     // bun:sqlite reports SQLite's extended result code as `errno` (and its name as `code`).
     isUniqueViolation: (error) => SQLITE_DUPLICATE_KEY_CODES.has((error as { errno?: number }).errno ?? -1),
     isBusy: (error) => sqlitePrimaryCode(error) === SQLITE_BUSY,
   });
-  return {
-    ...driver,
-    async close() {
-      await driver.close();
-      open = false;
-    },
-  };
 }

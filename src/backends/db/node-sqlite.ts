@@ -20,21 +20,13 @@ export function nodeSqliteModule(): NodeSqliteModule | undefined {
 
 /** Wraps a `node:sqlite` DatabaseSync; `owned` says whether `close()` closes it. */
 export function nodeSqliteDriver(db: InstanceType<NodeSqliteModule["DatabaseSync"]>, memory: boolean, owned: boolean): SqlDriver {
-  let open = true;
-  const driver = syncSqliteDriver(db, {
+  return syncSqliteDriver(db, {
     memory,
     owned,
-    // `isOpen` is Node 22.15+; before that, this driver's own close is what closes it.
-    isOpen: () => db.isOpen ?? open,
+    // `isOpen` is Node 22.15+; before that, only this driver's own close is known.
+    isOpen: () => db.isOpen ?? true,
     // node:sqlite reports SQLite's extended result code as `errcode`.
     isUniqueViolation: (error) => SQLITE_DUPLICATE_KEY_CODES.has((error as { errcode?: number }).errcode ?? -1),
     isBusy: (error) => sqlitePrimaryCode(error) === SQLITE_BUSY,
   });
-  return {
-    ...driver,
-    async close() {
-      await driver.close();
-      open = false;
-    },
-  };
 }

@@ -167,7 +167,8 @@ export interface SyncSqliteTraits {
   readonly memory: boolean;
   /** Whether `close()` closes the database (Tessera opened it). */
   readonly owned: boolean;
-  isOpen(): boolean;
+  /** Whether the database is still open, where the library can say (someone else may have closed it); this driver's own close() is tracked either way. */
+  isOpen?(): boolean;
   isUniqueViolation(error: unknown): boolean;
   isBusy(error: unknown): boolean;
 }
@@ -189,6 +190,7 @@ export function syncSqliteDriver(db: SyncSqlite, traits: SyncSqliteTraits): SqlD
   if (!traits.memory) switchToWal(db, traits.isBusy);
   db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
   db.exec("PRAGMA synchronous = NORMAL");
+  let closed = false;
   type Statement = ReturnType<SyncSqlite["prepare"]>;
   const statements = new Map<string, Statement>();
   const prepare = (sql: string) => {
@@ -218,7 +220,8 @@ export function syncSqliteDriver(db: SyncSqlite, traits: SyncSqliteTraits): SqlD
     // SQLite has no error code of its own for it: the message names the table.
     isMissingTable: (error) => /no such table/i.test(error instanceof Error ? error.message : ""),
     async close() {
-      if (traits.owned && traits.isOpen()) db.close();
+      if (traits.owned && !closed && (traits.isOpen?.() ?? true)) db.close();
+      closed = true;
     },
   };
 }
