@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { findBinary, startDaemon, type DaemonHandle } from "./daemon.js";
+import { REDIS_TEST_ARGS } from "./redis.js";
 import { onExit } from "./util.js";
 
 export interface RedisClusterServer {
@@ -61,20 +62,9 @@ export async function startRedisCluster(): Promise<RedisClusterServer> {
       args: (p) => [
         "--port",
         String(p),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
+        ...REDIS_TEST_ARGS,
         "--dir",
         root,
-        "--daemonize",
-        "no",
-        "--protected-mode",
-        "no",
-        "--loglevel",
-        "warning",
         "--cluster-enabled",
         "yes",
         "--cluster-config-file",

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { findBinary, startDaemon, type DaemonHandle } from "./daemon.js";
+import { REDIS_TEST_ARGS } from "./redis.js";
 import { onExit } from "./util.js";
 
 export interface RedisSentinelServer {
@@ -47,14 +48,13 @@ export async function startRedisSentinel(): Promise<RedisSentinelServer> {
   const disposeOnExit = onExit(() => rmSync(root, { recursive: true, force: true }));
   const data: (DaemonHandle | undefined)[] = [];
   const sentinels: DaemonHandle[] = [];
-  const common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning"];
   try {
     data.push(
       await startDaemon({
         name: "Redis primary",
         binary: "redis-server",
         debianPackage: "redis-server",
-        args: (p) => ["--port", String(p), ...common, "--dir", root],
+        args: (p) => ["--port", String(p), ...REDIS_TEST_ARGS, "--dir", root],
         probe,
       }),
     );
@@ -64,7 +64,7 @@ export async function startRedisSentinel(): Promise<RedisSentinelServer> {
         name: "Redis replica",
         binary: "redis-server",
         debianPackage: "redis-server",
-        args: (p) => ["--port", String(p), ...common, "--dir", root, "--replicaof", "127.0.0.1", String(primary)],
+        args: (p) => ["--port", String(p), ...REDIS_TEST_ARGS, "--dir", root, "--replicaof", "127.0.0.1", String(primary)],
         probe,
       }),
     );

@@ -7,6 +7,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDaemon, type DaemonHandle } from "./daemon.js";
 
+/** Every test Redis: loopback only, no RDB snapshots and no AOF (it starts empty and leaves no files), in the foreground. */
+export const REDIS_TEST_ARGS = [
+  "--bind",
+  "127.0.0.1",
+  "--save",
+  "",
+  "--appendonly",
+  "no",
+  "--daemonize",
+  "no",
+  "--protected-mode",
+  "no",
+  "--loglevel",
+  "warning",
+];
+
 export interface RedisServer extends DaemonHandle {
   /** `redis://127.0.0.1:<port>` */
   readonly url: string;
@@ -22,25 +38,7 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
       binary: "redis-server",
       debianPackage: "redis-server",
       port: options.port,
-      // No RDB snapshots and no AOF: a test server starts empty and leaves no files.
-      args: (port) => [
-        "--port",
-        String(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        dir,
-        "--daemonize",
-        "no",
-        "--protected-mode",
-        "no",
-        "--loglevel",
-        "warning",
-      ],
+      args: (port) => ["--port", String(port), ...REDIS_TEST_ARGS, "--dir", dir],
       probe: { send: "INFO server\r\n", expect: (pid) => `process_id:${pid}\r\n` },
       cleanup,
     });
