@@ -11,6 +11,7 @@ import { runBackendSuite } from "tessera-sessions/testing";
 import { installPeers, type PeerInstall } from "../peer-install.js";
 import { startRedis, type RedisServer } from "../servers/redis.js";
 import { startRedisCluster, type RedisClusterServer } from "../servers/redis-cluster.js";
+import { CACHE_SERVER_SKIPS } from "./cache-server.shared.js";
 
 // Installing from the registry takes seconds on a warm npm cache, longer on a cold one.
 vi.setConfig({ hookTimeout: 180_000 });
@@ -27,12 +28,6 @@ interface IoredisModule {
   Cluster: new (nodes: { host: string; port: number }[]) => Ioredis;
 }
 
-const skip = [
-  {
-    reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired",
-    tests: ["clearExpired deletes exactly the expired records and counts them"],
-  },
-];
 let prefixes = 0;
 
 describe("cacheBackend({ client }) with ioredis 5", () => {
@@ -69,7 +64,7 @@ describe("cacheBackend({ client }) with ioredis 5", () => {
     create: () => cacheBackend({ client, prefix: `io5-${++prefixes}:` }),
     userIndex: true,
     listing: true,
-    skip,
+    skip: CACHE_SERVER_SKIPS,
     describe,
     it,
   });
@@ -79,7 +74,7 @@ describe("cacheBackend({ client }) with ioredis 5", () => {
     create: () => cacheBackend({ client: clusterClient, prefix: `io5c-${++prefixes}:` }),
     userIndex: true,
     listing: true,
-    skip,
+    skip: CACHE_SERVER_SKIPS,
     describe,
     it,
   });

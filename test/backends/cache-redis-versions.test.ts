@@ -9,6 +9,7 @@ import { cacheBackend } from "tessera-sessions/backends/cache";
 import { runBackendSuite } from "tessera-sessions/testing";
 import { installPeers, type PeerInstall } from "../peer-install.js";
 import { startRedis, type RedisServer } from "../servers/redis.js";
+import { CACHE_SERVER_SKIPS } from "./cache-server.shared.js";
 
 // Installing from the registry takes seconds on a warm npm cache, longer on a cold one.
 vi.setConfig({ hookTimeout: 180_000 });
@@ -48,12 +49,7 @@ for (const major of [4, 5]) {
       create: () => cacheBackend({ client, prefix: `v${major}-${++prefixes}:` }),
       userIndex: true,
       listing: true,
-      skip: [
-        {
-          reason: "a cache server's TTL reclaims expired sessions, so there is no clearExpired",
-          tests: ["clearExpired deletes exactly the expired records and counts them"],
-        },
-      ],
+      skip: CACHE_SERVER_SKIPS,
       describe,
       it,
     });
