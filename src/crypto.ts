@@ -18,6 +18,8 @@ export interface PortableCrypto {
   hkdf(secret: string, salt: Uint8Array, info: string, length: number): Promise<Uint8Array>;
   /** HMAC-SHA256 of `message` (UTF-8) under `key`. */
   hmacSha256(key: Uint8Array, message: string): Promise<Uint8Array>;
+  /** HMAC-SHA512 of `message` under `key` (64 bytes: an AES key and IV at once). */
+  hmacSha512(key: Uint8Array, message: Uint8Array): Promise<Uint8Array>;
   /** AES-256-GCM: `ciphertext ‖ 16-byte tag`. */
   sealAesGcm(key: Uint8Array, iv: Uint8Array, additionalData: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
   /** The plain text of `ciphertext ‖ tag`, or `undefined` when it does not authenticate. */
@@ -28,10 +30,19 @@ const TAG_BYTES = 16;
 
 /** `node:crypto`, synchronous underneath. */
 export function nodeCrypto(crypto: typeof NodeCrypto): PortableCrypto {
+  // HMAC keys are few (derived once per secret) and used on every cookie: a KeyObject made once
+  // spares Node converting the bytes on each call (a quarter of an HMAC's cost).
+  const keyObjects = new WeakMap<Uint8Array, NodeCrypto.KeyObject>();
+  const keyObject = (key: Uint8Array): NodeCrypto.KeyObject => {
+    let made = keyObjects.get(key);
+    if (made === undefined) keyObjects.set(key, (made = crypto.createSecretKey(key)));
+    return made;
+  };
   return {
     name: "node",
     hkdf: async (secret, salt, info, length) => new Uint8Array(crypto.hkdfSync("sha256", secret, salt, info, length)),
-    hmacSha256: async (key, message) => crypto.createHmac("sha256", key).update(message).digest(),
+    hmacSha256: async (key, message) => crypto.createHmac("sha256", keyObject(key)).update(message).digest(),
+    hmacSha512: async (key, message) => crypto.createHmac("sha512", keyObject(key)).update(message).digest(),
     sealAesGcm: async (key, iv, additionalData, plaintext) => {
       const cipher = crypto.createCipheriv("aes-256-gcm", key, iv);
       cipher.setAAD(additionalData);
@@ -53,12 +64,12 @@ export function nodeCrypto(crypto: typeof NodeCrypto): PortableCrypto {
 
 /** Web Crypto. Imported keys are kept per key bytes (HMAC keys are few: one per secret). */
 export function webCrypto(subtle: webcrypto.SubtleCrypto): PortableCrypto {
-  const hmacKeys = new WeakMap<Uint8Array, Promise<webcrypto.CryptoKey>>();
-  const hmacKey = (key: Uint8Array): Promise<webcrypto.CryptoKey> => {
-    let imported = hmacKeys.get(key);
+  const hmacKeys = { "SHA-256": new WeakMap<Uint8Array, Promise<webcrypto.CryptoKey>>(), "SHA-512": new WeakMap<Uint8Array, Promise<webcrypto.CryptoKey>>() };
+  const hmacKey = (key: Uint8Array, hash: keyof typeof hmacKeys): Promise<webcrypto.CryptoKey> => {
+    let imported = hmacKeys[hash].get(key);
     if (imported === undefined) {
-      imported = subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-      hmacKeys.set(key, imported);
+      imported = subtle.importKey("raw", key, { name: "HMAC", hash }, false, ["sign"]);
+      hmacKeys[hash].set(key, imported);
     }
     return imported;
   };
@@ -69,7 +80,8 @@ export function webCrypto(subtle: webcrypto.SubtleCrypto): PortableCrypto {
       const material = await subtle.importKey("raw", utf8(secret), "HKDF", false, ["deriveBits"]);
       return new Uint8Array(await subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt, info: utf8(info) }, material, length * 8));
     },
-    hmacSha256: async (key, message) => new Uint8Array(await subtle.sign("HMAC", await hmacKey(key), utf8(message))),
+    hmacSha256: async (key, message) => new Uint8Array(await subtle.sign("HMAC", await hmacKey(key, "SHA-256"), utf8(message))),
+    hmacSha512: async (key, message) => new Uint8Array(await subtle.sign("HMAC", await hmacKey(key, "SHA-512"), message)),
     sealAesGcm: async (key, iv, additionalData, plaintext) =>
       new Uint8Array(await subtle.encrypt({ name: "AES-GCM", iv, additionalData, tagLength: TAG_BYTES * 8 }, await aes(key, "encrypt"), plaintext)),
     openAesGcm: async (key, iv, additionalData, sealed) => {
@@ -88,9 +100,22 @@ const node = nodeBuiltin<typeof NodeCrypto>("node:crypto");
 /** The implementation this runtime uses: node:crypto when present, else Web Crypto. */
 export const portableCrypto: PortableCrypto = node ? nodeCrypto(node) : webCrypto(globalThis.crypto.subtle);
 
-/** `length` bytes from the CSPRNG (Web Crypto's, which every runtime here has). */
+/** CSPRNG output drawn ahead in one call and handed out once each: a call per key or salt costs more than the bytes. */
+const POOL_BYTES = 4096;
+let pool = new Uint8Array(0);
+let poolOffset = 0;
+
+/** `length` fresh bytes from the CSPRNG (Web Crypto's, which every runtime here has); no byte is ever handed out twice. */
 export function randomBytes(length: number): Uint8Array {
-  return globalThis.crypto.getRandomValues(new Uint8Array(length));
+  if (length > POOL_BYTES) return globalThis.crypto.getRandomValues(new Uint8Array(length));
+  if (poolOffset + length > pool.length) {
+    // getRandomValues fills at most 65,536 bytes a call; 4 KiB is one call.
+    pool = globalThis.crypto.getRandomValues(new Uint8Array(POOL_BYTES));
+    poolOffset = 0;
+  }
+  const bytes = pool.slice(poolOffset, poolOffset + length);
+  poolOffset += length;
+  return bytes;
 }
 
 /**

@@ -7,14 +7,16 @@
  * Formats (every part base64url without padding, so the value is cookie-safe: `[A-Za-z0-9_.-]`):
  *
  * - Signed:    `v1.<payload>.<mac>`, mac = HMAC-SHA256(K_sign, "v1." + payload), 43 characters.
- * - Encrypted: `e2.<salt ‖ ciphertext ‖ tag>`, AES-256-GCM with a key and IV of this cookie's
- *   own: HKDF-SHA256(secret, salt = 128 random bits, info = E2_LABEL) gives 32 bytes of key and
- *   12 of IV, and "e2" is the additional data (binds the version). One key per cookie, so no
- *   key ever nears GCM's usage limit (2^32 messages per key with random IVs, NIST SP 800-38D);
- *   salts repeat only after about 2^64 cookies.
- * - Encrypted, old: `e1.<iv ‖ ciphertext ‖ tag>`, AES-256-GCM with one key per secret (K_enc), a
- *   random 96-bit IV and "e1" as additional data. Still opened, reported `stale`, so the core
- *   re-issues it as e2; never written.
+ * - Encrypted: `e3.<salt ‖ ciphertext ‖ tag>`, AES-256-GCM with a key and IV of this cookie's
+ *   own: HMAC-SHA512(K_enc, salt = 128 random bits) gives 32 bytes of key and 12 of IV, and "e3"
+ *   is the additional data (binds the version). K_enc is derived once per secret (below), so a
+ *   cookie costs one HMAC rather than a whole HKDF. One key per cookie, so no key ever nears
+ *   GCM's usage limit (2^32 messages per key with random IVs, NIST SP 800-38D); salts repeat
+ *   only after about 2^64 cookies.
+ * - Encrypted, older: `e2.<salt ‖ ciphertext ‖ tag>`, the same with the key and IV from
+ *   HKDF-SHA256(secret, salt, info = ENCRYPT_V2_LABEL) and "e2" as additional data; and
+ *   `e1.<iv ‖ ciphertext ‖ tag>`, one key per secret, a random 96-bit IV and "e1". Both still
+ *   open, reported `stale`, so the core re-issues them as e3; never written.
  *
  * The payload (plain text of the encrypted form) is the JSON `{"exp":<ms since epoch>,"data":<object>}`.
  * Keys are derived per secret: HKDF-SHA256(secret, salt "tessera", info = SIGN_LABEL or
@@ -38,16 +40,18 @@ import { djangoCookieBackend } from "./django-cookies.js";
 
 const NAME = "signed-cookies";
 const SIGNED = "v1";
-const ENCRYPTED = "e2";
-/** The encrypted format before per-cookie keys: opened, never written. */
+const ENCRYPTED = "e3";
+/** The earlier encrypted formats (per-cookie keys from a whole HKDF; one key per secret): opened, never written. */
+const ENCRYPTED_V2 = "e2";
 const ENCRYPTED_V1 = "e1";
 /** HKDF labels: one per purpose and format version. */
 const SIGN_LABEL = "tessera/signed-cookies/v1/hmac-sha256";
 const ENCRYPT_V1_LABEL = "tessera/signed-cookies/e1/aes-256-gcm";
-const ENCRYPT_LABEL = "tessera/signed-cookies/e2/aes-256-gcm";
+const ENCRYPT_V2_LABEL = "tessera/signed-cookies/e2/aes-256-gcm";
+const ENCRYPT_LABEL = "tessera/signed-cookies/e3/aes-256-gcm";
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
-/** The per-cookie HKDF salt of e2: 128 random bits. */
+/** The per-cookie salt of e3 and e2: 128 random bits. */
 const SALT_BYTES = 16;
 const TAG_BYTES = 16;
 /** Browsers keep 4096 bytes per cookie; anything much longer is not ours, so skip the crypto. */
@@ -105,6 +109,7 @@ export function signedCookieBackend(options: SignedCookieBackendOptions = {}): S
       'signedCookieBackend maxAge applies to format "django" only; the Tessera format seals each session\'s own expiry (set the lifetime with createSessions({ cookie: { maxAge } })).',
     );
   const signKeys = keyCache(SIGN_LABEL);
+  const encryptKeys = keyCache(ENCRYPT_LABEL);
   const encryptV1Keys = keyCache(ENCRYPT_V1_LABEL);
 
   return {
@@ -115,25 +120,28 @@ export function signedCookieBackend(options: SignedCookieBackendOptions = {}): S
       const newest = secrets[0];
       if (newest === undefined) throw new ConfigurationError(`The ${NAME} backend needs a secret to seal the session cookie.`);
       const payload = utf8(`{"exp":${JSON.stringify(expiresAt)},"data":${data}}`);
-      return encrypt ? seal(newest, payload) : sign(await signKeys(newest), payload);
+      return encrypt ? seal(await encryptKeys(newest), payload) : sign(await signKeys(newest), payload);
     },
     async decode(value, now, secrets) {
       try {
         if (typeof value !== "string" || value.length > MAX_VALUE_LENGTH) return null;
         // Either format opens, so switching `encrypt` re-issues cookies instead of logging users out.
         const version = value.slice(0, value.indexOf("."));
-        const sealed = version === ENCRYPTED || version === ENCRYPTED_V1;
-        for (const [index, secret] of secrets.entries()) {
+        const sealed = version === ENCRYPTED || version === ENCRYPTED_V2 || version === ENCRYPTED_V1;
+        for (let index = 0; index < secrets.length; index++) {
+          const secret = secrets[index] as string;
           const payload =
             version === ENCRYPTED
-              ? await unseal(secret, value)
-              : version === ENCRYPTED_V1
-                ? await unsealV1(await encryptV1Keys(secret), value)
-                : await verify(await signKeys(secret), value);
+              ? await unseal(await encryptKeys(secret), value)
+              : version === ENCRYPTED_V2
+                ? await unsealV2(secret, value)
+                : version === ENCRYPTED_V1
+                  ? await unsealV1(await encryptV1Keys(secret), value)
+                  : await verify(await signKeys(secret), value);
           if (payload === undefined) continue;
           const opened = parsePayload(payload, now);
-          // An e1 value is re-issued as e2, like a value of the other format or an older secret's.
-          return opened === undefined ? null : { ...opened, stale: index > 0 || sealed !== encrypt || version === ENCRYPTED_V1 };
+          // An e1 or e2 value is re-issued as e3, like a value of the other format or an older secret's.
+          return opened === undefined ? null : { ...opened, stale: index > 0 || sealed !== encrypt || (sealed && version !== ENCRYPTED) };
         }
         return null;
       } catch {
@@ -154,9 +162,10 @@ async function verify(key: Uint8Array, value: string): Promise<Uint8Array | unde
   if (parts.length !== 3 || parts[0] !== SIGNED) return undefined;
   const [, payload = "", signature = ""] = parts;
   // Checked before the MAC is computed: a value that cannot be ours costs no crypto.
-  const bytes = fromBase64url(payload);
+  const bytes = decodeBase64url(payload);
   if (bytes === undefined) return undefined;
-  // The MAC covers the text as sent, so any changed character fails, padding bits included.
+  // The MAC covers the text as sent, so any changed character fails, padding bits included: no
+  // spelling but the canonical one encode wrote can pass, and no re-encoding is needed to check it.
   if (!constantTimeEqual(await mac(key, `${SIGNED}.${payload}`), signature)) return undefined;
   return bytes;
 }
@@ -165,25 +174,35 @@ async function mac(key: Uint8Array, message: string): Promise<string> {
   return toBase64url(await crypto.hmacSha256(key, message));
 }
 
-/** This cookie's own AES-256-GCM key and IV (e2), from the secret and the cookie's salt. */
-async function cookieKey(secret: string, salt: Uint8Array): Promise<{ key: Uint8Array; iv: Uint8Array }> {
-  const material = await crypto.hkdf(secret, salt, ENCRYPT_LABEL, KEY_BYTES + IV_BYTES);
-  return { key: material.subarray(0, KEY_BYTES), iv: material.subarray(KEY_BYTES) };
+/** This cookie's own AES-256-GCM key and IV (e3): HMAC-SHA512 of its salt under the secret's K_enc. */
+async function cookieKey(encryptKey: Uint8Array, salt: Uint8Array): Promise<{ key: Uint8Array; iv: Uint8Array }> {
+  const material = await crypto.hmacSha512(encryptKey, salt);
+  return { key: material.subarray(0, KEY_BYTES), iv: material.subarray(KEY_BYTES, KEY_BYTES + IV_BYTES) };
 }
 
-async function seal(secret: string, payload: Uint8Array): Promise<string> {
+const ENCRYPTED_AAD = utf8(ENCRYPTED);
+
+async function seal(encryptKey: Uint8Array, payload: Uint8Array): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
-  const { key, iv } = await cookieKey(secret, salt);
-  const body = await crypto.sealAesGcm(key, iv, utf8(ENCRYPTED), payload);
+  const { key, iv } = await cookieKey(encryptKey, salt);
+  const body = await crypto.sealAesGcm(key, iv, ENCRYPTED_AAD, payload);
   return `${ENCRYPTED}.${toBase64url(concatBytes(salt, body))}`;
 }
 
-/** The plain text if `value` is an e2 value that authenticates under `secret`. */
-async function unseal(secret: string, value: string): Promise<Uint8Array | undefined> {
+/** The plain text if `value` is an e3 value that authenticates under `encryptKey`. */
+async function unseal(encryptKey: Uint8Array, value: string): Promise<Uint8Array | undefined> {
   const blob = sealedBlob(value, ENCRYPTED, SALT_BYTES);
   if (blob === undefined) return undefined;
-  const { key, iv } = await cookieKey(secret, blob.subarray(0, SALT_BYTES));
-  return crypto.openAesGcm(key, iv, utf8(ENCRYPTED), blob.subarray(SALT_BYTES));
+  const { key, iv } = await cookieKey(encryptKey, blob.subarray(0, SALT_BYTES));
+  return crypto.openAesGcm(key, iv, ENCRYPTED_AAD, blob.subarray(SALT_BYTES));
+}
+
+/** The plain text if `value` is an older e2 value (key and IV from a whole HKDF) that authenticates under `secret`. */
+async function unsealV2(secret: string, value: string): Promise<Uint8Array | undefined> {
+  const blob = sealedBlob(value, ENCRYPTED_V2, SALT_BYTES);
+  if (blob === undefined) return undefined;
+  const material = await crypto.hkdf(secret, blob.subarray(0, SALT_BYTES), ENCRYPT_V2_LABEL, KEY_BYTES + IV_BYTES);
+  return crypto.openAesGcm(material.subarray(0, KEY_BYTES), material.subarray(KEY_BYTES), utf8(ENCRYPTED_V2), blob.subarray(SALT_BYTES));
 }
 
 /** The plain text if `value` is an old e1 value that authenticates under `key`. */

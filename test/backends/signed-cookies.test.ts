@@ -50,14 +50,14 @@ describe("the documented formats", () => {
     expect(value).toMatch(/^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
   });
 
-  it("encrypted: e2.<base64url(salt ‖ ciphertext ‖ tag)>, AES-256-GCM with a key and IV per cookie from HKDF(secret, salt), 'e2' as additional data", async () => {
+  it("encrypted: e3.<base64url(salt ‖ ciphertext ‖ tag)>, AES-256-GCM with a key and IV per cookie from HMAC-SHA512(K_enc, salt), 'e3' as additional data", async () => {
     const value = await signedCookieBackend({ encrypt: true }).encode('{"user":"jane"}', T0 + HOUR, T0, [A]);
-    expect(value).toMatch(/^e2\.[A-Za-z0-9_-]+$/);
+    expect(value).toMatch(/^e3\.[A-Za-z0-9_-]+$/);
     const blob = Buffer.from(value.slice(3), "base64url");
     const salt = blob.subarray(0, 16);
-    const material = Buffer.from(hkdfSync("sha256", A, salt, "tessera/signed-cookies/e2/aes-256-gcm", 44));
-    const decipher = createDecipheriv("aes-256-gcm", material.subarray(0, 32), material.subarray(32));
-    decipher.setAAD(Buffer.from("e2"));
+    const material = createHmac("sha512", derive(A, "tessera/signed-cookies/e3/aes-256-gcm")).update(salt).digest();
+    const decipher = createDecipheriv("aes-256-gcm", material.subarray(0, 32), material.subarray(32, 44));
+    decipher.setAAD(Buffer.from("e3"));
     decipher.setAuthTag(blob.subarray(-16));
     const plain = Buffer.concat([decipher.update(blob.subarray(16, -16)), decipher.final()]).toString();
     expect(plain).toBe(`{"exp":${T0 + HOUR},"data":{"user":"jane"}}`);
@@ -71,7 +71,27 @@ describe("the documented formats", () => {
     expect(salts.size).toBe(1000);
   });
 
-  it("an old e1 cookie (one key per secret, random IV) still opens, as stale, and is re-issued as e2", async () => {
+  it("an e2 cookie (key and IV from HKDF(secret, salt)) still opens, as stale, and is re-issued as e3", async () => {
+    const salt = Buffer.alloc(16, 9);
+    const material = Buffer.from(hkdfSync("sha256", A, salt, "tessera/signed-cookies/e2/aes-256-gcm", 44));
+    const cipher = createCipheriv("aes-256-gcm", material.subarray(0, 32), material.subarray(32));
+    cipher.setAAD(Buffer.from("e2"));
+    const body = Buffer.concat([cipher.update(`{"exp":${T0 + HOUR},"data":{"user":"jane"}}`), cipher.final()]);
+    const old = `e2.${Buffer.concat([salt, body, cipher.getAuthTag()]).toString("base64url")}`;
+    const backend = signedCookieBackend({ encrypt: true });
+    expect(await backend.decode(old, T0, [A])).toEqual({ data: '{"user":"jane"}', expiresAt: T0 + HOUR, stale: true, decoded: decodeData('{"user":"jane"}') });
+    expect(await backend.decode(old, T0, [B])).toBe(null);
+    expect(await backend.decode(old, T0 + HOUR, [A])).toBe(null);
+    expect(await backend.decode(`e2.${old.slice(3, -2)}AA`, T0, [A])).toBe(null);
+    // Its salt read as an e3 salt gives another key: the version is bound, not guessed.
+    expect(await backend.decode(`e3.${old.slice(3)}`, T0, [A])).toBe(null);
+    const { request } = setup(true);
+    const out = await request(old, async (s) => expect(await s.get("user")).toBe("jane"));
+    expect(out.value).toMatch(/^e3\./);
+    expect((await backend.decode(out.value as string, T0, [A]))?.stale).toBe(false);
+  });
+
+  it("an old e1 cookie (one key per secret, random IV) still opens, as stale, and is re-issued as e3", async () => {
     const iv = Buffer.alloc(12, 7);
     const cipher = createCipheriv("aes-256-gcm", derive(A, "tessera/signed-cookies/e1/aes-256-gcm"), iv);
     cipher.setAAD(Buffer.from("e1"));
@@ -84,7 +104,7 @@ describe("the documented formats", () => {
     expect(await backend.decode(`e1.${old.slice(3, -2)}AA`, T0, [A])).toBe(null);
     const { request } = setup(true);
     const out = await request(old, async (s) => expect(await s.get("user")).toBe("jane"));
-    expect(out.value).toMatch(/^e2\./);
+    expect(out.value).toMatch(/^e3\./);
     expect(await backend.decode(out.value as string, T0, [A])).toEqual({
       data: '{"user":"jane"}',
       expiresAt: T0 + 14 * 24 * HOUR,
@@ -168,23 +188,29 @@ for (const encrypt of [false, true]) {
         "v1",
         "e1",
         "e2",
+        "e3",
         "v1.",
         "e1.",
         "e2.",
+        "e3.",
         "v1..",
         "e1..",
         "e2..",
+        "e3..",
         "v1.a.b",
         "e1.AAAA",
         "e2.AAAA",
         "e1." + "A".repeat(39),
         "e2." + "A".repeat(42),
         "e2." + "A".repeat(43),
+        "e3." + "A".repeat(42),
+        "e3." + "A".repeat(43),
         `${good}.`,
         `.${good}`,
         `${good}=`,
-        good.replace(prefix, prefix === "v1" ? "e2" : "v1"),
-        good.replace(prefix, prefix === "v1" ? "e1" : prefix === "e2" ? "e1" : "e2"),
+        good.replace(prefix, prefix === "v1" ? "e3" : "v1"),
+        good.replace(prefix, prefix === "v1" ? "e1" : "e2"),
+        good.replace(prefix, "e1"),
         `${good.slice(0, 5)}+${good.slice(6)}`,
         `${prefix}.${body}${body}`,
         good.slice(0, -1),
@@ -211,7 +237,7 @@ for (const encrypt of [false, true]) {
       const arbitrary = fc.oneof(
         fc.string({ unit: "binary", maxLength: 300 }),
         fc.string({ unit: fc.constantFrom(..."ABCxyz019-_.=+/"), maxLength: 300 }),
-        fc.string({ unit: fc.constantFrom(..."ABCxyz019-_"), maxLength: 300 }).map((s) => `${encrypt ? "e2" : "v1"}.${s}`),
+        fc.string({ unit: fc.constantFrom(..."ABCxyz019-_"), maxLength: 300 }).map((s) => `${encrypt ? "e3" : "v1"}.${s}`),
         fc.tuple(fc.base64String({ maxLength: 200 }), fc.base64String({ maxLength: 60 })).map(([p, s]) => `v1.${p}.${s}`),
         mutated,
       );
@@ -321,7 +347,7 @@ describe("switching encrypt on or off", () => {
     expect(await signedCookieBackend().decode(sealed, T0, [A])).toEqual({ data: '{"a":1}', expiresAt: T0 + HOUR, stale: true, decoded: decodeData('{"a":1}') });
     const { request } = setup(true);
     const out = await request(signed, async (s) => expect(await s.get("a")).toBe(1));
-    expect(out.value?.startsWith("e2.")).toBe(true);
+    expect(out.value?.startsWith("e3.")).toBe(true);
   });
 });
 

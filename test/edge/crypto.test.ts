@@ -17,6 +17,7 @@ const plain = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefine
 const node = {
   hkdf: async (...args: Parameters<typeof nodeRaw.hkdf>) => plain(await nodeRaw.hkdf(...args)) as Uint8Array,
   hmacSha256: async (...args: Parameters<typeof nodeRaw.hmacSha256>) => plain(await nodeRaw.hmacSha256(...args)),
+  hmacSha512: async (...args: Parameters<typeof nodeRaw.hmacSha512>) => plain(await nodeRaw.hmacSha512(...args)),
   sealAesGcm: async (...args: Parameters<typeof nodeRaw.sealAesGcm>) => plain(await nodeRaw.sealAesGcm(...args)) as Uint8Array,
   openAesGcm: async (...args: Parameters<typeof nodeRaw.openAesGcm>) => plain(await nodeRaw.openAesGcm(...args)),
 };
@@ -32,7 +33,9 @@ describe("node:crypto and Web Crypto agree", () => {
         const key = derived.subarray(0, 32);
         const iv = derived.subarray(32);
         expect(await web.hmacSha256(key, "message é")).toEqual(await node.hmacSha256(key, "message é"));
-        const aad = utf8("e2");
+        expect(await web.hmacSha512(key, salt)).toEqual(await node.hmacSha512(key, salt));
+        expect(await node.hmacSha512(key, salt)).toEqual(plain(nodeCryptoModule.createHmac("sha512", key).update(salt).digest()));
+        const aad = utf8("e3");
         const sealed = await node.sealAesGcm(key, iv, aad, plaintext);
         expect(await web.sealAesGcm(key, iv, aad, plaintext)).toEqual(sealed);
         expect(await web.openAesGcm(key, iv, aad, sealed)).toEqual(plaintext);
@@ -63,6 +66,14 @@ describe("bytes and keys without Buffer", () => {
     );
     expect(toBase64url(Uint8Array.of(251, 255))).toBe("-_8");
     for (const bad of ["a+b", "a/b", "ab=", "a b", "A"]) expect(fromBase64url(bad)).toBe(undefined);
+  });
+
+  it("randomBytes: drawn ahead in one pool, each byte handed out once, each answer its own copy", () => {
+    // 1000 draws of 16 bytes cross the 4096-byte pool several times.
+    const draws = Array.from({ length: 1000 }, () => randomBytes(16));
+    expect(new Set(draws.map((bytes) => toBase64url(bytes))).size).toBe(1000);
+    expect(draws.every((bytes) => bytes.length === 16 && bytes.byteOffset === 0 && bytes.buffer.byteLength === 16)).toBe(true);
+    expect(randomBytes(5000).length).toBe(5000); // larger than the pool: drawn directly
   });
 
   it("generateKey: 32 characters of [a-z0-9], every character drawn", () => {

@@ -90,12 +90,12 @@ for (const runtime of runtimes) {
       const login = await post("/login", { user: "jane" });
       expect(login.status).toBe(200);
       const first = sessionCookie(login);
-      expect(first).toMatch(/^e2\.[A-Za-z0-9_-]+$/);
+      expect(first).toMatch(/^e3\.[A-Za-z0-9_-]+$/);
       expect((await me(first)).body).toMatchObject({ user: "jane", cart: [] });
 
       const added = await post("/cart", { item: "tea" }, first);
       const second = sessionCookie(added);
-      expect(second).toMatch(/^e2\./);
+      expect(second).toMatch(/^e3\./);
       expect(second).not.toBe(first);
       const read = await me(second);
       expect(read.body).toMatchObject({ user: "jane", cart: ["tea"] });
@@ -115,7 +115,7 @@ for (const runtime of runtimes) {
       const answer = await me(tampered);
       expect(answer.body).toMatchObject({ user: null, cart: [], warnings: before + 1 });
       const clean = sessionCookie(answer.response) as string;
-      expect(clean).toMatch(/^e2\./);
+      expect(clean).toMatch(/^e3\./);
       expect((await me(clean)).body).toMatchObject({ user: null, cart: [], warnings: before + 1 });
     });
 
