@@ -5,19 +5,21 @@
  * by the registry's Node 24), then driving the shop over HTTP.
  */
 import { spawn } from "node:child_process";
-import { cpSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { expect } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildDist } from "../build-dist.js";
+import { driveShop } from "./shop-scenario.js";
 import { installPeers, run, type PeerInstall } from "../peer-install.js";
 
 export const repo = fileURLToPath(new URL("../..", import.meta.url));
 const nodePackage = `node-${process.platform}-${process.arch}`;
 
-/** Where an example's app lives and how it builds: `cli` is the build script under node_modules. */
+/** Where an example's app lives and how it builds: `bin` is the build CLI's name in node_modules/.bin (its script moves between majors). */
 export interface ExampleBuild {
   readonly example: string;
-  readonly cli: string;
+  readonly bin: string;
   readonly args: readonly string[];
   /** What the build writes (left out of the copy for the current major). */
   readonly outputs: readonly string[];
@@ -28,7 +30,7 @@ const ENV = { ...process.env, NODE_ENV: "production", ASTRO_TELEMETRY_DISABLED: 
 /** Builds the example in place with this Node and the repo's framework. */
 export async function buildInRepo(build: ExampleBuild): Promise<string> {
   const dir = join(repo, "examples", build.example);
-  await run(process.execPath, [join(repo, "node_modules", build.cli), ...build.args], { cwd: dir, env: ENV });
+  await run(process.execPath, [join(repo, "node_modules", ".bin", build.bin), ...build.args], { cwd: dir, env: ENV });
   return dir;
 }
 
@@ -53,7 +55,7 @@ export async function buildCurrentMajor(build: ExampleBuild, specs: readonly str
   const skip = new Set(build.outputs.map((output) => join(source, output)));
   const dir = join(examples, build.example);
   cpSync(source, dir, { recursive: true, filter: (path) => !skip.has(path) });
-  await run(node, [join(peers.dir, "node_modules", build.cli), ...build.args], { cwd: dir, env: ENV });
+  await run(node, [join(peers.dir, "node_modules", ".bin", build.bin), ...build.args], { cwd: dir, env: ENV });
   return { peers, node, dir };
 }
 
@@ -96,4 +98,64 @@ export async function expectBadCookiesEmpty(url: string): Promise<void> {
     expect(await res.text()).toContain('action="/login"');
     expect(res.headers.getSetCookie().filter((line) => line.startsWith("sessionid="))).toEqual([DELETION]);
   }
+}
+
+/** What describeFrameworkExample needs to know about a framework. */
+export interface FrameworkExample {
+  /** The framework as its serve.js names the shop ("SvelteKit" serves the "SvelteKit shop"). */
+  readonly framework: string;
+  /** The package whose major is under test. */
+  readonly packageName: string;
+  readonly build: ExampleBuild;
+  /** The installed major (devDependencies) and the current one, with what installs the current one. */
+  readonly installedMajor: string;
+  readonly currentMajor: string;
+  readonly currentSpecs: readonly string[];
+}
+
+/**
+ * The example on the installed major under this Node 20 and on the current major under Node 24:
+ * each built once, served by its serve.js, and driven through the shop and bad cookies.
+ */
+export function describeFrameworkExample(example: FrameworkExample): void {
+  const installedVersion = () =>
+    (JSON.parse(readFileSync(join(repo, "node_modules", example.packageName, "package.json"), "utf8")) as { version: string }).version;
+  let current: Promise<CurrentMajor>;
+  let inRepo: string;
+
+  beforeAll(async () => {
+    await buildDist();
+    // The current major installs (and builds) while the repo's build runs.
+    current = buildCurrentMajor(example.build, example.currentSpecs);
+    current.catch(() => {}); // awaited (and reported) by its describe block
+    inRepo = await buildInRepo(example.build);
+  }, 300_000);
+
+  afterAll(async () => (await current.catch(() => undefined))?.peers.remove());
+
+  describe.each([
+    [example.installedMajor, "20", async () => ({ node: process.execPath, dir: inRepo, version: installedVersion() })],
+    [example.currentMajor, "24", async () => ({ ...(await current), version: (await current).peers.version(example.packageName) })],
+  ])(`the ${example.framework} example: ${example.framework} %s on Node %s`, (major, nodeMajor, setup) => {
+    let app: Served;
+    beforeAll(async () => {
+      const { node, dir } = await setup();
+      app = await serve(node, dir, `${example.framework} shop`);
+    }, 300_000);
+    afterAll(() => app?.stop());
+
+    it("runs the majors it names", async () => {
+      const { node, version } = await setup();
+      const nodeVersion = await run(node, ["-p", "process.versions.node"], { cwd: repo });
+      expect([version.split(".")[0], nodeVersion.split(".")[0]]).toEqual([major, nodeMajor]);
+    });
+
+    it("login -> cart -> logout, every POST checked for its CSRF token", async () => {
+      await driveShop(app.url);
+    }, 60_000);
+
+    it("a tampered or oversized session cookie is an empty session, not a 500", async () => {
+      await expectBadCookiesEmpty(app.url);
+    });
+  });
 }
