@@ -46,7 +46,11 @@ export async function installPeers(specs: readonly string[], options: { buildFro
   const env = { ...process.env, ...(options.buildFromSource ? build : {}) };
   const flags = ["--no-audit", "--no-fund", "--prefer-offline", "--no-save", ...(options.ignoreScripts ? ["--ignore-scripts"] : [])];
   try {
-    await run("npm", ["install", "--prefix", dir, ...flags, ...specs], { cwd: dir, env });
+    await run("npm", ["install", "--prefix", dir, ...flags, ...specs], { cwd: dir, env }).catch((error: Error) => {
+      // A warm cache's metadata can predate a release the new packages need (ETARGET): ask the registry.
+      if (!error.message.includes("ETARGET")) throw error;
+      return run("npm", ["install", "--prefix", dir, ...flags.filter((flag) => flag !== "--prefer-offline"), "--prefer-online", ...specs], { cwd: dir, env });
+    });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;

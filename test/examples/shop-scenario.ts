@@ -31,7 +31,8 @@ export async function driveShop(baseUrl: string): Promise<void> {
   let token = "";
   /** Sends a request as the browser would; `cookies` are the session's Set-Cookies (the CSRF cookie is kept apart). */
   const send = async (method: "GET" | "POST", path: string, form?: Record<string, string>) => {
-    const headers: Record<string, string> = {};
+    // A browser names the page's origin on every POST (SvelteKit and Astro refuse a form POST without it).
+    const headers: Record<string, string> = method === "POST" ? { origin: baseUrl } : {};
     const cookie = [key === undefined ? "" : `sessionid=${key}`, csrfCookie === undefined ? "" : `csrftoken=${csrfCookie}`].filter(Boolean).join("; ");
     if (cookie !== "") headers.cookie = cookie;
     if (form) headers["content-type"] = "application/x-www-form-urlencoded";
@@ -59,7 +60,8 @@ export async function driveShop(baseUrl: string): Promise<void> {
   };
 
   // A body that is not a small urlencoded form is the client's mistake (415, 413), never a 500.
-  const refused = async (headers: Record<string, string>, body: string) => (await fetch(`${baseUrl}/cart`, { method: "POST", headers, body })).status;
+  const refused = async (headers: Record<string, string>, body: string) =>
+    (await fetch(`${baseUrl}/cart`, { method: "POST", headers: { origin: baseUrl, ...headers }, body })).status;
   expect(await refused({ "content-type": "application/json" }, '{"item":"x"}')).toBe(415);
   expect(await refused({ "content-type": "multipart/form-data; boundary=x" }, "--x\r\nbroken")).toBe(415);
   expect(await refused({ "content-type": "application/x-www-form-urlencoded" }, `item=${"a".repeat(20_000)}`)).toBe(413);
@@ -90,7 +92,7 @@ export async function driveShop(baseUrl: string): Promise<void> {
   }
   const withoutCookie = await fetch(`${baseUrl}/login`, {
     method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
+    headers: { origin: baseUrl, "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ csrf: token, username: "mallory" }).toString(),
   });
   expect(withoutCookie.status).toBe(403);
