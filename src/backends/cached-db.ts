@@ -29,6 +29,7 @@
  */
 import { ConfigurationError, CreateError, UpdateError, VersionConflictError } from "../errors.js";
 import { hashKey } from "../keys.js";
+import { RecentMap } from "../recent-map.js";
 import type { Logger } from "../options.js";
 import type { ServerBackend, SessionWrite, StoredSession } from "./base.js";
 
@@ -93,13 +94,8 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
     throw new ConfigurationError("cachedDatabaseBackend clock must be a function returning milliseconds since the epoch: the one passed to createSessions.");
   let cacheDownUntil = 0;
   /** Ids (`hashKey(key)`) whose cache entry may predate a write the cache missed. */
-  const dirty = new Set<string>();
-
-  const markDirty = (id: string) => {
-    dirty.delete(id);
-    dirty.add(id);
-    if (dirty.size > MAX_DIRTY_KEYS) dirty.delete(dirty.values().next().value as string);
-  };
+  const dirty = new RecentMap<string, true>(MAX_DIRTY_KEYS);
+  const markDirty = (id: string) => dirty.put(id, true);
 
   /**
    * Runs `op` against the cache (first deleting the entry if it may be outdated); a failure is

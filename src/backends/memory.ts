@@ -8,6 +8,7 @@ import { hashKey } from "../keys.js";
 import type { ServerBackend, StoredSession } from "./base.js";
 import { listFromRecords } from "./listing.js";
 import { toRecord } from "./record.js";
+import { RecentMap } from "../recent-map.js";
 
 const NAME = "memory";
 
@@ -26,14 +27,9 @@ export function memoryBackend(options: MemoryBackendOptions = {}): ServerBackend
   if (!Number.isInteger(maxEntries) || maxEntries < 1) {
     throw new ConfigurationError(`memoryBackend maxEntries must be a positive whole number (it is ${String(maxEntries)}).`);
   }
-  // Keyed by the key's hash, like every server-side store; Map order is write order (LRU on write).
-  const records = new Map<string, StoredSession>();
-
-  function put(id: string, record: StoredSession): void {
-    records.delete(id);
-    records.set(id, record);
-    if (records.size > maxEntries) records.delete(records.keys().next().value as string);
-  }
+  // Keyed by the key's hash, like every server-side store; the least recently written goes first.
+  const records = new RecentMap<string, StoredSession>(maxEntries);
+  const put = (id: string, record: StoredSession) => records.put(id, record);
 
   return {
     kind: "server",

@@ -23,6 +23,7 @@
  * @module
  */
 import { UpdateError } from "../../errors.js";
+import { RecentMap } from "../../recent-map.js";
 import { pythonDatetime } from "../../codec.js";
 import { parsePythonJson, pythonJson, SESSION_STORE_SALT, signPayload, unsignPayload } from "../../django/signing.js";
 import type { ServerBackend, SessionWrite, StoredSession } from "../base.js";
@@ -142,12 +143,10 @@ export function djangoTable(settings: DjangoFormatSettings, connection: Connecti
 
   // Which integral numbers Django wrote as floats, per session key, so that writing the
   // session back keeps `1.0` a float for Python. Bounded; only sessions that have such numbers.
-  const floats = new Map<string, ReadonlyMap<string, number>>();
+  const floats = new RecentMap<string, ReadonlyMap<string, number>>(floatMemory);
   const rememberFloats = (key: string, found: ReadonlyMap<string, number>) => {
-    floats.delete(key);
-    if (found.size === 0 || floatMemory === 0) return;
-    floats.set(key, found);
-    if (floats.size > floatMemory) floats.delete(floats.keys().next().value as string);
+    if (found.size === 0 || floatMemory === 0) floats.delete(key);
+    else floats.put(key, found);
   };
 
   const encode = (key: string, write: SessionWrite): string => {
