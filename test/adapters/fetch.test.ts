@@ -5,8 +5,18 @@ import { BackendError, createSessions, SessionInterruptedError, type Session, ty
 import { memoryBackend } from "tessera-sessions/backends/memory";
 import { withSession } from "tessera-sessions/fetch";
 import { countingBackend, recordingLogger } from "../helpers.js";
-import { listenOn, NOW, runAdapterSuite } from "./adapter.suite.js";
-import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, streamOf, testSessions } from "./web-scenarios.js";
+import {
+  type CountingBackend,
+  DELETION,
+  describeWebScenarios,
+  keyFrom,
+  listen,
+  listenOn,
+  NOW,
+  runAdapterSuite,
+  streamOf,
+  testSessions,
+} from "./adapter.suite.js";
 
 runAdapterSuite({
   name: "fetch",

@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackendError, SessionInterruptedError, type Session, type Sessions } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
 import { sessionMiddleware } from "tessera-sessions/h3";
-import { listenOn, runAdapterSuite } from "./adapter.suite.js";
-import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, streamOf, testSessions } from "./web-scenarios.js";
+import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, listenOn, runAdapterSuite, streamOf, testSessions } from "./adapter.suite.js";
 
 /** The session the middleware put on the event (the tests fail loudly if it did not). */
 const sessionOf = (event: H3Event): Session => {

@@ -7,8 +7,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackendError, SessionError, SessionInterruptedError, type Sessions } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
 import { sessionMiddleware } from "tessera-sessions/hono";
-import { listenOn, runAdapterSuite } from "./adapter.suite.js";
-import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, NOW, streamOf, testSessions } from "./web-scenarios.js";
+import {
+  type CountingBackend,
+  DELETION,
+  describeWebScenarios,
+  keyFrom,
+  listen,
+  listenOn,
+  NOW,
+  runAdapterSuite,
+  streamOf,
+  testSessions,
+} from "./adapter.suite.js";
 
 runAdapterSuite({
   name: "hono",

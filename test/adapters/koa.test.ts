@@ -5,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackendError, type Sessions } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
 import { sessionMiddleware } from "tessera-sessions/koa";
-import { listenOn, runAdapterSuite } from "./adapter.suite.js";
-import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, testSessions } from "./web-scenarios.js";
+import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, listenOn, runAdapterSuite, testSessions } from "./adapter.suite.js";
 
 runAdapterSuite({
   name: "koa",

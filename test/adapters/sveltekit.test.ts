@@ -9,8 +9,7 @@ import { pathToFileURL } from "node:url";
 import { getRequest, setResponse } from "@sveltejs/kit/node";
 import { beforeAll } from "vitest";
 import { buildFixture, describeFixtureSpecifics, fixtureDir, scenarioRoutes, suiteRoutes, useInFixture } from "../fixtures/serve.js";
-import { listenOn, runAdapterSuite } from "./adapter.suite.js";
-import { describeWebScenarios, listen } from "./web-scenarios.js";
+import { describeWebScenarios, listen, listenOn, runAdapterSuite } from "./adapter.suite.js";
 
 let listener: RequestListener;
 
