@@ -360,7 +360,7 @@ export class Session<Data extends object = SessionData> {
   async exists(key: string): Promise<boolean> {
     const backend = this.#options.backend;
     if (backend.kind === "cookie") return false;
-    return this.#backendCall("check", () => backend.exists(key));
+    return this.#backendCall("check", () => backend.exists(key, this.#options.clock()));
   }
 
   /** Gives the session a new key and saves its current data under it (retrying on a collision). */
@@ -581,7 +581,7 @@ export class Session<Data extends object = SessionData> {
     if (this.#timedOut(record, now)) {
       this.#key = null;
       // Dead for good: delete it so raising the timeout later cannot bring it back.
-      await this.#backendCall("delete", () => backend.delete(key), key).catch((error: unknown) => {
+      await this.#backendCall("delete", () => backend.delete(key, now), key).catch((error: unknown) => {
         this.#options.logger.error("[tessera] Could not delete a timed-out session; it stays unusable and clearExpired will remove it.", error);
       });
       return new Map();
@@ -751,7 +751,7 @@ export class Session<Data extends object = SessionData> {
 
   async #deleteRecord(key: string): Promise<void> {
     const backend = this.#options.backend;
-    if (backend.kind === "server") await this.#backendCall("delete", () => backend.delete(key), key);
+    if (backend.kind === "server") await this.#backendCall("delete", () => backend.delete(key, this.#options.clock()), key);
   }
 
   /** A store call through the backend gateway (`backendTimeoutMs`, failures as BackendError), counted and traced. */

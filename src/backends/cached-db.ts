@@ -55,12 +55,6 @@ export interface CachedDatabaseBackendOptions {
    * @default 5000
    */
   cacheCooldown?: number;
-  /**
-   * The app's clock, the same function as `createSessions({ clock })`. `exists()` and `delete()`
-   * are not handed the time, and the cache entry they read or write expires by this clock.
-   * @default () => Date.now()
-   */
-  clock?: () => number;
 }
 
 /** How long a "deleted" marker stays in the cache: longer than any request takes. */
@@ -88,9 +82,6 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
   }
   const logger = options.logger ?? console;
   const cooldown = options.cacheCooldown ?? 5000;
-  const clock = options.clock ?? Date.now;
-  if (typeof clock !== "function")
-    throw new ConfigurationError("cachedDatabaseBackend clock must be a function returning milliseconds since the epoch: the one passed to createSessions.");
   let cacheDownUntil = 0;
   /** Ids (`hashKey(key)`) whose cache entry may predate a write the cache missed. */
   const dirty = new Set<string>();
@@ -136,7 +127,7 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
       try {
         if (current !== null) await cache.update(key, write, current.version);
         else {
-          if (leftover) await cache.delete(key); // expired by the clock but not yet by the TTL
+          if (leftover) await cache.delete(key, now); // expired by the clock but not yet by the TTL
           await cache.create(key, write);
         }
         return;
@@ -145,7 +136,7 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
         else if (!(error instanceof VersionConflictError || error instanceof UpdateError)) throw error;
       }
     }
-    await cache.delete(key); // it kept changing under us: no entry is better than a wrong one
+    await cache.delete(key, now); // it kept changing under us: no entry is better than a wrong one
   }
 
   /** Writes the cache after a database write; if that fails, the entry may be outdated. */
@@ -208,7 +199,7 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
         // A revocation by id (endAllForUser, the admin, the CLI) knows no key, so it can only drop
         // the entry, not leave a marker: if it ran between our database read and our fill, the
         // fill put the session back. Asking the database again after the fill closes that gap.
-        if (filled && !(await database.exists(key))) {
+        if (filled && !(await database.exists(key, now))) {
           await afterWrite(key, "write", now, () => deletedMarker(now));
           return null;
         }
@@ -235,7 +226,7 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
         if (error instanceof UpdateError) await afterWrite(key, "write", write.now, () => deletedMarker(write.now));
         if (error instanceof VersionConflictError) {
           const id = hashKey(key);
-          const done = await withCache(id, key, "invalidate", async () => cache.delete(key).then(() => true));
+          const done = await withCache(id, key, "invalidate", async () => cache.delete(key, write.now).then(() => true));
           if (done === undefined) markDirty(id);
         }
         throw error;
@@ -254,17 +245,18 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
         });
       });
     },
-    async delete(key) {
-      await database.delete(key);
-      const now = clock(); // the marker must outlive a request, by the clock loads are checked against
+    // createSessions passes the app's clock as `now`; only a caller outside it (a script, a test) falls back to the machine's.
+    async delete(key, now = Date.now()) {
+      await database.delete(key, now);
+      // The marker must outlive a request, by the clock loads are checked against.
       await afterWrite(key, "write", now, () => deletedMarker(now));
     },
-    async exists(key) {
+    async exists(key, now = Date.now()) {
       // As Django's cached_db: the cache first, then the database (expired records included).
-      const cached = await withCache(hashKey(key), key, "read", () => cache.load(key, clock()));
+      const cached = await withCache(hashKey(key), key, "read", () => cache.load(key, now));
       const entry = cached ? parseEntry(cached) : null;
       if (entry !== null) return entry.kind === "session";
-      return database.exists(key);
+      return database.exists(key, now);
     },
     ...userIndex,
     // The admin listing reads the database: it holds every session, the cache only some.
