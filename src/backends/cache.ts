@@ -167,7 +167,7 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
     async exists(key) {
       return store.has(hashKey(key));
     },
-    ...(store.users ? userIndex(store.users, store) : {}),
+    ...(store.userIndex ? userIndexMethods(store.userIndex, store) : {}),
     ...(store.scan ? { listSessions: (query: SessionListQuery) => listSessions(store, query) } : {}),
     close: () => store.close(),
   };
@@ -180,7 +180,7 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
 async function listSessions(store: Store, query: SessionListQuery): Promise<SessionListPage> {
   let entries: { id: string; value: string | null }[];
   if (query.id !== undefined) entries = isSessionId(query.id) ? [{ id: query.id, value: await store.get(query.id) }] : [];
-  else if (query.userId !== undefined && store.users) entries = await store.users.list(query.userId);
+  else if (query.userId !== undefined && store.userIndex) entries = await store.userIndex.list(query.userId);
   else entries = await (store.scan as NonNullable<Store["scan"]>)();
   const records: [string, StoredSession][] = [];
   for (const { id, value } of entries) {
@@ -191,7 +191,7 @@ async function listSessions(store: Store, query: SessionListQuery): Promise<Sess
 }
 
 /** The user index methods of a store that keeps one. */
-function userIndex(users: NonNullable<Store["users"]>, store: Store): Pick<ServerBackend, "listByUser" | "deleteByUser" | "deleteById"> {
+function userIndexMethods(users: NonNullable<Store["userIndex"]>, store: Store): Pick<ServerBackend, "listByUser" | "deleteByUser" | "deleteById"> {
   return {
     async listByUser(userId, now) {
       const found = [];
