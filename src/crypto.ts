@@ -8,6 +8,7 @@
 import type * as NodeCrypto from "node:crypto";
 import type { webcrypto } from "node:crypto";
 import { concatBytes, toHex, utf8 } from "./bytes.js";
+import { hmac as nobleHmac } from "@noble/hashes/hmac.js";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { nodeBuiltin } from "./runtime.js";
 
@@ -127,5 +128,15 @@ export function sha256Hex(text: string): string {
   if (node) return node.createHash("sha256").update(text).digest("hex");
   return toHex(nobleSha256(utf8(text)));
 }
+/**
+ * HMAC-SHA256 of `message` under `key` (both UTF-8), synchronously: `node:crypto` where present,
+ * else @noble/hashes. For the CSRF tokens, whose API is synchronous (the cookie backends use the
+ * async {@link PortableCrypto.hmacSha256}); both give the same bytes.
+ */
+export function hmacSha256Sync(key: string, message: string): Uint8Array {
+  if (node) return node.createHmac("sha256", key).update(message).digest();
+  return nobleHmac(nobleSha256, utf8(key), utf8(message));
+}
+
 /** `crypto.hash` (Node 20.12+), a third of the cost of a Hash object; absent on older Node 20s. */
 const oneShotHash = (node as { hash?: (algorithm: string, data: string, encoding: "hex") => string } | undefined)?.hash;

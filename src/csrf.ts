@@ -2,6 +2,7 @@
  * `tessera-sessions/csrf`: CSRF protection as a helper, the signed double-submit token the
  * session admin uses, for an app's own forms.
  *
+ * - Edge-safe: no `node:` import; HMAC is node:crypto where the runtime has it, else @noble/hashes (src/crypto.ts).
  * - The browser gets a random cookie (`csrftoken`: 32 CSPRNG bytes, `HttpOnly`).
  * - Each form carries HMAC-SHA256(key, cookie value + the session's id) in a hidden field; a POST
  *   is accepted only when the field matches the cookie it came with (compared in constant time).
@@ -20,9 +21,10 @@
  * if (!(await csrf.verify(req.headers.cookie, form.get(csrf.fieldName), req.session))) return res.writeHead(403).end();
  * @module
  */
-import { createHmac, randomBytes } from "node:crypto";
 import { serialize } from "cookie";
+import { toBase64url } from "./bytes.js";
 import { readCookie } from "./cookie.js";
+import { hmacSha256Sync, randomBytes } from "./crypto.js";
 import { ConfigurationError } from "./errors.js";
 import { constantTimeEqual, hashKey, secretProblem } from "./keys.js";
 
@@ -97,7 +99,7 @@ export function csrfProtection(options: CsrfProtectionOptions): CsrfProtection {
   const cookie = { path: options.path ?? "/", sameSite: options.sameSite ?? "lax", secure: options.secure ?? true, httpOnly: true } as const;
   // Validates the name and attributes at startup rather than on the first form.
   serialize(cookieName, "x", cookie);
-  const sign = (message: string) => createHmac("sha256", key).update(message).digest("base64url");
+  const sign = (message: string) => toBase64url(hmacSha256Sync(key, message));
   const tokenFor = (cookieValue: string, binding: string) => sign(`tessera.csrf\n${cookieValue}\n${binding}`);
   const cookieOf = (header: string | readonly string[] | null | undefined) => {
     const value = readCookie(header ?? undefined, cookieName);
@@ -111,7 +113,7 @@ export function csrfProtection(options: CsrfProtectionOptions): CsrfProtection {
     sign,
     async issue(cookieHeader, session, issueOptions) {
       const existing = cookieOf(cookieHeader);
-      const value = existing ?? randomBytes(32).toString("base64url");
+      const value = existing ?? toBase64url(randomBytes(32));
       const setCookie = existing === undefined ? serialize(cookieName, value, { ...cookie, secure: issueOptions?.secure ?? cookie.secure }) : undefined;
       return { token: tokenFor(value, await bindingOf(session, true)), setCookie };
     },
@@ -168,7 +170,7 @@ interface SessionsLike {
 
 /** Derives a purpose-bound key from the sessions' newest secret, so a CSRF token is never a valid signature elsewhere. */
 export function deriveCsrfKey(secret: string, purpose: string): string {
-  return createHmac("sha256", secret).update(purpose).digest("base64url");
+  return toBase64url(hmacSha256Sync(secret, purpose));
 }
 
 /**

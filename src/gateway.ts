@@ -1,7 +1,7 @@
 /**
  * The backend gateway: the one way the core, the admin and the CLI reach a store. Every call
  * runs under `backendTimeoutMs` and fails as a BackendError (503) naming the store, and "can
- * this backend do X, and if not why" is answered here, in one wording.
+ * this backend do X, and if not why" is answered here, in one wording ({@link BackendGateway.lacks}).
  * @module
  */
 import type { ServerBackend, SessionBackend, SessionListPage, SessionListQuery, StoredSession } from "./backends/base.js";
@@ -23,9 +23,13 @@ export interface BackendGateway {
   call<T>(action: string, run: () => Promise<T>): Promise<T>;
   /** Whether the backend offers `capability`. */
   supports(capability: Capability): boolean;
-  /** Why the backend lacks `capability`, as the end of a sentence starting with its name ("keeps no user index"). */
-  whyNot(capability: Capability): string;
-  /** The ConfigurationError for using `capability` on a backend without it: what it lacks and what to use instead. */
+  /**
+   * The one wording of "this backend cannot do X": "The <name> backend <what it lacks>.", and,
+   * for a capability an app asks for (listing, the user index), which backends to use instead.
+   * The core's ConfigurationError, the CLI and the admin page all say exactly this.
+   */
+  lacks(capability: Capability): string;
+  /** The ConfigurationError for using `capability` on a backend without it; its message is {@link lacks}. */
   unsupported(capability: Capability): ConfigurationError;
   /** The user index (`ServerBackend.listByUser`), guarded. Throws `unsupported` if absent. */
   listByUser(userId: string, now: number): Promise<(StoredSession & { readonly id: string })[]>;
@@ -94,23 +98,26 @@ function createGateway(backend: SessionBackend, limit: number): BackendGateway {
   const { name } = backend;
   const server = backend.kind === "server" ? backend : undefined;
   const supports = (capability: Capability) => typeof server?.[capability] === "function";
-  const whyNot = (capability: Capability) =>
-    capability === "clearExpired"
-      ? "expires sessions on its own"
-      : capability === "migrate"
-        ? "needs no schema"
-        : server === undefined
-          ? "keeps sessions in the visitors' cookies, so the server has none"
-          : capability === "listSessions"
-            ? "cannot list its sessions (memcached, for one, has no way to enumerate its keys)"
-            : "keeps no user index";
-  const unsupported = (capability: Capability) => {
+  const lacks = (capability: Capability) => {
+    const reason =
+      capability === "clearExpired"
+        ? "expires sessions on its own"
+        : capability === "migrate"
+          ? "needs no schema"
+          : server === undefined
+            ? "keeps sessions in the visitors' cookies, so the server has none"
+            : capability === "listSessions"
+              ? "cannot list its sessions (memcached, for one, has no way to enumerate its keys)"
+              : "keeps no user index";
     const instead =
-      capability === "listSessions"
-        ? "Use the database, file, Redis or memory backend to list sessions."
-        : "Use the database, cache (Redis), file or memory backend for setUser, listForUser, endAllForUser and endSession.";
-    return new ConfigurationError(`The ${name} backend ${whyNot(capability)}. ${instead}`);
+      capability === "clearExpired" || capability === "migrate"
+        ? ""
+        : capability === "listSessions"
+          ? " Use the database, file, Redis or memory backend to list sessions."
+          : " Use the database, cache (Redis), file or memory backend for setUser, listForUser, endAllForUser and endSession.";
+    return `The ${name} backend ${reason}.${instead}`;
   };
+  const unsupported = (capability: Capability) => new ConfigurationError(lacks(capability));
   const call = guardedCall(name, limit);
   /** The backend's `capability` method, or the `unsupported` error. */
   const method = <C extends Capability>(capability: C): NonNullable<ServerBackend[C]> => {
@@ -122,7 +129,7 @@ function createGateway(backend: SessionBackend, limit: number): BackendGateway {
     backend,
     call,
     supports,
-    whyNot,
+    lacks,
     unsupported,
     listByUser: async (userId, now) => {
       const run = method("listByUser");

@@ -286,23 +286,24 @@ export class Session<Data extends object = SessionData> {
    * expiry, so `idleTimeout` and `absoluteTimeout` (when set) shorten it.
    */
   async getExpiryAge(options: ExpiryOptions = {}): Promise<number> {
-    const modification = toMillis(options.modification ?? this.#options.clock());
-    const explicit = "expiry" in options;
-    const expiry = explicit ? options.expiry : await this.#storedExpiry();
+    const { modification, expiry, limit } = await this.#expiryInputs(options);
     const age = djangoExpiryAge(expiry, modification, this.#options.cookie.maxAge);
-    const limit = explicit ? undefined : this.#policyLimit(modification);
     // Python's timedelta days*86400 + seconds: the floor of the whole seconds.
     return limit === undefined ? age : Math.min(age, Math.floor((limit - modification) / 1000));
   }
 
   /** The moment the session expires (shortened by `idleTimeout`/`absoluteTimeout` unless `expiry` is given). */
   async getExpiryDate(options: ExpiryOptions = {}): Promise<Date> {
-    const modification = toMillis(options.modification ?? this.#options.clock());
-    const explicit = "expiry" in options;
-    const expiry = explicit ? options.expiry : await this.#storedExpiry();
+    const { modification, expiry, limit } = await this.#expiryInputs(options);
     const date = expiresAt(expiry, modification, this.#options.cookie.maxAge);
-    const limit = explicit ? undefined : this.#policyLimit(modification);
     return new Date(limit === undefined ? date : Math.min(date, limit));
+  }
+
+  /** What both expiry getters start from: the moment, the expiry (given or stored) and, without a given one, the policies' limit. */
+  async #expiryInputs(options: ExpiryOptions): Promise<{ modification: number; expiry: unknown; limit: number | undefined }> {
+    const modification = toMillis(options.modification ?? this.#options.clock());
+    if ("expiry" in options) return { modification, expiry: options.expiry, limit: undefined };
+    return { modification, expiry: await this.#storedExpiry(), limit: this.#policyLimit(modification) };
   }
 
   /** Whether the cookie should last only until the browser closes. */
@@ -359,7 +360,7 @@ export class Session<Data extends object = SessionData> {
   async exists(key: string): Promise<boolean> {
     const backend = this.#options.backend;
     if (backend.kind === "cookie") return false;
-    return this.#backendCall("check", () => backend.exists(key));
+    return this.#backendCall("check", () => backend.exists(key, this.#options.clock()));
   }
 
   /** Gives the session a new key and saves its current data under it (retrying on a collision). */
@@ -580,7 +581,7 @@ export class Session<Data extends object = SessionData> {
     if (this.#timedOut(record, now)) {
       this.#key = null;
       // Dead for good: delete it so raising the timeout later cannot bring it back.
-      await this.#backendCall("delete", () => backend.delete(key), key).catch((error: unknown) => {
+      await this.#backendCall("delete", () => backend.delete(key, now), key).catch((error: unknown) => {
         this.#options.logger.error("[tessera] Could not delete a timed-out session; it stays unusable and clearExpired will remove it.", error);
       });
       return new Map();
@@ -750,7 +751,7 @@ export class Session<Data extends object = SessionData> {
 
   async #deleteRecord(key: string): Promise<void> {
     const backend = this.#options.backend;
-    if (backend.kind === "server") await this.#backendCall("delete", () => backend.delete(key), key);
+    if (backend.kind === "server") await this.#backendCall("delete", () => backend.delete(key, this.#options.clock()), key);
   }
 
   /** A store call through the backend gateway (`backendTimeoutMs`, failures as BackendError), counted and traced. */

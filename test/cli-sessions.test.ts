@@ -217,7 +217,8 @@ describe("tessera sessions", () => {
     expect(await run(["list"], { sessions: cookies })).toEqual({
       code: 1,
       stdout: "",
-      stderr: "tessera: the signed-cookies session store keeps sessions in the visitors' cookies, so the server has none.\n",
+      stderr:
+        "tessera: The signed-cookies backend keeps sessions in the visitors' cookies, so the server has none. Use the database, file, Redis or memory backend to list sessions.\n",
     });
   });
 

@@ -210,12 +210,12 @@ describe("configuration", () => {
     );
     expect(await tessera(["clearsessions", "--config", "cookies.mjs"])).toEqual({
       code: 0,
-      stdout: "The signed-cookies session store expires sessions on its own; nothing to delete.\n",
+      stdout: "The signed-cookies backend expires sessions on its own. Nothing to delete.\n",
       stderr: "",
     });
     expect(await tessera(["migrate", "--config", "cookies.mjs"])).toEqual({
       code: 0,
-      stdout: "The signed-cookies session store needs no schema; nothing to migrate.\n",
+      stdout: "The signed-cookies backend needs no schema. Nothing to migrate.\n",
       stderr: "",
     });
   });

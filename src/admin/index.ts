@@ -492,12 +492,7 @@ function confirmPage(page: Page, action: string, question: string, detail: strin
 }
 
 function cannotList(page: Page, store: BackendGateway): Html {
-  // The page explains more than the gateway's one-line reason: where a cookie session lives.
-  const why =
-    store.backend.kind === "cookie"
-      ? "keeps each session inside the visitor's own cookie (signed or encrypted), so the server holds no list of sessions to show"
-      : store.whyNot("listSessions");
-  return html`<h1>Sessions</h1><div class="notice warn">The <strong>${store.backend.name}</strong> backend ${why}. Use the database, file, Redis or memory backend to browse sessions here.</div>
+  return html`<h1>Sessions</h1><div class="notice warn">${store.lacks("listSessions")}</div>
 ${store.supports("deleteByUser") ? html`<div class="card"><p>This backend still keeps a user index, so you can sign a user out everywhere:</p><form method="post" action="${page.base}/end-user">${csrfField(page)}<input type="hidden" name="confirmed" value=""><label>User id<input type="text" name="user"></label> <button class="danger" type="submit">End all sessions of this user</button></form></div>` : false}`;
 }
 

@@ -80,10 +80,17 @@ export interface ServerBackend {
    * Never resurrects a deleted record.
    */
   update(key: string, write: SessionWrite, expectedVersion: number): Promise<void>;
-  /** Deletes the record; a missing record is not an error. */
-  delete(key: string): Promise<void>;
-  /** Whether a record exists for `key`, expired or not (used to avoid key collisions). */
-  exists(key: string): Promise<boolean>;
+  /**
+   * Deletes the record; a missing record is not an error. `now` is the app's clock, as for
+   * `load`: the core always passes it, and a backend that keeps a time-limited trace of the
+   * deletion (cachedDatabaseBackend's "deleted" marker) dates it by `now`, never by the machine.
+   */
+  delete(key: string, now?: number): Promise<void>;
+  /**
+   * Whether a record exists for `key`, expired or not (used to avoid key collisions). `now`: as
+   * for `delete` (cachedDatabaseBackend reads its cache at `now`).
+   */
+  exists(key: string, now?: number): Promise<boolean>;
   /**
    * The user index: the live sessions bound to `userId` at `now`, each with its id, `hashKey(key)`
    * (never the key itself, so a listing cannot be replayed as a cookie). Absent if unsupported.

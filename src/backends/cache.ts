@@ -35,7 +35,7 @@ import { hashKey, isSessionId } from "../keys.js";
 import type { ServerBackend, SessionListPage, SessionListQuery, StoredSession } from "./base.js";
 import { checkIoredisOptions, ioredisAsClient, ioredisClusterAsClient, isIoredisClient, isIoredisCluster, isIoredisSentinel } from "./cache/ioredis.js";
 import { isMemjsClient, memcachedStore, openMemcached } from "./cache/memcached.js";
-import { isRedisClient, openRedis, redisStore } from "./cache/redis.js";
+import { isRedisClient, openRedis, redisStore, type RedisLike } from "./cache/redis.js";
 import { clusterRootUrls, isClusterClient, openRedisCluster, redisClusterStore } from "./cache/redis-cluster.js";
 import { isSentinelClient, openRedisSentinel, parseSentinelUrl, sentinelAsClient } from "./cache/redis-sentinel.js";
 import { ttlSeconds, type Store } from "./cache/store.js";
@@ -86,6 +86,8 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
   const given = typeof client === "object" && client !== null ? client : undefined;
   let name: string;
   let store: Store;
+  /** A standalone or Sentinel-managed Redis over a client the app made. */
+  const overClient = (redis: RedisLike) => redisStore(async () => redis, prefix, timeout);
   if (given !== undefined && isIoredisClient(given)) {
     // First: an ioredis client has a sendCommand too, which the node-redis checks look for.
     checkIoredisOptions(given);
@@ -95,8 +97,7 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
       store = redisClusterStore(async () => adapted, prefix, timeout);
     } else {
       name = isIoredisSentinel(given) ? "redis-sentinel" : "redis";
-      const adapted = ioredisAsClient(given);
-      store = redisStore(async () => adapted, prefix, timeout);
+      store = overClient(ioredisAsClient(given));
     }
   } else if (given !== undefined && isClusterClient(given)) {
     // A cluster keeps records and user indexes on different slots: see ./cache/redis-cluster.ts.
@@ -104,11 +105,10 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
     store = redisClusterStore(async () => given, prefix, timeout);
   } else if (given !== undefined && isSentinelClient(given)) {
     name = "redis-sentinel";
-    const adapted = sentinelAsClient(given);
-    store = redisStore(async () => adapted, prefix, timeout);
+    store = overClient(sentinelAsClient(given));
   } else if (given !== undefined && isRedisClient(given)) {
     name = "redis";
-    store = redisStore(async () => given, prefix, timeout);
+    store = overClient(given);
   } else if (given !== undefined && isMemjsClient(given)) {
     name = "memcached";
     store = memcachedStore(async () => given, false, prefix, timeout * 2 + 1000);
@@ -167,7 +167,7 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
     async exists(key) {
       return store.has(hashKey(key));
     },
-    ...(store.users ? userIndex(store.users, store) : {}),
+    ...(store.userIndex ? userIndexMethods(store.userIndex, store) : {}),
     ...(store.scan ? { listSessions: (query: SessionListQuery) => listSessions(store, query) } : {}),
     close: () => store.close(),
   };
@@ -180,7 +180,7 @@ export function cacheBackend(options: CacheBackendOptions): ServerBackend {
 async function listSessions(store: Store, query: SessionListQuery): Promise<SessionListPage> {
   let entries: { id: string; value: string | null }[];
   if (query.id !== undefined) entries = isSessionId(query.id) ? [{ id: query.id, value: await store.get(query.id) }] : [];
-  else if (query.userId !== undefined && store.users) entries = await store.users.list(query.userId);
+  else if (query.userId !== undefined && store.userIndex) entries = await store.userIndex.list(query.userId);
   else entries = await (store.scan as NonNullable<Store["scan"]>)();
   const records: [string, StoredSession][] = [];
   for (const { id, value } of entries) {
@@ -191,7 +191,7 @@ async function listSessions(store: Store, query: SessionListQuery): Promise<Sess
 }
 
 /** The user index methods of a store that keeps one. */
-function userIndex(users: NonNullable<Store["users"]>, store: Store): Pick<ServerBackend, "listByUser" | "deleteByUser" | "deleteById"> {
+function userIndexMethods(users: NonNullable<Store["userIndex"]>, store: Store): Pick<ServerBackend, "listByUser" | "deleteByUser" | "deleteById"> {
   return {
     async listByUser(userId, now) {
       const found = [];

@@ -56,12 +56,6 @@ export interface CachedDatabaseBackendOptions {
    * @default 5000
    */
   cacheCooldown?: number;
-  /**
-   * The app's clock, the same function as `createSessions({ clock })`. `exists()` and `delete()`
-   * are not handed the time, and the cache entry they read or write expires by this clock.
-   * @default () => Date.now()
-   */
-  clock?: () => number;
 }
 
 /** How long a "deleted" marker stays in the cache: longer than any request takes. */
@@ -74,7 +68,7 @@ const CACHE_WRITE_ATTEMPTS = 3;
 /** A cache entry: a copy of the database's record, or the marker of a deleted one. */
 type Entry = { readonly kind: "session"; readonly record: StoredSession } | { readonly kind: "deleted" };
 /** What to store in the cache: an entry and its expiry. */
-type Planned = { readonly payload: string; readonly expiresAt: number };
+type CacheWrite = { readonly payload: string; readonly expiresAt: number };
 
 /** The database's sessions, read through a cache (Django's cached_db). */
 export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): ServerBackend {
@@ -89,9 +83,6 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
   }
   const logger = options.logger ?? console;
   const cooldown = options.cacheCooldown ?? 5000;
-  const clock = options.clock ?? Date.now;
-  if (typeof clock !== "function")
-    throw new ConfigurationError("cachedDatabaseBackend clock must be a function returning milliseconds since the epoch: the one passed to createSessions.");
   let cacheDownUntil = 0;
   /** Ids (`hashKey(key)`) whose cache entry may predate a write the cache missed. */
   const dirty = new RecentMap<string, true>(MAX_DIRTY_KEYS);
@@ -117,14 +108,14 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
   }
 
   /**
-   * Stores what `plan` decides from the current entry (nothing if it returns undefined). The
+   * Stores what `decide` returns from the current entry (nothing if it returns undefined). The
    * cache's own versions make each step atomic, so concurrent writers cannot interleave.
    */
-  async function settle(key: string, now: number, plan: (current: Entry | null) => Planned | undefined, known?: StoredSession | null): Promise<void> {
+  async function settle(key: string, now: number, decide: (current: Entry | null) => CacheWrite | undefined, known?: StoredSession | null): Promise<void> {
     let leftover = false;
     for (let attempt = 0; attempt < CACHE_WRITE_ATTEMPTS; attempt++) {
       const current = attempt === 0 && known !== undefined ? known : await cache.load(key, now);
-      const next = plan(current === null ? null : parseEntry(current));
+      const next = decide(current === null ? null : parseEntry(current));
       if (next === undefined) return;
       // The user id travels inside the payload: the user index is the database's, and a cache
       // that keeps its own (Redis) should not index copies.
@@ -132,7 +123,7 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
       try {
         if (current !== null) await cache.update(key, write, current.version);
         else {
-          if (leftover) await cache.delete(key); // expired by the clock but not yet by the TTL
+          if (leftover) await cache.delete(key, now); // expired by the clock but not yet by the TTL
           await cache.create(key, write);
         }
         return;
@@ -141,20 +132,20 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
         else if (!(error instanceof VersionConflictError || error instanceof UpdateError)) throw error;
       }
     }
-    await cache.delete(key); // it kept changing under us: no entry is better than a wrong one
+    await cache.delete(key, now); // it kept changing under us: no entry is better than a wrong one
   }
 
   /** Writes the cache after a database write; if that fails, the entry may be outdated. */
-  async function afterWrite(key: string, action: string, now: number, plan: (current: Entry | null) => Planned | undefined): Promise<void> {
+  async function afterWrite(key: string, action: string, now: number, decide: (current: Entry | null) => CacheWrite | undefined): Promise<void> {
     const id = hashKey(key);
     const done = await withCache(id, key, action, async () => {
-      await settle(key, now, plan);
+      await settle(key, now, decide);
       return true;
     });
     if (done === undefined) markDirty(id);
   }
 
-  const deletedMarker = (now: number): Planned => ({ payload: '{"deleted":true}', expiresAt: now + DELETED_MARKER_MS });
+  const deletedMarker = (now: number): CacheWrite => ({ payload: '{"deleted":true}', expiresAt: now + DELETED_MARKER_MS });
 
   /** Drops the cache entry of a record deleted by id (the user index knows ids, not keys). */
   async function forget(id: string): Promise<void> {
@@ -165,7 +156,7 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
   // The user index is the database's; it is offered only if the cache can drop entries by id,
   // or "sign out everywhere" would leave the sessions alive in the cache.
   const { listByUser, deleteByUser, deleteById } = database;
-  const userIndex: Pick<ServerBackend, "listByUser" | "deleteByUser" | "deleteById"> =
+  const userIndexMethods: Pick<ServerBackend, "listByUser" | "deleteByUser" | "deleteById"> =
     listByUser && deleteByUser && deleteById && cache.deleteById
       ? {
           listByUser: (userId, now) => listByUser.call(database, userId, now),
@@ -196,15 +187,15 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
       // Fill only a cache that answered, and never over a newer copy or a deletion marker.
       if (record !== null && cached !== undefined) {
         let filled = false;
-        const plan = (current: Entry | null) => {
+        const decide = (current: Entry | null) => {
           filled = current === null || (current.kind === "session" && current.record.version < record.version);
-          return filled ? planFor(record) : undefined;
+          return filled ? cacheWriteFor(record) : undefined;
         };
-        await withCache(hashKey(key), key, "fill", () => settle(key, now, plan, cached));
+        await withCache(hashKey(key), key, "fill", () => settle(key, now, decide, cached));
         // A revocation by id (endAllForUser, the admin, the CLI) knows no key, so it can only drop
         // the entry, not leave a marker: if it ran between our database read and our fill, the
         // fill put the session back. Asking the database again after the fill closes that gap.
-        if (filled && !(await database.exists(key))) {
+        if (filled && !(await database.exists(key, now))) {
           await afterWrite(key, "write", now, () => deletedMarker(now));
           return null;
         }
@@ -221,7 +212,7 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
         createdAt: write.now,
         updatedAt: write.now,
       };
-      await afterWrite(key, "write", write.now, () => planFor(record));
+      await afterWrite(key, "write", write.now, () => cacheWriteFor(record));
     },
     async update(key, write, expectedVersion) {
       try {
@@ -231,7 +222,7 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
         if (error instanceof UpdateError) await afterWrite(key, "write", write.now, () => deletedMarker(write.now));
         if (error instanceof VersionConflictError) {
           const id = hashKey(key);
-          const done = await withCache(id, key, "invalidate", async () => cache.delete(key).then(() => true));
+          const done = await withCache(id, key, "invalidate", async () => cache.delete(key, write.now).then(() => true));
           if (done === undefined) markDirty(id);
         }
         throw error;
@@ -240,7 +231,7 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
       // The cache's copy gives createdAt; without one, the next load fills it from the database.
       await afterWrite(key, "write", write.now, (current) => {
         if (current?.kind !== "session" || current.record.version >= version) return undefined;
-        return planFor({
+        return cacheWriteFor({
           data: write.data,
           expiresAt: write.expiresAt,
           userId: write.userId,
@@ -250,19 +241,20 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
         });
       });
     },
-    async delete(key) {
-      await database.delete(key);
-      const now = clock(); // the marker must outlive a request, by the clock loads are checked against
+    // createSessions passes the app's clock as `now`; only a caller outside it (a script, a test) falls back to the machine's.
+    async delete(key, now = Date.now()) {
+      await database.delete(key, now);
+      // The marker must outlive a request, by the clock loads are checked against.
       await afterWrite(key, "write", now, () => deletedMarker(now));
     },
-    async exists(key) {
+    async exists(key, now = Date.now()) {
       // As Django's cached_db: the cache first, then the database (expired records included).
-      const cached = await withCache(hashKey(key), key, "read", () => cache.load(key, clock()));
+      const cached = await withCache(hashKey(key), key, "read", () => cache.load(key, now));
       const entry = cached ? parseEntry(cached) : null;
       if (entry !== null) return entry.kind === "session";
-      return database.exists(key);
+      return database.exists(key, now);
     },
-    ...userIndex,
+    ...userIndexMethods,
     // The admin listing reads the database: it holds every session, the cache only some.
     ...(database.listSessions ? { listSessions: database.listSessions.bind(database) } : {}),
     ...(database.clearExpired ? { clearExpired: (now: number) => (database.clearExpired as (now: number) => Promise<number>)(now) } : {}),
@@ -274,7 +266,7 @@ export function cachedDatabaseBackend(options: CachedDatabaseBackendOptions): Se
 }
 
 /** The cache entry holding `record`. */
-function planFor(record: StoredSession): Planned {
+function cacheWriteFor(record: StoredSession): CacheWrite {
   const payload = JSON.stringify({ v: record.version, c: record.createdAt, u: record.updatedAt, user: record.userId, d: record.data });
   return { payload, expiresAt: record.expiresAt };
 }

@@ -15,7 +15,7 @@ export type Print = (text: string) => void;
 export async function migrate(sessions: Sessions, print: Print): Promise<void> {
   const store = gatewayOf(sessions.options);
   if (!store.supports("migrate")) {
-    print(`The ${store.backend.name} session store ${store.whyNot("migrate")}; nothing to migrate.`);
+    print(`${store.lacks("migrate")} Nothing to migrate.`);
     return;
   }
   await sessions.migrate();
@@ -27,7 +27,7 @@ export async function clearSessions(sessions: Sessions, print: Print): Promise<v
   const store = gatewayOf(sessions.options);
   // Django's cache and signed-cookie engines make this a silent no-op; saying so is kinder to whoever reads the cron log.
   if (!store.supports("clearExpired")) {
-    print(`The ${store.backend.name} session store ${store.whyNot("clearExpired")}; nothing to delete.`);
+    print(`${store.lacks("clearExpired")} Nothing to delete.`);
     return;
   }
   const deleted = await sessions.clearExpired();

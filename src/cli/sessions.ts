@@ -162,7 +162,7 @@ class Runner {
   /** The sessions' backend gateway, if the backend offers `capability`; otherwise the gateway's reason why not (exit 1). */
   #store(capability: Capability): BackendGateway {
     const store = gatewayOf(this.#sessions.options);
-    if (!store.supports(capability)) throw new CommandError(`the ${store.backend.name} session store ${store.whyNot(capability)}.`);
+    if (!store.supports(capability)) throw new CommandError(store.lacks(capability));
     return store;
   }
 

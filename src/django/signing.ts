@@ -303,60 +303,55 @@ export function parsePythonJson(text: string): ParsedPythonJson {
   const enter = () => {
     if (++depth > MAX_JSON_DEPTH) fail(`nested deeper than ${MAX_JSON_DEPTH} levels`);
   };
+  /** The rest of an object or array after its opening bracket: `member` reads one, up to `close`. */
+  const members = <T>(close: "}" | "]", member: () => void, result: T): T => {
+    enter();
+    i++;
+    skip();
+    if (text[i] !== close)
+      for (;;) {
+        member();
+        skip();
+        if (text[i] === close) break;
+        if (text[i] !== ",") fail(`expected "," or "${close}"`);
+        i++;
+      }
+    i++;
+    depth--;
+    return result;
+  };
   const parse = (): unknown => {
     skip();
     const c = text[i];
     if (c === "{") {
-      enter();
-      i++;
       const object = Object.create(null) as Record<string, unknown>;
-      skip();
-      if (text[i] === "}") {
-        i++;
-        depth--;
-        return object;
-      }
-      for (;;) {
-        skip();
-        if (text[i] !== '"') fail("expected a key");
-        const key = string();
-        skip();
-        if (text[i] !== ":") fail('expected ":"');
-        i++;
-        path.push(key);
-        object[key] = parse();
-        path.pop();
-        skip();
-        if (text[i] === ",") i++;
-        else if (text[i] === "}") {
+      return members(
+        "}",
+        () => {
+          skip();
+          if (text[i] !== '"') fail("expected a key");
+          const key = string();
+          skip();
+          if (text[i] !== ":") fail('expected ":"');
           i++;
-          depth--;
-          return object;
-        } else fail('expected "," or "}"');
-      }
+          path.push(key);
+          object[key] = parse();
+          path.pop();
+        },
+        object,
+      );
     }
     if (c === "[") {
-      enter();
-      i++;
       const array: unknown[] = [];
-      skip();
-      if (text[i] === "]") {
-        i++;
-        depth--;
-        return array;
-      }
-      for (;;) {
-        path.push(array.length);
-        array.push(parse());
-        path.pop();
-        skip();
-        if (text[i] === ",") i++;
-        else if (text[i] === "]") {
-          i++;
-          depth--;
-          return array;
-        } else fail('expected "," or "]"');
-      }
+      return members(
+        "]",
+        () => {
+          path.push(array.length);
+          array.push(parse());
+          path.pop();
+        },
+        array,
+      );
     }
     if (c === '"') return string();
     if (c === "t") return literal("true", true);

@@ -28,11 +28,11 @@
  * headers Django was observed to send (reference/django-semantics.md section 3.1).
  * @module
  */
-import { request as httpRequest, type IncomingHttpHeaders, type Server } from "node:http";
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterEach, describe, expect, it } from "vitest";
-import { createSessions, type Session, type Sessions, type SessionsOptions } from "tessera-sessions";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createSessions, type ServerBackend, type Session, type Sessions, type SessionsOptions } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
 import { countingBackend } from "../helpers.js";
 
@@ -106,7 +106,7 @@ const UNKNOWN_KEY = "abcdefghijklmnopqrstuvwxyz012345";
 /** The session cookie Tessera sends with default options (Secure is Tessera's default). */
 const defaultCookie = (key: string) => `sessionid=${key}; Max-Age=${TWO_WEEKS}; Path=/; Expires=${EXPIRES_TWO_WEEKS}; HttpOnly; Secure; SameSite=Lax`;
 /** Django's deletion cookie with default options. */
-const DELETION = `sessionid=; Max-Age=0; Path=/; Expires=${EPOCH}; SameSite=Lax`;
+export const DELETION = `sessionid=; Max-Age=0; Path=/; Expires=${EPOCH}; SameSite=Lax`;
 
 /**
  * Django's observed headers (section 3.1, clock 1700000000, SESSION_COOKIE_SECURE False as in
@@ -755,5 +755,94 @@ export function runAdapterSuite(adapter: AdapterSuiteOptions): void {
       const unknown = [...skipped.keys()].filter((title) => !titles.has(title));
       expect(unknown, "skip entries that match no test title").toEqual([]);
     });
+  });
+}
+
+// ---- the web scenarios: what the suite's framework-neutral routes cannot express ----
+
+/*
+ * Koa, Hono, Fetch, h3 and the built fixtures (SvelteKit, Astro) also serve these routes with
+ * their framework's own code, and `describeWebScenarios` checks over a real socket what the
+ * routes above cannot say (the handler's own headers kept, a redirect's headers not leaking into
+ * the 400); each test file's framework specifics use the same routes.
+ *
+ * Routes every such app serves, using `ctx.session` / `c.var.session` / the fetch session:
+ *   GET /read                 200, body = session "name" or "none"
+ *   GET /write?name=x         200 "saved" after set("name", x)
+ *   GET /flush                200 "flushed" after flush()
+ *   GET /interrupt            loads, deletes the record behind the session's back, sets, redirects: 400
+ *   GET /own-headers          sets its own cookie "theme=dark; Path=/" and "Vary: Accept-Encoding", then set("name", "own")
+ */
+
+const SESSION_COOKIE = /^sessionid=([a-z0-9]{32}); Max-Age=1209600; Path=\/; Expires=Tue, 28 Nov 2023 22:13:20 GMT; HttpOnly; Secure; SameSite=Lax$/;
+
+export type CountingBackend = ReturnType<typeof countingBackend>;
+
+/** A fresh store and sessions with the default options and the fixed clock. */
+export function testSessions(backend: ServerBackend = memoryBackend()): { store: CountingBackend; sessions: Sessions } {
+  const store = countingBackend(backend);
+  return { store, sessions: createSessions({ backend: store, clock: () => NOW }) };
+}
+
+/** A node:http server for `listener` on 127.0.0.1, port 0 (see {@link listenOn}). */
+export const listen = (listener: RequestListener): Promise<RunningServer> => listenOn(createServer(listener));
+
+/** The session key in a session `Set-Cookie` value, after checking every attribute exactly. */
+export function keyFrom(setCookie: string | undefined): string {
+  const match = SESSION_COOKIE.exec(setCookie ?? "");
+  expect(match, `not a session cookie: ${setCookie}`).not.toBeNull();
+  return (match as RegExpExecArray)[1] as string;
+}
+
+/** Registers the shared scenarios against an app built by `start` for the given sessions. */
+export function describeWebScenarios(name: string, start: (sessions: Sessions, store: CountingBackend) => Promise<RunningServer>): void {
+  describe(`${name}: beyond the conformance suite`, () => {
+    let store: CountingBackend;
+    let server: RunningServer;
+    const get = (path: string, cookie?: string) =>
+      fetch(server.url + path, { redirect: "manual", ...(cookie === undefined ? {} : { headers: { cookie: `sessionid=${cookie}` } }) });
+    /** A stored session with name "ann"; returns its key. */
+    const login = async () => keyFrom((await get("/write?name=ann")).headers.get("set-cookie") ?? undefined);
+
+    beforeAll(async () => {
+      const made = testSessions();
+      store = made.store;
+      server = await start(made.sessions, store);
+    });
+    afterAll(() => server.close());
+
+    it("a session deleted during a request that redirects: 400, and nothing of the redirect leaks", async () => {
+      const key = await login();
+      const res = await get("/interrupt", key);
+      expect(res.status).toBe(400);
+      expect(res.headers.get("location")).toBeNull();
+      expect(res.headers.getSetCookie()).toEqual([]);
+      expect(await store.exists(key)).toBe(false);
+    });
+
+    it("the handler's own Set-Cookie and Vary are kept beside the session's", async () => {
+      const res = await get("/own-headers");
+      const cookies = res.headers.getSetCookie();
+      expect(cookies).toHaveLength(2);
+      expect(cookies[0]).toBe("theme=dark; Path=/");
+      keyFrom(cookies[1]);
+      expect(res.headers.get("vary")).toBe("Accept-Encoding, Cookie");
+    });
+  });
+}
+
+/** A byte stream of `chunks`, pulled one at a time; an error in `chunks` errors the stream. */
+export function streamOf(chunks: AsyncIterable<string>): ReadableStream<Uint8Array> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await iterator.next();
+      if (done) controller.close();
+      else controller.enqueue(encoder.encode(value));
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
   });
 }

@@ -4,12 +4,11 @@
  * once, and the build's own node:http handler serves it. Each test gives the running app its
  * sessions and routes (test/fixtures/contract.ts).
  */
-import { createServer, type RequestListener } from "node:http";
+import type { RequestListener } from "node:http";
 import { pathToFileURL } from "node:url";
 import { beforeAll } from "vitest";
 import { buildFixture, describeFixtureSpecifics, fixtureDir, scenarioRoutes, suiteRoutes, useInFixture } from "../fixtures/serve.js";
-import { listenOn, runAdapterSuite } from "./adapter.suite.js";
-import { describeWebScenarios, listen } from "./web-scenarios.js";
+import { describeWebScenarios, listen, runAdapterSuite } from "./adapter.suite.js";
 
 let listener: RequestListener;
 
@@ -23,7 +22,7 @@ runAdapterSuite({
   name: "astro",
   start: async (sessions, routes) => {
     useInFixture(sessions, suiteRoutes(routes));
-    return listenOn(createServer(listener));
+    return listen(listener);
   },
   skip: [
     {

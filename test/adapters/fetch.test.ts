@@ -1,12 +1,10 @@
-import { createServer } from "node:http";
 import { getRequestListener } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackendError, createSessions, SessionInterruptedError, type Session, type Sessions } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
 import { withSession } from "tessera-sessions/fetch";
 import { countingBackend, recordingLogger } from "../helpers.js";
-import { listenOn, NOW, runAdapterSuite } from "./adapter.suite.js";
-import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, streamOf, testSessions } from "./web-scenarios.js";
+import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, NOW, runAdapterSuite, streamOf, testSessions } from "./adapter.suite.js";
 
 runAdapterSuite({
   name: "fetch",
@@ -21,7 +19,7 @@ runAdapterSuite({
         return new Response(streamOf(result.chunks), { headers: { "Content-Type": "text/plain" } });
       });
     // A handler's own exception propagates to the runtime; this node:http bridge answers it 500.
-    return listenOn(createServer(getRequestListener(handler)));
+    return listen(getRequestListener(handler));
   },
   skip: [
     {

@@ -1,11 +1,9 @@
-import { createServer } from "node:http";
 import { H3, HTTPError, redirect, toNodeHandler, type H3Event } from "h3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackendError, SessionInterruptedError, type Session, type Sessions } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
 import { sessionMiddleware } from "tessera-sessions/h3";
-import { listenOn, runAdapterSuite } from "./adapter.suite.js";
-import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, streamOf, testSessions } from "./web-scenarios.js";
+import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, runAdapterSuite, streamOf, testSessions } from "./adapter.suite.js";
 
 /** The session the middleware put on the event (the tests fail loudly if it did not). */
 const sessionOf = (event: H3Event): Session => {
@@ -31,7 +29,7 @@ runAdapterSuite({
         return new Response(streamOf(result.chunks), { headers: { "Content-Type": "text/plain" } });
       });
     }
-    return listenOn(createServer(toNodeHandler(app)));
+    return listen(toNodeHandler(app));
   },
 });
 

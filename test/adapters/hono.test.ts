@@ -1,4 +1,3 @@
-import { createServer } from "node:http";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
@@ -7,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackendError, SessionError, SessionInterruptedError, type Sessions } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
 import { sessionMiddleware } from "tessera-sessions/hono";
-import { listenOn, runAdapterSuite } from "./adapter.suite.js";
-import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, NOW, streamOf, testSessions } from "./web-scenarios.js";
+import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, NOW, runAdapterSuite, streamOf, testSessions } from "./adapter.suite.js";
 
 runAdapterSuite({
   name: "hono",
@@ -30,7 +28,7 @@ runAdapterSuite({
       if (error instanceof SessionError) return c.text(error.code, error.status as ContentfulStatusCode);
       return c.text("Internal Server Error", 500);
     });
-    return listenOn(createServer(getRequestListener(app.fetch)));
+    return listen(getRequestListener(app.fetch));
   },
 });
 

@@ -1,12 +1,10 @@
-import { createServer } from "node:http";
 import { Readable } from "node:stream";
 import Koa from "koa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackendError, type Sessions } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
 import { sessionMiddleware } from "tessera-sessions/koa";
-import { listenOn, runAdapterSuite } from "./adapter.suite.js";
-import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, testSessions } from "./web-scenarios.js";
+import { type CountingBackend, DELETION, describeWebScenarios, keyFrom, listen, runAdapterSuite, testSessions } from "./adapter.suite.js";
 
 runAdapterSuite({
   name: "koa",
@@ -26,7 +24,7 @@ runAdapterSuite({
         ctx.body = result.body;
       } else ctx.body = Readable.from(result.chunks);
     });
-    return listenOn(createServer(app.callback()));
+    return listen(app.callback());
   },
 });
 

@@ -15,7 +15,7 @@ import { memoryBackend } from "tessera-sessions/backends/memory";
 import { tesseraSessionStorage, type TesseraSessionStorage } from "tessera-sessions/react-router";
 import { hashKey } from "../../src/keys.js";
 import { countingBackend, recordingLogger } from "../helpers.js";
-import { type CountingBackend, DELETION, keyFrom, listen, NOW, testSessions } from "./web-scenarios.js";
+import { type CountingBackend, DELETION, keyFrom, listen, NOW, testSessions } from "./adapter.suite.js";
 
 type Data = { user?: string; cart?: number[]; theme?: string };
 type Flash = { notice: string };

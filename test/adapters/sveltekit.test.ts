@@ -4,13 +4,12 @@
  * over node:http through `@sveltejs/kit/node` (what adapter-node does). Each test gives the
  * running app its sessions and routes (test/fixtures/contract.ts).
  */
-import { createServer, type RequestListener } from "node:http";
+import type { RequestListener } from "node:http";
 import { pathToFileURL } from "node:url";
 import { getRequest, setResponse } from "@sveltejs/kit/node";
 import { beforeAll } from "vitest";
 import { buildFixture, describeFixtureSpecifics, fixtureDir, scenarioRoutes, suiteRoutes, useInFixture } from "../fixtures/serve.js";
-import { listenOn, runAdapterSuite } from "./adapter.suite.js";
-import { describeWebScenarios, listen } from "./web-scenarios.js";
+import { describeWebScenarios, listen, runAdapterSuite } from "./adapter.suite.js";
 
 let listener: RequestListener;
 
@@ -31,7 +30,7 @@ runAdapterSuite({
   name: "sveltekit",
   start: async (sessions, routes) => {
     useInFixture(sessions, suiteRoutes(routes));
-    return listenOn(createServer(listener));
+    return listen(listener);
   },
 });
 

@@ -647,7 +647,7 @@ describe("admin over plain HTTP", () => {
     expect(response.headers.get("cache-control")).toBe("no-store");
     const text = await response.text();
     expect(text).toContain(
-      "backend keeps each session inside the visitor&#39;s own cookie (signed or encrypted), so the server holds no list of sessions to show.",
+      '<div class="notice warn">The signed-cookies backend keeps sessions in the visitors&#39; cookies, so the server has none. Use the database, file, Redis or memory backend to list sessions.</div>',
     );
     expect((await admin(new Request("http://localhost/elsewhere"))).status).toBe(404);
   });

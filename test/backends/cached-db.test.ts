@@ -313,30 +313,53 @@ describe("cachedDatabaseBackend options", () => {
     expect(() => cachedDatabaseBackend({ cache: undefined as unknown as ServerBackend, database: sqlite() })).toThrow(/cache must be a server-side backend/);
   });
 
-  it("reads and writes the cache by the app's clock, not the machine's (exists, delete)", async () => {
+  it("reads and writes the cache by the `now` it is handed, not the machine's clock (exists, delete)", async () => {
     // A fake clock years away from the machine's, in each direction.
     const clock = { now: Date.UTC(2001, 0, 1), read: () => clock.now };
     const database = countingBackend(sqlite());
-    const backend = cachedDatabaseBackend({ cache: memoryBackend(), database, clock: clock.read });
+    const backend = cachedDatabaseBackend({ cache: memoryBackend(), database });
     const key = generateKey();
     await backend.create(key, write("{}", clock.now));
     database.reset();
     // The cached copy is alive at the app's time (it expired long ago by Date.now()): the cache answers.
-    expect(await backend.exists(key)).toBe(true);
+    expect(await backend.exists(key, clock.now)).toBe(true);
     expect(database.calls).toEqual({});
     clock.now = Date.UTC(2100, 0, 1);
     const later = generateKey();
     await backend.create(later, write("{}", clock.now));
-    await backend.delete(later);
+    await backend.delete(later, clock.now);
     database.reset();
     // The "deleted" marker lives by the app's clock too, so a load meets it and never asks the database.
     expect(await backend.load(later, clock.now)).toBeNull();
-    expect(await backend.exists(later)).toBe(false);
+    expect(await backend.exists(later, clock.now)).toBe(false);
     expect(database.calls).toEqual({});
-    expect(() => cachedDatabaseBackend({ cache: memoryBackend(), database: sqlite(), clock: 5 as unknown as () => number })).toThrow(
-      /clock must be a function/,
-    );
     await backend.close?.();
+  });
+
+  it("createSessions hands it the app's clock: a session flushed under a fake clock stays gone from the cache, the clock given once", async () => {
+    const clock = { now: Date.UTC(2100, 0, 1) };
+    const database = countingBackend(sqlite());
+    const sessions = createSessions({
+      backend: cachedDatabaseBackend({ cache: memoryBackend(), database }),
+      clock: () => clock.now,
+      logger: { warn() {}, error() {} },
+    });
+    const session = sessions.open();
+    await session.set("user", "ann");
+    await session.save();
+    const key = session.sessionKey as string;
+    expect(await sessions.open(key).exists(key)).toBe(true); // the cached copy, alive at 2100
+    const flushed = sessions.open(key);
+    await flushed.get("user");
+    database.reset();
+    await flushed.flush();
+    expect(database.methods()).toEqual(["delete"]);
+    database.reset();
+    // The marker was dated by the app's 2100, so it is alive then: neither call reaches the database.
+    expect(await sessions.open(key).get("user")).toBeUndefined();
+    expect(await sessions.open(key).exists(key)).toBe(false);
+    expect(database.calls).toEqual({});
+    await sessions.close();
   });
 
   it("clears expired sessions in the database and closes both", async () => {

@@ -4,8 +4,10 @@
  *   POST /login {user}  -> cycleKey, set user      GET /me -> { user, cart, crypto }
  *   POST /cart {item}   -> append to the cart      POST /logout -> flush
  *   GET /default-backend -> what createSessions() without a backend says on this runtime
+ *   GET /csrf -> { token } and the CSRF cookie    POST /csrf (X-CSRF-Token) -> 200, or 403 for a bad token
  */
 import { createSessions } from "tessera-sessions";
+import { createCsrf } from "tessera-sessions/csrf";
 import { signedCookieBackend } from "tessera-sessions/backends/signed-cookies";
 import { withSession } from "tessera-sessions/fetch";
 import { portableCrypto } from "../../src/crypto.js";
@@ -17,6 +19,8 @@ const sessions = createSessions<{ user?: string; cart?: string[] }>({
   cookie: { secure: false },
   logger: { warn: (message: string) => warnings.push(message), error: (message: string) => warnings.push(message) },
 });
+
+const csrf = createCsrf(sessions);
 
 async function handle(request: Request): Promise<Response> {
   const url = new URL(request.url);
@@ -43,6 +47,16 @@ async function handle(request: Request): Promise<Response> {
         crypto: portableCrypto.name,
         warnings: warnings.length,
       });
+    }
+    if (request.method === "GET" && url.pathname === "/csrf") {
+      const { token, setCookie } = await csrf.issue(request.headers.get("cookie"), session);
+      const response = Response.json({ token });
+      if (setCookie !== undefined) response.headers.append("Set-Cookie", setCookie);
+      return response;
+    }
+    if (request.method === "POST" && url.pathname === "/csrf") {
+      const ok = await csrf.verify(request.headers.get("cookie"), request.headers.get(csrf.headerName), session);
+      return ok ? Response.json({ ok: true }) : new Response("Forbidden", { status: 403 });
     }
     if (request.method === "GET" && url.pathname === "/default-backend") {
       // createSessions without a backend: the default SQLite file needs a writable file system.

@@ -10,9 +10,10 @@ import { bundleForEdge } from "./bundle.js";
 const entry = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
 describe("the edge bundle", () => {
-  it("a cookie-only fetch app bundles for an edge runtime with no node: import", async () => {
+  it("a cookie-only fetch app with CSRF forms bundles for an edge runtime with no node: import", async () => {
     const { text, externalImports } = await bundleForEdge(entry("app.ts"));
     expect(text).toContain("withSession");
+    expect(text).toContain("tessera.csrf"); // tessera-sessions/csrf is in
     expect(text).toContain("crypto.subtle"); // the Web Crypto path is in
     expect(externalImports).toEqual([]); // nothing left for the runtime to resolve
     expect(text.match(/\b(?:import|require)\s*\(\s*["']node:|\bfrom\s*["']node:/g)).toBe(null);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { createSessions } from "tessera-sessions";
 import { signedCookieBackend } from "tessera-sessions/backends/signed-cookies";
+import { createCsrf } from "tessera-sessions/csrf";
 import { bundleForEdge } from "./bundle.js";
 import { startBun, startDeno, startWorkerd, type RunningApp } from "./runtimes.js";
 
@@ -117,6 +118,20 @@ for (const runtime of runtimes) {
       const clean = sessionCookie(answer.response) as string;
       expect(clean).toMatch(/^e3\./);
       expect((await me(clean)).body).toMatchObject({ user: null, cart: [], warnings: before + 1 });
+    });
+
+    it("CSRF: a token issued there verifies there, a forged one is refused, and Node computes the same token", async () => {
+      const issued = await fetch(`${app.url}/csrf`);
+      const { token } = (await issued.json()) as { token: string };
+      const csrfCookie = issued.headers.getSetCookie().find((c) => c.startsWith("csrftoken=")) as string;
+      expect(csrfCookie).toMatch(/^csrftoken=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/);
+      const cookie = csrfCookie.split(";")[0] as string;
+      const submit = (value: string) => fetch(`${app.url}/csrf`, { method: "POST", headers: { cookie, "x-csrf-token": value } });
+      expect((await submit(token)).status).toBe(200);
+      expect((await submit(token.replace(/^./, (c) => (c === "A" ? "B" : "A")))).status).toBe(403);
+      // The runtime's HMAC (node:crypto or @noble/hashes) gives Node's bytes.
+      const nodeSide = createCsrf(createSessions({ backend: signedCookieBackend({ encrypt: true }), secret: SECRET, cookie: { secure: false } }));
+      expect((await nodeSide.issue(cookie)).token).toBe(token);
     });
 
     it("createSessions() without a backend: the default SQLite file is refused at startup where it cannot be written", async () => {

@@ -122,19 +122,24 @@ describe("the admin's store calls go through the gateway", () => {
   });
 });
 
+/** `tessera sessions <args>` against `sessions`: its exit code and what it wrote to stderr. */
+async function sessionsCli(args: string[], sessions: Sessions): Promise<{ code: number; stderr: string }> {
+  let stderr = "";
+  const code = await sessionsCommand(args, {
+    stdout: () => {},
+    stderr: (t) => void (stderr += t),
+    env: {},
+    cwd: process.cwd(),
+    readStdin: async () => "",
+    sessions,
+  });
+  return { code, stderr };
+}
+
 describe("the CLI's store calls go through the gateway", () => {
   it("tessera sessions and clearsessions fail with the BackendError (exit 1) instead of hanging", async () => {
     const sessions = createSessions({ backend: hanging(["listSessions", "clearExpired", "migrate"]), backendTimeoutMs: 40, logger: quiet });
-    let stderr = "";
-    const code = await sessionsCommand(["list"], {
-      stdout: () => {},
-      stderr: (t) => void (stderr += t),
-      env: {},
-      cwd: process.cwd(),
-      readStdin: async () => "",
-      sessions,
-    });
-    expect({ code, stderr }).toEqual({ code: 1, stderr: `tessera: ${late("hanging", "list sessions", 40).replace("[tessera] ", "")}\n` });
+    expect(await sessionsCli(["list"], sessions)).toEqual({ code: 1, stderr: `tessera: ${late("hanging", "list sessions", 40).replace("[tessera] ", "")}\n` });
     await expect(clearSessions(sessions, () => {})).rejects.toThrow(late("hanging", "delete expired sessions", 40));
     await expect(migrate(sessions, () => {})).rejects.toBeInstanceOf(DeadlineError);
   });
@@ -166,16 +171,10 @@ describe("a real Redis that stops answering (SIGSTOP)", () => {
     expect(waited).toBeGreaterThanOrEqual(290);
     expect(waited).toBeLessThan(3000); // well before the client's 5000 ms
 
-    let stderr = "";
-    const code = await sessionsCommand(["clear-user", "alice"], {
-      stdout: () => {},
-      stderr: (t) => void (stderr += t),
-      env: {},
-      cwd: process.cwd(),
-      readStdin: async () => "",
-      sessions,
+    expect(await sessionsCli(["clear-user", "alice"], sessions)).toEqual({
+      code: 1,
+      stderr: `tessera: ${late("redis", "end the user's sessions", 300).replace("[tessera] ", "")}\n`,
     });
-    expect({ code, stderr }).toEqual({ code: 1, stderr: `tessera: ${late("redis", "end the user's sessions", 300).replace("[tessera] ", "")}\n` });
 
     redis.resume();
     // A deadline drops the answer, not the command: the clear-user that timed out ran once Redis woke up.

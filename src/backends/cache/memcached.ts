@@ -125,7 +125,7 @@ export function memcachedStore(open: () => Promise<MemjsLike>, owned: boolean, p
       await addToIndex(userId, id, ttl);
       return (await request(OP.add, id, value, ttl)).header.status === STATUS.ok;
     },
-    users: {
+    userIndex: {
       list,
       async deleteAll(userId, exceptId) {
         const ended = new Set<string>();

@@ -187,7 +187,7 @@ export function redisClusterStore(open: () => Promise<RedisClusterLike>, prefix:
       if (user !== "") await unindex(user, id);
     },
     has: async (id) => Number(await send(prefix + id, true, ["EXISTS", prefix + id])) > 0,
-    users: {
+    userIndex: {
       list: async (userId) => getAll(await members(userId)),
       async deleteAll(userId, exceptId) {
         let count = 0;

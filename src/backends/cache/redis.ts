@@ -137,7 +137,7 @@ export function redisStore(open: () => Promise<RedisLike>, prefix: string, timeo
     },
     del: async (id) => void (await run(DELETE_SCRIPT, ["1", prefix + id, users, id])),
     has: async (id) => Number(await send(["EXISTS", prefix + id])) > 0,
-    users: {
+    userIndex: {
       async list(userId) {
         const ids = Array.from((await send(["SMEMBERS", users + userId])) as Iterable<unknown>, (id) => replyText(id) as string);
         return ids.length === 0 ? [] : mget(ids);

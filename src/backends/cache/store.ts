@@ -17,8 +17,8 @@ export interface Store {
   swap(id: string, expected: number, write: SessionWrite, ttl: number): Promise<"ok" | "missing" | "conflict">;
   del(id: string): Promise<void>;
   has(id: string): Promise<boolean>;
-  /** The user index, where the server can keep one (Redis sets; memcached has none). */
-  readonly users?: {
+  /** The user index (Redis sets or sorted sets; memcached a value per user). */
+  readonly userIndex?: {
     /** The ids indexed under `userId` with their stored values (null when gone). */
     list(userId: string): Promise<{ id: string; value: string | null }[]>;
     /** Deletes the user's records except `exceptId`; returns how many. */
