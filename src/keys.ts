@@ -65,8 +65,15 @@ export function secretProblem(value: unknown): string | undefined {
  * passwords) because the key itself carries ~165 bits of randomness.
  */
 export function hashKey(key: string): string {
-  return sha256Hex(key);
+  // A request hashes its key for the load and again for the save: the last answer is kept.
+  if (key !== lastKey) {
+    lastHash = sha256Hex(key);
+    lastKey = key;
+  }
+  return lastHash;
 }
+let lastKey: string | undefined;
+let lastHash = "";
 
 /** Compares two strings in time independent of where they differ (for signatures and tokens). */
 export function constantTimeEqual(a: string, b: string): boolean {

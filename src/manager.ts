@@ -11,7 +11,7 @@ import { gatewayOf } from "./gateway.js";
 import { hashKey } from "./keys.js";
 import { resolveOptions, type ResolvedOptions, type SessionsOptions } from "./options.js";
 import { observeCommit, observeCommitSync, readMetrics, type SessionMetrics } from "./observe.js";
-import { oldCookie, Session, touchDue, type SessionData } from "./session.js";
+import { cookieMaxAge, oldCookie, Session, touchDue, type SessionData } from "./session.js";
 import { sessionOf, type SessionCarrier } from "./carrier.js";
 
 /** What the adapter must add to the response. */
@@ -211,7 +211,8 @@ async function commit<Data extends object>(options: ResolvedOptions, session: Se
   const planned = plan(options, session, status);
   if (typeof planned === "object") return planned;
   const { accessed } = session;
-  const maxAge = (await session.getExpireAtBrowserClose()) ? undefined : await session.getExpiryAge();
+  const pendingMaxAge = session[cookieMaxAge]();
+  const maxAge = pendingMaxAge instanceof Promise ? await pendingMaxAge : pendingMaxAge;
   try {
     await session.save();
   } catch (error) {

@@ -77,6 +77,8 @@ export const touchDue = Symbol("tessera.touchDue");
 export const oldCookie = Symbol("tessera.oldCookie");
 /** @internal The options of the `createSessions` that opened a session (see `sessions.of`). */
 export const openedBy = Symbol("tessera.openedBy");
+/** @internal The commit asks a session through this for the Max-Age of the cookie a save sends. */
+export const cookieMaxAge = Symbol("tessera.cookieMaxAge");
 
 type Key<Data> = keyof Data & string;
 
@@ -287,9 +289,7 @@ export class Session<Data extends object = SessionData> {
    */
   async getExpiryAge(options: ExpiryOptions = {}): Promise<number> {
     const { modification, expiry, limit } = await this.#expiryInputs(options);
-    const age = djangoExpiryAge(expiry, modification, this.#options.cookie.maxAge);
-    // Python's timedelta days*86400 + seconds: the floor of the whole seconds.
-    return limit === undefined ? age : Math.min(age, Math.floor((limit - modification) / 1000));
+    return expiryAge(expiry, modification, limit, this.#options.cookie.maxAge);
   }
 
   /** The moment the session expires (shortened by `idleTimeout`/`absoluteTimeout` unless `expiry` is given). */
@@ -308,9 +308,24 @@ export class Session<Data extends object = SessionData> {
 
   /** Whether the cookie should last only until the browser closes. */
   async getExpireAtBrowserClose(): Promise<boolean> {
-    const expiry = await this.#storedExpiry();
-    if (expiry === undefined || expiry === null) return this.#options.expireAtBrowserClose;
-    return expiry === 0;
+    return this.#browserClose(await this.#storedExpiry());
+  }
+
+  #browserClose(expiry: unknown): boolean {
+    return expiry === undefined || expiry === null ? this.#options.expireAtBrowserClose : expiry === 0;
+  }
+
+  /**
+   * @internal The Max-Age of the cookie a save sends now: undefined for a browser-session cookie,
+   * else `getExpiryAge()`. Without a promise once the data is loaded, as it is at every save.
+   */
+  [cookieMaxAge](): number | undefined | Promise<number | undefined> {
+    const cache = this.#cache;
+    if (cache === undefined) return this.#data().then(() => this[cookieMaxAge]());
+    const expiry = cache.get(EXPIRY_KEY);
+    if (this.#browserClose(expiry)) return undefined;
+    const now = this.#options.clock();
+    return expiryAge(expiry, now, this.#policyLimit(now), this.#options.cookie.maxAge);
   }
 
   /**
@@ -711,16 +726,20 @@ export class Session<Data extends object = SessionData> {
         ? { version: latest.version, data: latest.data, userId: latest.userId, createdAt: latest.createdAt }
         : { version: newest.#version ?? 0, data: newest.#cache ?? new Map<string, unknown>(), userId: newest.#userId, createdAt: newest.#createdAt };
     for (let attempt = 1; ; attempt++) {
-      // Each queued save's own changes, in arrival order, over the base.
-      let data = new Map(base.data);
+      // A lone save over its own loaded data (the usual case) writes that data as it stands: its
+      // changes are in it already. Otherwise each queued save's own changes, in arrival order,
+      // over a copy of the base.
+      const alone = batch.length === 1 && base.data === last.#cache;
+      let data = alone ? base.data : new Map(base.data);
       let userId = base.userId;
       for (const session of batch) {
+        if (session.#userChanged) userId = session.#userId;
+        if (alone) continue;
         if (session.#cleared) data = new Map();
         for (const [changedKey, value] of session.#changes) {
           if (value === DELETED) data.delete(changedKey);
           else data.set(changedKey, value);
         }
-        if (session.#userChanged) userId = session.#userId;
       }
       last.#userId = userId;
       last.#createdAt = base.createdAt;
@@ -733,7 +752,9 @@ export class Session<Data extends object = SessionData> {
           session.#storedExpiresAt = write.expiresAt;
           session.#userId = userId;
           session.#createdAt = base.createdAt;
-          session.#cache = new Map(data); // its own copy: later changes of one request must not leak into the next write
+          // The others get their own copies: later changes of one request must not leak into
+          // another's data. (The next batch copies `writer.latest` before anyone runs again.)
+          session.#cache = session === last ? data : new Map(data);
         }
         writer.latest = { version, data, userId, createdAt: base.createdAt };
         return;
@@ -762,6 +783,13 @@ export class Session<Data extends object = SessionData> {
 
 // `req.session.user` in plain JS: works once loaded, else throws saying what to call (see plain-properties.ts).
 guardPlainProperties(Session.prototype, ["accessed", "modified", "hadCookie"]);
+
+/** getExpiryAge: Django's age, shortened to the policies' `limit` (ms) when there is one. */
+function expiryAge(expiry: unknown, modification: number, limit: number | undefined, cookieAge: number): number {
+  const age = djangoExpiryAge(expiry, modification, cookieAge);
+  // Python's timedelta days*86400 + seconds: the floor of the whole seconds.
+  return limit === undefined ? age : Math.min(age, Math.floor((limit - modification) / 1000));
+}
 
 /** Django's get_expiry_age for `expiry` measured from `modification`, before any timeout policy. */
 function djangoExpiryAge(expiry: unknown, modification: number, cookieAge: number): number {
