@@ -12,7 +12,8 @@
 // SKIP_REDIS=1, SKIP_PG=1, QUICK=1,
 // OUT (markdown path; the chart goes to benchmarks.svg in the same directory),
 // STORE_COUNTERS=0 (no MONITOR / pg_stat_statements counting, e.g. to check their overhead),
-// SKIP_SCALE=1 (do not run bench/scale/run.mjs; the report says "not run"),
+// SKIP_SCALE=1 (do not run bench/scale/run.mjs; the report says "not run"), SKIP_CORE=1 (do not
+// run bench/core.mjs, the session layer's own cost without HTTP), CORE_N / CORE_REPS (its size),
 // SCALE_TIMEOUT (s the scale run may take before it is stopped, 420; QUICK=1 also passes small
 // SCALE_SMALL/SCALE_BIG/SCALE_EXPIRED/SCALE_SESSIONS to it unless they are set),
 // REPORT_FROM=<bench/results/*.json> (measure nothing: re-render OUT and the chart from that file).
@@ -559,6 +560,42 @@ const ADDED_TARGETS = {
   signed: { untouched: 1, read: 6, write: 12, login: 12 },
   encrypted: { untouched: 1, read: 8, write: 15, login: 15 },
 };
+const CORE_TARGETS = { memory: "memory", "signed cookie": "signed", "encrypted cookie": "encrypted" };
+
+/** The core's own CPU per request (bench/core.mjs), beside issue 18's targets. */
+function coreSection(core, L) {
+  L("## The session layer's own cost, without HTTP (`bench/core.mjs`)");
+  L();
+  L(
+    `What the core does for one request, as every adapter drives it (open the session from a Cookie header, use it, commit it), run in one process without a server or framework: CPU µs per request, median of ${core.REPS} runs of ${core.N} requests with the min-max, pinned to one core, measured before the servers start. It is what the session layer costs at least; the server tables above add the adapter's hooks and a real server's garbage collection. Issue 18's target for the added cost after the slash.`,
+  );
+  L();
+  const routes = ["/untouched", "/read", "/write", "/login"];
+  L(`| backend | ${routes.join(" | ")} |`);
+  L(`|---|${routes.map(() => "---:").join("|")}|`);
+  for (const row of core.results) {
+    const target = ADDED_TARGETS[CORE_TARGETS[row.backend]];
+    const cells = routes.map((route) => {
+      const r = row.routes[route];
+      const goal = target?.[route.slice(1)];
+      return `${f1(r.median)} (${f1(r.min)}-${f1(r.max)})${goal === undefined ? "" : ` / ${goal} ${r.median <= goal ? "✓" : "✗"}`}`;
+    });
+    L(`| ${row.backend} | ${cells.join(" | ")} |`);
+  }
+  L();
+}
+
+/** Runs bench/core.mjs pinned to core 1 (the servers' core). */
+function runCore() {
+  const env = { ...(QUICK ? { CORE_N: "5000", CORE_REPS: "3" } : {}), ...process.env, JSON: "1" };
+  const r = spawnSync("taskset", ["-c", "1", process.execPath, join(here, "core.mjs")], { encoding: "utf8", env, timeout: 600_000 });
+  if (r.status !== 0) {
+    console.warn(`warning: core.mjs failed: ${r.stderr}`);
+    return undefined;
+  }
+  return JSON.parse(r.stdout);
+}
+
 const perReqList = (o) =>
   Object.entries(o)
     .sort((a, b) => b[1] - a[1])
@@ -698,6 +735,7 @@ function report(all, meta) {
     L(missed18.length ? `Missed in this run: ${missed18.join("; ")}.` : "Every issue 18 target checked above was met in this run.");
     L();
   }
+  if (meta.core) coreSection(meta.core, L);
   // Issue 7's targets, checked mechanically.
   L("## Issue 7's targets, checked against this run");
   L();
@@ -956,6 +994,10 @@ try {
   if (selected.some((s) => s[2] === "pg")) {
     stops.push(await startPostgres({ statStatements: STORE_COUNTERS }));
     if (STORE_COUNTERS) counters.pg = await PgCounter.open();
+  }
+  if (process.env.SKIP_CORE !== "1") {
+    meta.core = runCore();
+    console.log("core: measured");
   }
   let port = 7400;
   for (const fw of [...new Set(selected.map((s) => s[0]))]) {
