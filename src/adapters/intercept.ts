@@ -7,7 +7,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Sessions } from "../manager.js";
 import type { Session } from "../session.js";
-import { applyCommit, commitNowOrLater, discardPrepared, type ResponseHeaders } from "./shared.js";
+import { applyCommit, commitNowOrLater, discardPrepared, failureAnswer, type ResponseHeaders } from "./shared.js";
 
 /** The calls that send headers, which the commit must precede. */
 export type HeaderSending = "writeHead" | "write" | "end" | "flushHeaders";
@@ -74,6 +74,16 @@ export function attachSession<Data extends object>(
     intercept(this, hold, "flushHeaders", []);
   };
   return session;
+}
+
+/**
+ * Answers a session failure in plain text with its status (interrupted: 400; store down: 503),
+ * or aborts the response if its headers are already out.
+ */
+export function answerFailure(sessions: Sessions<any>, res: ServerResponse, error: unknown): void {
+  const answer = failureAnswer(error, sessions.options.logger);
+  if (res.headersSent) res.destroy();
+  else res.writeHead(answer.status, answer.headers).end(answer.body);
 }
 
 /**

@@ -6,8 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Sessions } from "../manager.js";
 import type { RequestSessionData, Session } from "../session.js";
-import { attachSession } from "./intercept.js";
-import { failureAnswer } from "./shared.js";
+import { answerFailure, attachSession } from "./intercept.js";
 
 export { attachSession } from "./intercept.js";
 
@@ -38,13 +37,7 @@ export function withSession<Data extends object = RequestSessionData>(
   handler: (req: RequestWithSession<Data>, res: ServerResponse) => unknown,
   options: NodeAdapterOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const onError =
-    options.onError ??
-    ((error: unknown, _req: IncomingMessage, res: ServerResponse) => {
-      const answer = failureAnswer(error, sessions.options.logger);
-      if (res.headersSent) res.destroy();
-      else res.writeHead(answer.status, answer.headers).end(answer.body);
-    });
+  const onError = options.onError ?? ((error: unknown, _req: IncomingMessage, res: ServerResponse) => answerFailure(sessions, res, error));
   return (req, res) => {
     const request = req as RequestWithSession<Data>;
     request.session = attachSession(sessions, req, res, (error) => onError(error, req, res));
