@@ -1,4 +1,3 @@
-import { createServer } from "node:http";
 // h3 v1 (what Nuxt 3 and 4 serve through), installed under an alias beside h3 v2.
 import { createApp, createError, createRouter, defineEventHandler, getQuery, sendRedirect, setResponseStatus, toNodeListener, type H3Event } from "h3-v1";
 import { Readable } from "node:stream";
@@ -7,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackendError, type Session, type Sessions } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
 import { sessionHandler } from "tessera-sessions/nuxt";
-import { listenOn, runAdapterSuite } from "./adapter.suite.js";
-import { type CountingBackend, describeWebScenarios, keyFrom, listen, testSessions } from "./web-scenarios.js";
+import { type CountingBackend, describeWebScenarios, keyFrom, listen, runAdapterSuite, testSessions } from "./adapter.suite.js";
 
 const sessionOf = (event: H3Event): Session => {
   const session = event.context["session"] as Session | undefined;
@@ -47,7 +45,7 @@ runAdapterSuite({
         }),
       );
     }
-    return listenOn(createServer(toNodeListener(app)));
+    return listen(toNodeListener(app));
   },
 });
 
