@@ -13,7 +13,8 @@ const decoder = new TextDecoder();
 
 /** The UTF-8 bytes of `text`. */
 export function utf8(text: string): Uint8Array {
-  return encoder.encode(text);
+  // Buffer.from is about four times faster than TextEncoder for short text on Node.
+  return NodeBufferClass ? NodeBufferClass.from(text, "utf8") : encoder.encode(text);
 }
 
 /** `bytes` read as UTF-8 (invalid sequences become U+FFFD, as Buffer#toString does). */

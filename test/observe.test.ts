@@ -62,9 +62,9 @@ describe("tracing channels", () => {
     // A new session: no load (no key), one save (the create), one commit that did I/O.
     expect(tracing.events.map(([channel, phase]) => `${channel}.${phase}`)).toEqual([
       "commit.start",
-      "commit.end", // the synchronous part of the commit; its work goes on asynchronously
-      "save.start",
+      "save.start", // the save begins inside the commit's synchronous part (nothing to await before it)
       "save.end",
+      "commit.end", // the synchronous part of the commit; its work goes on asynchronously
       "save.asyncStart",
       "save.asyncEnd",
       "commit.asyncStart",
