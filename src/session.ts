@@ -77,6 +77,8 @@ export const touchDue = Symbol("tessera.touchDue");
 export const oldCookie = Symbol("tessera.oldCookie");
 /** @internal The options of the `createSessions` that opened a session (see `sessions.of`). */
 export const openedBy = Symbol("tessera.openedBy");
+/** @internal Marks a session an adapter has committed (see `firstCommit` in adapters/shared.ts). */
+export const committed = Symbol("tessera.committed");
 /** @internal The commit asks a session through this for the Max-Age of the cookie a save sends. */
 export const cookieMaxAge = Symbol("tessera.cookieMaxAge");
 
@@ -93,6 +95,8 @@ export class Session<Data extends object = SessionData> {
   modified = false;
   /** Whether the request carried the session cookie (even an invalid one). */
   readonly hadCookie: boolean;
+  /** @internal A field from the start, so marking it never changes the object's shape. */
+  [committed] = false;
 
   readonly #options: ResolvedOptions;
   #key: string | null;

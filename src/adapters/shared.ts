@@ -9,7 +9,7 @@ import { varyWithCookie } from "../cookie.js";
 import { SessionError } from "../errors.js";
 import type { CommitResult, Sessions } from "../manager.js";
 import type { Logger } from "../options.js";
-import type { Session } from "../session.js";
+import { committed, type Session } from "../session.js";
 
 /** A framework's response headers, as the commit path needs them. */
 export interface ResponseHeaders {
@@ -49,18 +49,14 @@ export function discardPrepared(headers: ResponseHeaders): void {
   for (const name of [...headers.names()]) headers.remove(name);
 }
 
-/** Marks a session committed; a symbol property rather than a WeakSet entry, a cost on every request. */
-const COMMITTED = Symbol("tessera.committed");
-
 /**
  * True the first time it is asked for `session`, false afterwards: a session is committed once
  * per request (Django's process_response runs once), even when a framework runs its response
  * hook again for an error response.
  */
 export function firstCommit(session: Session<any>): boolean {
-  const marked = session as { [COMMITTED]?: true };
-  if (marked[COMMITTED] === true) return false;
-  marked[COMMITTED] = true;
+  if (session[committed]) return false;
+  session[committed] = true;
   return true;
 }
 
