@@ -1,0 +1,9 @@
+import { backToShop, sessionOf, shop } from "../shop";
+
+export default defineEventHandler(async (event) => {
+  const session = sessionOf(event);
+  const form = await shop.formOf(toWebRequest(event), session);
+  if (form instanceof Response) return form;
+  await session.set("cart", [...(await session.get("cart", [])), form.get("item") || "?"]);
+  return backToShop();
+});
