@@ -20,4 +20,9 @@ export default defineNuxtConfig({
   // node-listener: .output/server/index.mjs exports a node:http listener; serve.js binds it to 127.0.0.1.
   nitro: { preset: "node-listener", alias: { h3 } },
   compatibilityDate: "2026-01-01",
+  hooks: {
+    // Without pages, Nuxt's Vue renderer would answer every other path with its welcome page
+    // (200): leave the rest to server/routes/[...].ts, a plain 404.
+    "nitro:config": (config) => void delete config.renderer,
+  },
 });

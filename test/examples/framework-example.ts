@@ -111,6 +111,8 @@ export interface FrameworkExample {
   readonly installedMajor: string;
   readonly currentMajor: string;
   readonly currentSpecs: readonly string[];
+  /** What this example answers beyond the shop (each major), as `[what, check]`. */
+  readonly alsoChecks?: readonly (readonly [string, (url: string) => Promise<void>])[];
 }
 
 /**
@@ -157,5 +159,7 @@ export function describeFrameworkExample(example: FrameworkExample): void {
     it("a tampered or oversized session cookie is an empty session, not a 500", async () => {
       await expectBadCookiesEmpty(app.url);
     });
+
+    for (const [what, check] of example.alsoChecks ?? []) it(what, () => check(app.url));
   });
 }
