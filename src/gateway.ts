@@ -86,7 +86,8 @@ export function guardedCall(name: string, limit: number): <T>(action: string, ru
       pending = Promise.reject(error);
     }
     const late = () => `could not ${action}: no answer within ${limit} ms (backendTimeoutMs). The store may be down or overloaded.`;
-    return withDeadline(pending, limit, name, late).catch((error: unknown) => {
+    const bounded = Number.isFinite(limit) ? withDeadline(pending, limit, name, late) : pending;
+    return bounded.catch((error: unknown) => {
       if (error instanceof SessionError) throw error;
       const reason = error instanceof Error ? error.message : String(error);
       throw new BackendError(name, `could not ${action}: ${reason}`, error);
@@ -119,6 +120,9 @@ function createGateway(backend: SessionBackend, limit: number): BackendGateway {
   };
   const unsupported = (capability: Capability) => new ConfigurationError(lacks(capability));
   const call = guardedCall(name, limit);
+  // Maintenance runs as long as the data needs (a million expired rows take tens of seconds):
+  // its failures are BackendErrors, but backendTimeoutMs, a request's bound, does not cut it off.
+  const maintenance = guardedCall(name, Number.POSITIVE_INFINITY);
   /** The backend's `capability` method, or the `unsupported` error. */
   const method = <C extends Capability>(capability: C): NonNullable<ServerBackend[C]> => {
     const found = server?.[capability];
@@ -147,9 +151,9 @@ function createGateway(backend: SessionBackend, limit: number): BackendGateway {
       const run = method("listSessions");
       return call(ACTIONS.listSessions, () => run(query));
     },
-    clearExpired: async (now) => (supports("clearExpired") ? call(ACTIONS.clearExpired, () => method("clearExpired")(now)) : 0),
+    clearExpired: async (now) => (supports("clearExpired") ? maintenance(ACTIONS.clearExpired, () => method("clearExpired")(now)) : 0),
     migrate: async () => {
-      if (supports("migrate")) await call(ACTIONS.migrate, () => method("migrate")());
+      if (supports("migrate")) await maintenance(ACTIONS.migrate, () => method("migrate")());
     },
   };
 }
