@@ -29,7 +29,6 @@ export function memoryBackend(options: MemoryBackendOptions = {}): ServerBackend
   }
   // Keyed by the key's hash, like every server-side store; the least recently written goes first.
   const records = new RecentMap<string, StoredSession>(maxEntries);
-  const put = (id: string, record: StoredSession) => records.put(id, record);
 
   return {
     kind: "server",
@@ -43,14 +42,14 @@ export function memoryBackend(options: MemoryBackendOptions = {}): ServerBackend
     async create(key, write) {
       const id = hashKey(key);
       if (records.has(id)) throw new CreateError();
-      put(id, toRecord(write, 1, write.now));
+      records.put(id, toRecord(write, 1, write.now));
     },
     async update(key, write, expectedVersion) {
       const id = hashKey(key);
       const current = records.get(id);
       if (current === undefined) throw new UpdateError();
       if (current.version !== expectedVersion) throw new VersionConflictError();
-      put(id, toRecord(write, expectedVersion + 1, current.createdAt));
+      records.put(id, toRecord(write, expectedVersion + 1, current.createdAt));
     },
     async delete(key) {
       records.delete(hashKey(key));
