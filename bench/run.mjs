@@ -51,6 +51,8 @@ const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout.toString().trim(
 const SERVERS = [
   ["express", "baseline", null, "Express, no session"],
   ["express", "noop", null, "Express + an empty middleware (the floor)"],
+  ["express", "noop:spin5", null, "the floor + 5 µs of CPU per request (calibration)"],
+  ["express", "noop:spin15", null, "the floor + 15 µs of CPU per request (calibration)"],
   ["express", "express-session:memory", null, "express-session + MemoryStore"],
   ["express", "tessera:memory", null, "Tessera memoryBackend"],
   ["express", "express-session:sqlite", null, "express-session + better-sqlite3-session-store"],
@@ -65,12 +67,16 @@ const SERVERS = [
   ["express", "tessera:pg", "pg", "Tessera databaseBackend (PostgreSQL)"],
   ["fastify", "baseline", null, "Fastify, no session"],
   ["fastify", "noop", null, "Fastify + empty onRequest/onSend hooks (the floor)"],
+  ["fastify", "noop:spin5", null, "the floor + 5 µs of CPU per request (calibration)"],
+  ["fastify", "noop:spin15", null, "the floor + 15 µs of CPU per request (calibration)"],
   ["fastify", "fastify-session:memory", null, "@fastify/session + MemoryStore"],
   ["fastify", "tessera:memory", null, "Tessera memoryBackend"],
   ["fastify", "fastify-session:redis", "redis", "@fastify/session + connect-redis"],
   ["fastify", "tessera:redis", "redis", "Tessera cacheBackend (Redis)"],
   ["koa", "baseline", null, "Koa, no session"],
   ["koa", "noop", null, "Koa + an empty async middleware (the floor)"],
+  ["koa", "noop:spin5", null, "the floor + 5 µs of CPU per request (calibration)"],
+  ["koa", "noop:spin15", null, "the floor + 15 µs of CPU per request (calibration)"],
   ["koa", "koa-session", null, "koa-session (cookie)"],
   ["koa", "tessera:signed", null, "Tessera signedCookieBackend"],
   ["koa", "koa-session:redis", "redis", "koa-session + Redis store"],
@@ -379,7 +385,7 @@ async function startServer([framework, variant, need, label], port) {
     for (let i = 0; i < SESSIONS; i++) {
       const { res: login } = await get(`${base}/login`);
       cookies.push(
-        variant === "baseline" || variant === "noop"
+        variant === "baseline" || variant.startsWith("noop")
           ? `sid=baseline-cookie-${i}-of-about-the-size-of-a-session-id`
           : login.headers
               .getSetCookie()
@@ -389,7 +395,8 @@ async function startServer([framework, variant, need, label], port) {
     }
     const cookie = cookies[0];
     const check = (await get(`${base}/read`, { cookie })).body;
-    if (variant !== "baseline" && variant !== "noop" && check !== "alice") throw new Error(`/read with the login cookie answered ${JSON.stringify(check)}`);
+    if (variant !== "baseline" && !variant.startsWith("noop") && check !== "alice")
+      throw new Error(`/read with the login cookie answered ${JSON.stringify(check)}`);
     // wrk sends one fixed header; this script rotates through SESSIONS cookies (many visitors).
     const script = join(scriptDir, `${framework}-${variant.replace(/\W/g, "_")}.lua`);
     writeFileSync(
@@ -561,6 +568,59 @@ const ADDED_TARGETS = {
   encrypted: { untouched: 1, read: 8, write: 15, login: 15 },
 };
 const CORE_TARGETS = { memory: "memory", "signed cookie": "signed", "encrypted cookie": "encrypted" };
+
+/**
+ * µs of a layer's own CPU that would add `added` µs at this server: the inverse of the line through
+ * what the floor plus 5 and plus 15 µs of pure CPU add (`noop:spin5`, `noop:spin15`), extended past
+ * both ends with its nearest slope. Undefined when the calibration is not monotonic in this run.
+ */
+function ownCpu(added, c5, c15) {
+  if (!(c5 > 0 && c15 > c5)) return undefined;
+  return added <= c5 ? (added * 5) / c5 : 5 + ((added - c5) * 10) / (c15 - c5);
+}
+
+/** Issue 18's targets judged on the calibrated scale: what each Tessera row adds, read as µs of its own CPU. */
+function calibratedTargets(added, byKey, routes, L) {
+  const frameworks = [...new Set(added.map((s) => s.framework))].filter((fw) => byKey.get(`${fw}/noop:spin5`) && byKey.get(`${fw}/noop:spin15`));
+  if (!frameworks.length) return;
+  L("### The same, read as µs of the layer's own CPU (calibrated in this run)");
+  L();
+  L(
+    "A server's CPU per request grows by more than the work a layer adds: the kernel's share of each request (the loopback sockets, waking wrk) grows as the server slows. So each run also measures the `noop` floor with 5 and 15 µs of pure CPU per request in its middleware (`noop:spin5`, `noop:spin15`, busy-waiting on the clock), and reads what each Tessera row adds on that scale: the µs of pure CPU that would add as much at this server (linear between the calibration points, extended with the nearest slope). What the calibration rows add over `noop`:",
+  );
+  L();
+  L(`| framework | calibration | ${routes.map((r) => `/${r}`).join(" | ")} |`);
+  L(`|---|---|${routes.map(() => "---:").join("|")}|`);
+  const calibration = {};
+  for (const fw of frameworks) {
+    const floor = byKey.get(`${fw}/noop`);
+    calibration[fw] = {};
+    for (const n of [5, 15]) {
+      const row = byKey.get(`${fw}/noop:spin${n}`);
+      L(
+        `| ${fw} | +${n} µs of CPU | ${routes.map((r) => signed((calibration[fw][`${r}/${n}`] = row.results[r].cpuUsPerReq - floor.results[r].cpuUsPerReq))).join(" | ")} |`,
+      );
+    }
+  }
+  L();
+  L(`| framework | Tessera | ${routes.map((r) => `/${r}`).join(" | ")} |`);
+  L(`|---|---|${routes.map(() => "---:").join("|")}|`);
+  const missed = [];
+  for (const s of added.filter((x) => frameworks.includes(x.framework))) {
+    const floor = byKey.get(`${s.framework}/noop`);
+    const target = ADDED_TARGETS[s.variant.split(":")[1]];
+    const cells = routes.map((r) => {
+      const own = ownCpu(s.results[r].cpuUsPerReq - floor.results[r].cpuUsPerReq, calibration[s.framework][`${r}/5`], calibration[s.framework][`${r}/15`]);
+      if (own === undefined) return "n/a (calibration not monotonic)";
+      if (own > target[r]) missed.push(`${s.framework} ${s.variant} /${r}`);
+      return `${f1(own)} / ${target[r]} ${own <= target[r] ? "✓" : "✗"}`;
+    });
+    L(`| ${s.framework} | \`${s.variant}\` | ${cells.join(" | ")} |`);
+  }
+  L();
+  L(missed.length ? `Missed on the calibrated scale: ${missed.join("; ")}.` : "Every target checked above was met on the calibrated scale.");
+  L();
+}
 
 /** The core's own CPU per request (bench/core.mjs), beside issue 18's targets. */
 function coreSection(core, L) {
@@ -734,6 +794,7 @@ function report(all, meta) {
     L();
     L(missed18.length ? `Missed in this run: ${missed18.join("; ")}.` : "Every issue 18 target checked above was met in this run.");
     L();
+    calibratedTargets(added, byKey, R18, L);
   }
   if (meta.core) coreSection(meta.core, L);
   // Issue 7's targets, checked mechanically.

@@ -65,6 +65,18 @@ export function countBackend(backend) {
   });
 }
 
+/**
+ * The calibrated floor `noop:spin<n>`: the `noop` server with n µs of pure CPU per request in its
+ * middleware, so one run shows what n µs of a layer's own work adds to the server's CPU per
+ * request on this machine (bench/FINDINGS.md: it adds more than n).
+ */
+const SPIN_US = Number(/^noop:spin(\d+)$/.exec(variant)?.[1] ?? 0);
+export function spin() {
+  if (SPIN_US === 0) return;
+  const until = performance.now() + SPIN_US / 1000;
+  while (performance.now() < until);
+}
+
 /** A value that changes on every /write, so every write really modifies the session. */
 let writeCounter = 0;
 export function nextValue() {
@@ -85,4 +97,32 @@ export function ready(close) {
   };
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
+  if (process.env.BENCH_PROFILE) profileOnSignal(process.env.BENCH_PROFILE);
+}
+
+/**
+ * For bench/profile.mjs: the first SIGUSR2 starts V8's CPU profiler, the second stops it and
+ * writes the profile to `file` (then prints PROFILED), so the profile covers exactly the measured
+ * load and not the start-up or the warm-up.
+ */
+function profileOnSignal(file) {
+  let session = null;
+  process.on("SIGUSR2", async () => {
+    const { Session } = await import("node:inspector/promises");
+    const { writeFileSync } = await import("node:fs");
+    if (session === null) {
+      session = new Session();
+      session.connect();
+      await session.post("Profiler.enable");
+      await session.post("Profiler.setSamplingInterval", { interval: 100 }); // µs: finer than the default 1 ms
+      await session.post("Profiler.start");
+      console.log("PROFILING");
+    } else {
+      const { profile } = await session.post("Profiler.stop");
+      session.disconnect();
+      session = null;
+      writeFileSync(file, JSON.stringify(profile));
+      console.log("PROFILED");
+    }
+  });
 }

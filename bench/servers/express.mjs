@@ -4,7 +4,7 @@
 // Cookies are not `secure` only because wrk speaks plain http; everything else follows each
 // library's production advice (resave: false, saveUninitialized: false, httpOnly, sameSite).
 import express from "express";
-import { variant, port, SECRET, REDIS_URL, PG_URL, MAX_AGE_S, dataDir, countStore, countBackend, nextValue, opsSnapshot, ready } from "./common.mjs";
+import { variant, port, SECRET, REDIS_URL, PG_URL, MAX_AGE_S, dataDir, countStore, countBackend, nextValue, opsSnapshot, ready, spin } from "./common.mjs";
 
 const app = express();
 app.disable("x-powered-by");
@@ -109,7 +109,11 @@ async function tessera(kind) {
 const [family, kind] = variant.split(":");
 if (family === "baseline" || family === "noop") {
   // noop: the same routes behind one middleware that does nothing, the floor of any session layer.
-  if (family === "noop") app.use((req, res, next) => next());
+  if (family === "noop")
+    app.use((req, res, next) => {
+      spin();
+      next();
+    });
   routes = {
     untouched: (req, res) => res.send("ok"),
     read: (req, res) => res.send("alice"),

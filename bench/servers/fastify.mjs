@@ -1,7 +1,7 @@
 // Fastify 5 benchmark server: node servers/fastify.mjs <variant> <port>  (routes as in express.mjs)
 // Cookies are not `secure` only because wrk speaks plain http.
 import Fastify from "fastify";
-import { variant, port, SECRET, REDIS_URL, MAX_AGE_S, countStore, countBackend, nextValue, opsSnapshot, ready } from "./common.mjs";
+import { variant, port, SECRET, REDIS_URL, MAX_AGE_S, countStore, countBackend, nextValue, opsSnapshot, ready, spin } from "./common.mjs";
 
 const app = Fastify({ logger: false });
 let close = async () => {};
@@ -12,7 +12,10 @@ const [family, kind] = variant.split(":");
 if (family === "baseline" || family === "noop") {
   // noop: the same routes with an onRequest and an onSend hook that do nothing (what a session plugin needs at least).
   if (family === "noop") {
-    app.addHook("onRequest", (request, reply, done) => done());
+    app.addHook("onRequest", (request, reply, done) => {
+      spin();
+      done();
+    });
     app.addHook("onSend", (request, reply, payload, done) => done(null, payload));
   }
   routes = { untouched: async () => "ok", read: async () => "alice", write: async () => "ok", login: async () => "ok" };

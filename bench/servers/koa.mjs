@@ -1,7 +1,7 @@
 // Koa 3 benchmark server: node servers/koa.mjs <variant> <port>  (routes as in express.mjs)
 // Cookies are not `secure` only because wrk speaks plain http.
 import Koa from "koa";
-import { variant, port, SECRET, REDIS_URL, MAX_AGE_S, countBackend, countOp, nextValue, opsSnapshot, ready } from "./common.mjs";
+import { variant, port, SECRET, REDIS_URL, MAX_AGE_S, countBackend, countOp, nextValue, opsSnapshot, ready, spin } from "./common.mjs";
 
 const app = new Koa();
 app.keys = [SECRET];
@@ -17,6 +17,7 @@ if (family === "baseline" || family === "noop") {
   // noop: the same routes behind one async middleware that only awaits next(), the floor of any session layer.
   if (family === "noop")
     app.use(async (ctx, next) => {
+      spin();
       await next();
     });
   routes = { untouched: () => "ok", read: () => "alice", write: () => "ok", login: () => "ok" };
