@@ -23,10 +23,7 @@ declare global {
 /** Express middleware that sets `req.session` and saves it when the response is sent. */
 export function sessionMiddleware<Data extends object = RequestSessionData>(sessions: Sessions<Data>): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    setSession(
-      req,
-      attachSessionShared(sessions, req, res, (error) => next(error)),
-    );
+    setSession(req, attachSessionShared(sessions, req, res, next));
     next();
   };
 }
@@ -45,9 +42,21 @@ const sessionAccessor: PropertyDescriptor = {
   },
 };
 
+/**
+ * The request prototypes (Express's per-app `app.request`) through which a request was seen to
+ * reach the getter. Express gives every request a hidden class of its own, so each named property
+ * read on `req` misses V8's caches (about 0.2 µs); `Object.hasOwn` and this set do not.
+ */
+const REACHES_GETTER = new WeakSet<object>();
+
 function setSession(req: IncomingMessage, session: unknown): void {
   SESSIONS.set(req, session);
-  if ((req as { session?: unknown }).session === session) return;
+  const proto = Object.getPrototypeOf(req) as object;
+  if (REACHES_GETTER.has(proto) && !Object.hasOwn(req, "session")) return;
+  if ((req as { session?: unknown }).session === session) {
+    REACHES_GETTER.add(proto);
+    return;
+  }
   // First request (or an own `session` in the way): put the getter on the prototype just above
   // http.IncomingMessage's, where every Express request of every app finds it.
   const base = prototypeAbove(req, IncomingMessage.prototype);

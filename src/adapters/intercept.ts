@@ -30,7 +30,7 @@ export interface Hold {
   /** Whether `headersSent` must be overridden on the response itself while committing. */
   readonly ownHeadersSent: boolean;
   /** Called once the commit is done (or failed), when the calls pass straight through from then on. */
-  readonly release: (() => void) | undefined;
+  readonly release: ((res: ServerResponse) => void) | undefined;
   phase: typeof WAITING | typeof COMMITTING | typeof DONE;
   /** The calls made while the commit runs, replayed once it is done. */
   held: { method: HeaderSending; args: unknown[] }[] | undefined;
@@ -42,7 +42,7 @@ export function newHold<Data extends object>(
   onError: (error: unknown) => void,
   original: Originals,
   ownHeadersSent: boolean,
-  release?: () => void,
+  release?: (res: ServerResponse) => void,
 ): Hold {
   return { sessions, session, onError, original, ownHeadersSent, release, phase: WAITING, held: undefined };
 }
@@ -100,7 +100,7 @@ export function intercept(res: ServerResponse, hold: Hold, method: HeaderSending
     const committed = commitNowOrLater(hold.sessions, hold.session, res.statusCode);
     if (!(committed instanceof Promise)) {
       hold.phase = DONE;
-      hold.release?.();
+      hold.release?.(res);
       applyCommit(nodeHeaders(res), committed);
       return hold.original[method].apply(res, args);
     }
@@ -137,7 +137,7 @@ export function intercept(res: ServerResponse, hold: Hold, method: HeaderSending
 
 function stepAside(res: ServerResponse, hold: Hold): void {
   hold.phase = DONE;
-  hold.release?.();
+  hold.release?.(res);
   if (hold.ownHeadersSent) delete (res as { headersSent?: boolean }).headersSent;
 }
 

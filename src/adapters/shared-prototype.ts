@@ -27,10 +27,7 @@ export function attachSessionShared<Data extends object>(
 ): Session<Data> {
   if (HOLDS.has(res) || !interceptsOnPrototype(res)) return attachSession(sessions, req, res, onCommitError);
   const session = sessions.openFromHeader(req.headers.cookie);
-  HOLDS.set(
-    res,
-    newHold(sessions, session, onCommitError, originalsOf(res), false, () => HOLDS.delete(res)),
-  );
+  HOLDS.set(res, newHold(sessions, session, onCommitError, originalsOf(res), false, release));
   return session;
 }
 
@@ -42,6 +39,10 @@ export function attachSessionShared<Data extends object>(
  * cost Express about 45 µs of GC per request.
  */
 const HOLDS = new WeakMap<ServerResponse, Hold>();
+
+function release(res: ServerResponse): void {
+  HOLDS.delete(res);
+}
 
 /** @internal Whether `res` still has its interception state here (for the tests). */
 export function holdsResponse(res: ServerResponse): boolean {
@@ -71,8 +72,9 @@ const SHARED: Originals = {
   },
 };
 
+// Read on the prototype: `res` never has them itself, and a read on `res` misses V8's caches (see reachesShared).
 function originalsOf(res: ServerResponse): Originals {
-  return (res as unknown as PatchedPrototype)[ORIGINALS];
+  return (Object.getPrototypeOf(res) as PatchedPrototype)[ORIGINALS];
 }
 
 /**
@@ -100,8 +102,23 @@ function interceptsOnPrototype(res: ServerResponse): boolean {
   return reachesShared(res);
 }
 
+/**
+ * Whether `res`'s header-sending methods are the interceptors. Read on its prototype, with no own
+ * override checked by `Object.hasOwn`: Express gives every response a hidden class of its own, so
+ * each named property read on `res` itself misses V8's caches (about 0.2 µs, four of them here).
+ */
 function reachesShared(res: ServerResponse): boolean {
-  return res.writeHead === SHARED.writeHead && res.write === SHARED.write && res.end === SHARED.end && res.flushHeaders === SHARED.flushHeaders;
+  const proto = Object.getPrototypeOf(res) as Record<HeaderSending, unknown>;
+  return (
+    proto.writeHead === SHARED.writeHead &&
+    proto.write === SHARED.write &&
+    proto.end === SHARED.end &&
+    proto.flushHeaders === SHARED.flushHeaders &&
+    !Object.hasOwn(res, "writeHead") &&
+    !Object.hasOwn(res, "write") &&
+    !Object.hasOwn(res, "end") &&
+    !Object.hasOwn(res, "flushHeaders")
+  );
 }
 
 /**

@@ -2,7 +2,7 @@
  * `tessera-sessions/express` (sessionMiddleware) against the adapter conformance suite, plus what only
  * Express has: its error-handler chain and `res.redirect()`.
  */
-import { createServer, get as httpGet } from "node:http";
+import { createServer, get as httpGet, ServerResponse } from "node:http";
 import { gunzipSync } from "node:zlib";
 import compression from "compression";
 import express, { type ErrorRequestHandler, type Response } from "express";
@@ -291,6 +291,49 @@ describe("express specifics", () => {
         expect(JSON.parse((await backend.load(key, NOW))?.data ?? "null")).toEqual({ n: 2, streamed: true, redirected: true });
       });
     }
+
+    // The per-request checks read the prototype and use Object.hasOwn (a read on Express's req/res
+    // misses V8's caches); an own property put there by an earlier middleware must still count.
+    it("a response whose own res.end skips the prototype (set by a middleware before it) still commits", async () => {
+      const { backend, sessions } = setup();
+      const app = express();
+      let bypass = false;
+      app.use((_req, res, next) => {
+        // Straight to node's end, past anything on Express's prototype.
+        if (bypass) res.end = ServerResponse.prototype.end as typeof res.end;
+        next();
+      });
+      app.use(sessionMiddleware(sessions));
+      app.get("/", async (req, res) => {
+        await req.session.set("n", 1);
+        res.send("ok");
+      });
+      const url = await listen(app);
+      expect(cookieOf(await fetch(url))).not.toBe(""); // the prototype is patched and checked
+      bypass = true;
+      const response = await fetch(url);
+      const key = cookieOf(response);
+      expect(key).not.toBe("");
+      expect(JSON.parse((await backend.load(key, NOW))?.data ?? "null")).toEqual({ n: 1 });
+    });
+
+    it("an own req.session set by a middleware before it gives way to Tessera's, also on later requests", async () => {
+      const { sessions } = setup();
+      const app = express();
+      let stale = false;
+      app.use((req, _res, next) => {
+        if (stale) Object.defineProperty(req, "session", { value: "stale", writable: true, configurable: true });
+        next();
+      });
+      app.use(sessionMiddleware(sessions));
+      app.get("/", async (req, res) => {
+        res.send(typeof (req.session as unknown as { get?: unknown }).get);
+      });
+      const url = await listen(app);
+      expect(await (await fetch(url)).text()).toBe("function");
+      stale = true;
+      expect(await (await fetch(url)).text()).toBe("function");
+    });
 
     it("two session middlewares on one request each set their cookie; an app without one is untouched", async () => {
       const first = createSessions({ backend: memoryBackend(), clock: () => NOW });
