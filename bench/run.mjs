@@ -13,7 +13,8 @@
 // OUT (markdown path; the chart goes to benchmarks.svg in the same directory),
 // STORE_COUNTERS=0 (no MONITOR / pg_stat_statements counting, e.g. to check their overhead),
 // SKIP_SCALE=1 (do not run bench/scale/run.mjs; the report says "not run"), SKIP_CORE=1 (do not
-// run bench/core.mjs, the session layer's own cost without HTTP), CORE_N / CORE_REPS (its size),
+// run bench/core.mjs, the session layer's own cost without HTTP), CORE_N / CORE_REPS (its size; it runs with
+// CORE_PROFILE=1, so the report itemises per function each core route above its target),
 // SCALE_TIMEOUT (s the scale run may take before it is stopped, 420; QUICK=1 also passes small
 // SCALE_SMALL/SCALE_BIG/SCALE_EXPIRED/SCALE_SESSIONS to it unless they are set),
 // REPORT_FROM=<bench/results/*.json> (measure nothing: re-render OUT and the chart from that file).
@@ -643,11 +644,29 @@ function coreSection(core, L) {
     L(`| ${row.backend} | ${cells.join(" | ")} |`);
   }
   L();
+  // Where a route misses its target, where its CPU goes (core.mjs under CORE_PROFILE=1: each
+  // function's share of a profiled run applied to the median above, so the items add up to it).
+  const misses = core.results.flatMap((row) =>
+    routes
+      .filter((route) => row.routes[route].profile && row.routes[route].median > (ADDED_TARGETS[CORE_TARGETS[row.backend]]?.[route.slice(1)] ?? Infinity))
+      .map((route) => ({ row, route, r: row.routes[route] })),
+  );
+  if (misses.length === 0) return;
+  L(
+    "Where the CPU of each route above its target goes, per function (self time, µs per request; `init`, `initiv`, `digest`, `Hmac`, `update`, `final` are Node's HMAC and AES-GCM):",
+  );
+  L();
+  for (const { row, route, r } of misses) {
+    const shown = r.profile.slice(0, 14);
+    const rest = r.profile.slice(14).reduce((sum, item) => sum + item.us, 0);
+    L(`- ${row.backend} ${route}, ${f1(r.median)} µs: ${shown.map((item) => `\`${item.name}\` ${f2(item.us)}`).join(", ")}; the rest ${f2(rest)}.`);
+  }
+  L();
 }
 
 /** Runs bench/core.mjs pinned to core 1 (the servers' core). */
 function runCore() {
-  const env = { ...(QUICK ? { CORE_N: "5000", CORE_REPS: "3" } : {}), ...process.env, JSON: "1" };
+  const env = { ...(QUICK ? { CORE_N: "5000", CORE_REPS: "3" } : {}), CORE_PROFILE: "1", ...process.env, JSON: "1" };
   const r = spawnSync("taskset", ["-c", "1", process.execPath, join(here, "core.mjs")], { encoding: "utf8", env, timeout: 600_000 });
   if (r.status !== 0) {
     console.warn(`warning: core.mjs failed: ${r.stderr}`);
