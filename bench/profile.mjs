@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
-import { children, startRedis } from "./stores.mjs";
+import { children, requireCommands, startRedis } from "./stores.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const tesseraDist = pathToFileURL(join(here, "..", "dist")).href + "/";
@@ -181,6 +181,7 @@ function report(route, subject, floor) {
   return lines.join("\n");
 }
 
+requireCommands(["wrk", "taskset", ...(variant.endsWith(":redis") ? ["redis-server"] : [])]);
 const stopRedis = variant.endsWith(":redis") ? await startRedis() : null;
 const servers = [await start(variant, 7301), await start("noop", 7302)];
 try {

@@ -25,7 +25,7 @@ import { tmpdir, cpus } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
-import { sh, children, startRedis, startPostgres, REDIS_PORT, PG_PORT } from "./stores.mjs";
+import { sh, children, requireCommands, startRedis, startPostgres, REDIS_PORT, PG_PORT } from "./stores.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const QUICK = process.env.QUICK === "1";
@@ -1054,6 +1054,12 @@ const selected = SERVERS.filter(([fw, v, need]) => {
 for (const fw of new Set(selected.map((s) => s[0]))) {
   if (!selected.some((s) => s[0] === fw && s[1] === "baseline")) selected.unshift(SERVERS.find((s) => s[0] === fw && s[1] === "baseline"));
 }
+requireCommands([
+  "wrk",
+  "taskset",
+  ...(selected.some((s) => s[2] === "redis") ? ["redis-server"] : []),
+  ...(selected.some((s) => s[2] === "pg") ? ["initdb"] : []),
+]);
 const started = Date.now();
 const meta = {
   date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),

@@ -1,7 +1,7 @@
 // The stores the benchmarks need, started on loopback for the run and removed afterwards:
 // redis-server (no persistence) and a throwaway PostgreSQL cluster (initdb as the postgres user,
 // with pg_stat_statements loaded and created in the `bench` database when asked for).
-// Shared by run.mjs and scale/run.mjs.
+// Shared by run.mjs, profile.mjs and scale/run.mjs.
 import { spawn, execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, chmodSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,6 +25,25 @@ process.on("SIGINT", () => {
   cleanup();
   process.exit(130);
 });
+
+/** Debian's package for each command the benchmarks run. */
+const PACKAGES = { wrk: "wrk", "redis-server": "redis-server", taskset: "util-linux", initdb: "postgresql" };
+
+/**
+ * Stops the run at once, naming what to install, when a command it needs is missing (instead of
+ * failing minutes in). initdb is looked for where Debian's postgresql puts it.
+ */
+export function requireCommands(commands) {
+  const missing = commands.filter((cmd) =>
+    cmd === "initdb"
+      ? spawnSync("bash", ["-c", "ls /usr/lib/postgresql/*/bin/initdb"], { stdio: "ignore" }).status !== 0
+      : spawnSync("bash", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status !== 0,
+  );
+  if (missing.length === 0) return;
+  const packages = [...new Set(missing.map((cmd) => PACKAGES[cmd] ?? cmd))].join(" ");
+  console.error(`The benchmark needs ${missing.join(", ")}, not found. On Debian or Ubuntu: sudo apt-get install -y ${packages}`);
+  process.exit(1);
+}
 
 export function sh(cmd, args) {
   return execFileSync(cmd, args, { encoding: "utf8" }).trim();
