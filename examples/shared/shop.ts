@@ -21,14 +21,18 @@ export function shopSecret(): string {
 /** The body of the 403 a POST without a valid CSRF token gets; nothing was changed. */
 export const FORGED_FORM = "Forbidden: this form's security token is missing or out of date (CSRF check failed). Reload the page and try again.";
 
-/** The shop's one page, every value HTML-escaped; every form carries `csrfToken`. */
+/** Readable on a phone: the system font at 16 px (no zoom on focus in iOS), fields that never overflow the screen. */
+const STYLE =
+  "body{font:16px/1.5 system-ui,sans-serif;margin:1rem;max-width:40rem}input,button{font:inherit}input{max-width:100%;box-sizing:border-box}form{margin:.75rem 0}";
+
+/** The shop's one page, every value HTML-escaped; every form carries `csrfToken`; every field has a label. */
 export function shopPage(username: string | undefined, cart: string[], csrfToken: string): string {
   const esc = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const csrf = `<input type="hidden" name="csrf" value="${esc(csrfToken)}">`;
   const who =
     username === undefined
-      ? `<form method="post" action="/login">${csrf}<input name="username"> <button>Log in</button></form>`
+      ? `<form method="post" action="/login">${csrf}<label>Username <input name="username" autocomplete="username" required maxlength="40"></label> <button>Log in</button></form>`
       : `<p>Signed in as ${esc(username)}</p><form method="post" action="/logout">${csrf}<button>Log out</button></form>`;
   const items = cart.map((item) => `<li>${esc(item)}</li>`).join("");
-  return `<!doctype html><meta name="viewport" content="width=device-width, initial-scale=1"><title>Shop</title>${who}<ul>${items}</ul><form method="post" action="/cart">${csrf}<input name="item"> <button>Add to cart</button></form>`;
+  return `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Shop</title><style>${STYLE}</style>${who}<ul>${items}</ul><form method="post" action="/cart">${csrf}<label>Item <input name="item" required maxlength="60"></label> <button>Add to cart</button></form>`;
 }

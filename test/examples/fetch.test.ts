@@ -1,12 +1,5 @@
 import { getRequestListener } from "@hono/node-server";
-import { it } from "vitest";
-import { createSessions } from "tessera-sessions";
-import { memoryBackend } from "tessera-sessions/backends/memory";
-import { createShop, type ShopSession } from "../../examples/fetch/app.js";
-import { shopSecret } from "../../examples/shared/shop.js";
-import { driveShopListener } from "./shop-scenario.js";
+import { createShop } from "../../examples/fetch/app.js";
+import { describeShopExample } from "./shop-browser.js";
 
-it("the Fetch example: login -> cart -> logout over real HTTP, every POST checked for its CSRF token", async () => {
-  const sessions = createSessions<ShopSession>({ backend: memoryBackend(), cookie: { secure: false }, secret: shopSecret() });
-  await driveShopListener(getRequestListener(createShop(sessions)));
-});
+describeShopExample("Fetch", (sessions) => getRequestListener(createShop(sessions)));

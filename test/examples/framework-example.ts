@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDist } from "../build-dist.js";
+import { useChromium } from "../browser.js";
+import { browseShop } from "./shop-browser.js";
 import { driveShop } from "./shop-scenario.js";
 import { installPeers, run, type PeerInstall } from "../peer-install.js";
 
@@ -117,7 +119,8 @@ export interface FrameworkExample {
 
 /**
  * The example on the installed major under this Node 20 and on the current major under Node 24:
- * each built once, served by its serve.js, and driven through the shop and bad cookies.
+ * each built once, served by its serve.js, and driven through the shop and bad cookies, over HTTP
+ * and in Chromium.
  */
 export function describeFrameworkExample(example: FrameworkExample): void {
   const installedVersion = () =>
@@ -134,6 +137,7 @@ export function describeFrameworkExample(example: FrameworkExample): void {
   }, 300_000);
 
   afterAll(async () => (await current.catch(() => undefined))?.peers.remove());
+  const chromium = useChromium();
 
   describe.each([
     [example.installedMajor, "20", async () => ({ node: process.execPath, dir: inRepo, version: installedVersion() })],
@@ -159,6 +163,8 @@ export function describeFrameworkExample(example: FrameworkExample): void {
     it("a tampered or oversized session cookie is an empty session, not a 500", async () => {
       await expectBadCookiesEmpty(app.url);
     });
+
+    it("in Chromium on a 390 px phone: login -> cart -> reload -> logout", () => browseShop(chromium, app.url), 60_000);
 
     for (const [what, check] of example.alsoChecks ?? []) it(what, () => check(app.url));
   });

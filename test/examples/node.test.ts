@@ -1,11 +1,4 @@
-import { it } from "vitest";
-import { createSessions } from "tessera-sessions";
-import { memoryBackend } from "tessera-sessions/backends/memory";
-import { createShop, type ShopSession } from "../../examples/node/app.js";
-import { shopSecret } from "../../examples/shared/shop.js";
-import { driveShopListener } from "./shop-scenario.js";
+import { createShop } from "../../examples/node/app.js";
+import { describeShopExample } from "./shop-browser.js";
 
-it("the node:http example: login -> cart -> logout over real HTTP, every POST checked for its CSRF token", async () => {
-  const sessions = createSessions<ShopSession>({ backend: memoryBackend(), cookie: { secure: false }, secret: shopSecret() });
-  await driveShopListener(createShop(sessions));
-});
+describeShopExample("node:http", createShop);

@@ -6,17 +6,21 @@ import { createServer, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect } from "vitest";
 
-/** Serves `listener` on a loopback port, drives the shop through it, and closes the server. */
-export async function driveShopListener(listener: RequestListener): Promise<void> {
+/** Serves `listener` on a loopback port for `use` (given its URL), then closes the server. */
+export async function onLoopback(listener: RequestListener, use: (url: string) => Promise<void>): Promise<void> {
   const server = createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   try {
-    await driveShop(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    await use(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   } finally {
+    server.closeAllConnections(); // a browser keeps idle connections open
     await new Promise((resolve) => server.close(resolve));
   }
   expect(server.listening).toBe(false);
 }
+
+/** Serves `listener` on a loopback port, drives the shop through it, and closes the server. */
+export const driveShopListener = (listener: RequestListener): Promise<void> => onLoopback(listener, driveShop);
 
 const SET_COOKIE = /^sessionid=([a-z0-9]{32}); Max-Age=1209600; Path=\/; Expires=[^;]+; HttpOnly; SameSite=Lax$/;
 const DELETION = "sessionid=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax";
