@@ -1,16 +1,12 @@
 import { expect, it } from "vitest";
-import { createSessions } from "tessera-sessions";
-import { memoryBackend } from "tessera-sessions/backends/memory";
-import { createShop, type ShopSession } from "../../examples/fastify/app.js";
-import { shopSecret } from "../../examples/shared/shop.js";
+import { createShop } from "../../examples/fastify/app.js";
 import { useChromium } from "../browser.js";
-import { browseShop } from "./shop-browser.js";
+import { browseShop, shopSessions } from "./shop-browser.js";
 import { driveShop } from "./shop-scenario.js";
 
 /** The Fastify shop on a loopback port (Fastify listens itself) for `use`, then closed. */
 async function onFastifyShop(use: (url: string) => Promise<void>): Promise<void> {
-  const sessions = createSessions<ShopSession>({ backend: memoryBackend(), cookie: { secure: false }, secret: shopSecret() });
-  const app = await createShop(sessions);
+  const app = await createShop(shopSessions());
   const url = await app.listen({ port: 0, host: "127.0.0.1" });
   try {
     await use(url);

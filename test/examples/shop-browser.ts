@@ -9,7 +9,7 @@ import { createSessions, type Sessions } from "tessera-sessions";
 import { memoryBackend } from "tessera-sessions/backends/memory";
 import { shopSecret, type ShopSession } from "../../examples/shared/shop.js";
 import { useChromium, type Chromium } from "../browser.js";
-import { driveShopListener, onLoopback } from "./shop-scenario.js";
+import { driveShop, onLoopback } from "./shop-scenario.js";
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 3 };
 
@@ -17,7 +17,7 @@ export async function browseShop(chromium: Chromium, url: string): Promise<void>
   const context = await chromium.newContext(PHONE);
   const page = await context.newPage();
   const sessionCookie = async () => (await context.cookies()).find((cookie) => cookie.name === "sessionid");
-  const fitsThePhone = async () => expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
+  const fitsThePhone = async () => expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.viewport.width);
 
   expect((await page.goto(url))?.status()).toBe(200);
   expect(await page.evaluate("document.documentElement.lang")).toBe("en");
@@ -45,13 +45,17 @@ export async function browseShop(chromium: Chromium, url: string): Promise<void>
   expect(await sessionCookie()).toBeUndefined();
 }
 
+/** A shop's sessions for a test: a fresh memory store, plain-http cookies, the shops' secret. */
+export const shopSessions = (): Sessions<ShopSession> =>
+  createSessions<ShopSession>({ backend: memoryBackend(), cookie: { secure: false }, secret: shopSecret() });
+
 /**
  * The shop example of `framework`, its listener built by `listenerOf` over a memory store: driven
  * over real HTTP (every step's cookies and CSRF checks), then in Chromium as a phone.
  */
 export function describeShopExample(framework: string, listenerOf: (sessions: Sessions<ShopSession>) => RequestListener): void {
-  const newListener = () => listenerOf(createSessions<ShopSession>({ backend: memoryBackend(), cookie: { secure: false }, secret: shopSecret() }));
-  it(`the ${framework} example: login -> cart -> logout over real HTTP, every POST checked for its CSRF token`, () => driveShopListener(newListener()));
+  const newListener = () => listenerOf(shopSessions());
+  it(`the ${framework} example: login -> cart -> logout over real HTTP, every POST checked for its CSRF token`, () => onLoopback(newListener(), driveShop));
   const chromium = useChromium();
   it(`the ${framework} example in Chromium on a 390 px phone: login -> cart -> reload -> logout`, () =>
     onLoopback(newListener(), (url) => browseShop(chromium, url)));

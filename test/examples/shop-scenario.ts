@@ -19,9 +19,6 @@ export async function onLoopback(listener: RequestListener, use: (url: string) =
   expect(server.listening).toBe(false);
 }
 
-/** Serves `listener` on a loopback port, drives the shop through it, and closes the server. */
-export const driveShopListener = (listener: RequestListener): Promise<void> => onLoopback(listener, driveShop);
-
 const SET_COOKIE = /^sessionid=([a-z0-9]{32}); Max-Age=1209600; Path=\/; Expires=[^;]+; HttpOnly; SameSite=Lax$/;
 const DELETION = "sessionid=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax";
 
