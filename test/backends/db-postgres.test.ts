@@ -1,9 +1,12 @@
 /** `databaseBackend` on a real PostgreSQL server started for this file. */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { createSessions, generateKey } from "tessera-sessions";
 import { databaseBackend } from "tessera-sessions/backends/db";
-import { startPostgres } from "../servers/postgres.js";
+import { startPostgres, testPgPool } from "../servers/postgres.js";
 import { runSqlServerTests } from "./db-server-shared.js";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -25,41 +28,6 @@ async function query(url: string, sql: string, params: readonly unknown[] = []):
   }
 }
 
-/** PostgreSQL's admin_shutdown: what an open connection hears when the test server stops. */
-const ADMIN_SHUTDOWN = "57P01";
-
-/**
- * A pool the test opens itself, as an app would: with an "error" listener (an idle connection
- * that fails makes the pool emit one, and unheard it is an unhandled error that fails the run)
- * that tolerates only the server's shutdown notice and keeps anything else for `end()` to throw.
- */
-function testPool(config: pg.PoolConfig) {
-  const pool = new pg.Pool(config);
-  const unexpected: Error[] = [];
-  pool.on("error", (error: Error & { code?: string }) => {
-    if (error.code !== ADMIN_SHUTDOWN) unexpected.push(error);
-  });
-  return {
-    pool,
-    /**
-     * Ends the pool and waits until every connection is closed: pool.end() alone resolves as soon
-     * as it has asked them to close, so the server could stop under them (57P01) a moment later.
-     */
-    async end() {
-      let open = pool.totalCount;
-      const closed = new Promise<void>((resolve) => {
-        if (open === 0) resolve();
-        pool.on("remove", () => {
-          if (--open === 0) resolve();
-        });
-      });
-      await pool.end();
-      await closed;
-      if (unexpected.length > 0) throw new AggregateError(unexpected, "the test's pg pool reported errors");
-    },
-  };
-}
-
 const url = runSqlServerTests({
   dialect: "postgres",
   schemeAlias: "postgresql",
@@ -70,7 +38,7 @@ const url = runSqlServerTests({
   existingPool: {
     name: "pg Pool",
     open(serverUrl, size) {
-      const { pool, end } = testPool({ connectionString: serverUrl, max: size });
+      const { pool, end } = testPgPool({ connectionString: serverUrl, max: size });
       return {
         client: pool,
         dataOf: async (key) => (await pool.query("SELECT data FROM tessera_sessions WHERE key_hash = encode(sha256($1::bytea), 'hex')", [key])).rows,
@@ -133,22 +101,35 @@ describe("databaseBackend on postgres: connections", () => {
       return () => removed;
     };
     // pg's own end() resolves while its connections are still closing (the old 57P01 flake)...
-    const raw = new pg.Pool({ connectionString: url(), max: 2 });
+    const raw = new pg.Pool({ connectionString: url(), max: 2 }); // raw on purpose: the behaviour testPgPool exists for
     raw.on("error", () => {});
     const rawRemoved = await open(raw);
     const rawClosed = new Promise((resolve) => raw.on("remove", () => rawRemoved() === 2 && resolve(undefined)));
     await raw.end();
     expect(rawRemoved()).toBe(0);
     await rawClosed;
-    // ...testPool's end() waits for them.
-    const owned = testPool({ connectionString: url(), max: 2 });
+    // ...testPgPool's end() waits for them.
+    const owned = testPgPool({ connectionString: url(), max: 2 });
     const ownedRemoved = await open(owned.pool);
     await owned.end();
     expect(ownedRemoved()).toBe(2);
   });
 
+  it("every pg Pool a test opens is a testPgPool (a raw one in a test file's afterAll was an unhandled 57P01 in CI)", () => {
+    const testDir = fileURLToPath(new URL("..", import.meta.url));
+    const raw = readdirSync(testDir, { recursive: true, encoding: "utf8" })
+      .filter((file) => file.endsWith(".ts") && file !== join("servers", "postgres.ts"))
+      .flatMap((file) =>
+        readFileSync(join(testDir, file), "utf8")
+          .split("\n")
+          .filter((line) => line.includes("new pg.Pool(") && !line.includes("// raw on purpose"))
+          .map((line) => `${file}: ${line.trim()}`),
+      );
+    expect(raw).toEqual([]);
+  });
+
   it("an exhausted pool is a BackendError that says so and how to fix it", async () => {
-    const { pool, end } = testPool({ connectionString: url(), max: 1, connectionTimeoutMillis: 300 });
+    const { pool, end } = testPgPool({ connectionString: url(), max: 1, connectionTimeoutMillis: 300 });
     const held = await pool.connect(); // the pool's only connection, busy elsewhere in the app
     try {
       const sessions = createSessions({ backend: databaseBackend({ client: pool }), logger: { warn() {}, error() {} } });

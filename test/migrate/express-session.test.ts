@@ -13,7 +13,7 @@ import { cacheBackend } from "tessera-sessions/backends/cache";
 import { databaseBackend } from "tessera-sessions/backends/db";
 import { fromExpressSession } from "tessera-sessions/migrate";
 import { recordingLogger } from "../helpers.js";
-import { startPostgres, type RestartableServer } from "../servers/postgres.js";
+import { startPostgres, testPgPool, type RestartableServer } from "../servers/postgres.js";
 import { Browser, clearing, expressSessionApp, me, serve, stopAll, tesseraApp, useRedis } from "./harness.js";
 
 const OLD_SECRET = "the express-session secret of the old app";
@@ -165,12 +165,14 @@ describe("express-session + connect-redis, switched to Tessera on the same Redis
 describe("express-session + connect-pg-simple, switched to Tessera on the same PostgreSQL", () => {
   let server: RestartableServer;
   let pool: pg.Pool;
+  let endPool: (() => Promise<void>) | undefined;
   beforeAll(async () => {
     server = await startPostgres("migrate_test");
-    pool = new pg.Pool({ connectionString: server.url, max: 4 });
+    ({ pool, end: endPool } = testPgPool({ connectionString: server.url, max: 4 }));
   });
   afterAll(async () => {
-    await pool?.end();
+    // Only once its connections are closed: pool.end() alone let the server's stop reach an idle one (an unhandled 57P01 in CI).
+    await endPool?.();
     await server?.stop();
   });
 

@@ -163,3 +163,38 @@ export async function startPostgres(database = "tessera_test"): Promise<Restarta
     throw error;
   }
 }
+
+/** PostgreSQL's admin_shutdown: what an open connection hears when the test server stops. */
+const ADMIN_SHUTDOWN = "57P01";
+
+/**
+ * A pool the test opens itself, as an app would: with an "error" listener (an idle connection
+ * that fails makes the pool emit one, and unheard it is an unhandled error that fails the run)
+ * that tolerates only the server's shutdown notice and keeps anything else for `end()` to throw.
+ */
+export function testPgPool(config: pg.PoolConfig) {
+  const pool = new pg.Pool(config);
+  const unexpected: Error[] = [];
+  pool.on("error", (error: Error & { code?: string }) => {
+    if (error.code !== ADMIN_SHUTDOWN) unexpected.push(error);
+  });
+  return {
+    pool,
+    /**
+     * Ends the pool and waits until every connection is closed: pool.end() alone resolves as soon
+     * as it has asked them to close, so the server could stop under them (57P01) a moment later.
+     */
+    async end() {
+      let open = pool.totalCount;
+      const closed = new Promise<void>((resolve) => {
+        if (open === 0) resolve();
+        pool.on("remove", () => {
+          if (--open === 0) resolve();
+        });
+      });
+      await pool.end();
+      await closed;
+      if (unexpected.length > 0) throw new AggregateError(unexpected, "the test's pg pool reported errors");
+    },
+  };
+}
