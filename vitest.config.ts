@@ -12,7 +12,7 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts", "src/**/*.test.ts"],
-    globalSetup: ["./test/preflight.ts"],
+    globalSetup: ["./test/preflight.ts", "./test/build-dist.ts"],
     reporters: ["default", "./test/summary-reporter.ts"],
     testTimeout: 20_000,
     hookTimeout: 60_000,

@@ -1,42 +1,22 @@
 /**
- * Builds dist/ for the suites that run the package as users do (the CLI's main.js, the Next.js
- * example through the package's exports). Emit only: `npm run typecheck` checks the types.
- * One test file at a time: two tsc runs writing the same files could let a reader see a
- * half-written one, so a lock directory (mkdir is atomic) makes them take turns.
+ * vitest globalSetup: builds dist/ once per run, before any test file starts, for the suites that
+ * run the package as users do (the CLI's main.js, the framework examples through the package's
+ * exports). Emit only: `npm run typecheck` checks the types. Once here, not in each file's
+ * beforeAll: every build costs about 5 s, and two at once could let a reader see a half-written file.
  */
-import { execFile } from "node:child_process";
-import { mkdirSync, rmSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
-const LOCK = join(repo, ".tmp", "dist-build.lock");
-/** A lock older than this was left by a killed run. */
-const STALE_MS = 120_000;
 
-export async function buildDist(): Promise<void> {
-  mkdirSync(join(repo, ".tmp"), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      break;
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== "EEXIST") throw error;
-      const age = Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > STALE_MS) rmSync(LOCK, { recursive: true, force: true });
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
+export default function buildDist(): void {
   try {
-    await new Promise<void>((resolve, reject) => {
-      execFile(
-        process.execPath,
-        [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json", "--noCheck"],
-        { cwd: repo },
-        (error, stdout) => (error ? reject(new Error(`building dist/ failed:\n${stdout}`)) : resolve()),
-      );
+    execFileSync(process.execPath, [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json", "--noCheck"], {
+      cwd: repo,
+      encoding: "utf8",
     });
-  } finally {
-    rmSync(LOCK, { recursive: true, force: true });
+  } catch (error) {
+    throw new Error(`building dist/ failed:\n${(error as { stdout?: string }).stdout ?? String(error)}`);
   }
 }

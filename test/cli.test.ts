@@ -11,10 +11,9 @@ import Database from "better-sqlite3";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createSessions, hashKey } from "tessera-sessions";
 import { databaseBackend, schemaSql } from "tessera-sessions/backends/db";
-import { buildDist } from "./build-dist.js";
 
-// Each test starts several Node processes and the suite builds dist/ first: on a busy machine
-// (CI, or several suites at once) that takes far longer than the default budget.
+// Each test starts several Node processes: on a busy machine (CI, or several suites at once)
+// that takes far longer than the default budget.
 vi.setConfig({ testTimeout: 90_000, hookTimeout: 300_000 });
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -81,10 +80,9 @@ async function seedSessions(file: string, ages: number[]): Promise<string[]> {
   return keys;
 }
 
-beforeAll(async () => {
-  await buildDist();
-  if (!existsSync(cliPath)) throw new Error(`building ${cliPath} failed`);
-}, 300_000);
+beforeAll(() => {
+  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: the suite's globalSetup (test/build-dist.ts) builds it`);
+});
 
 beforeEach(() => {
   work = mkdtempSync(join(tmpdir(), "tessera-cli-"));

@@ -9,7 +9,6 @@ import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildDist } from "../build-dist.js";
 import { useChromium } from "../browser.js";
 import { browseShop } from "./shop-browser.js";
 import { driveShop } from "./shop-scenario.js";
@@ -129,7 +128,6 @@ export function describeFrameworkExample(example: FrameworkExample): void {
   let inRepo: string;
 
   beforeAll(async () => {
-    await buildDist();
     // The current major installs (and builds) while the repo's build runs.
     current = buildCurrentMajor(example.build, example.currentSpecs);
     current.catch(() => {}); // awaited (and reported) by its describe block

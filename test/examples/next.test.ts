@@ -16,7 +16,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSessions, hashKey } from "tessera-sessions";
 import { databaseBackend } from "tessera-sessions/backends/db";
 import { useChromium } from "../browser.js";
-import { buildDist } from "../build-dist.js";
 import { startPostgres, type RestartableServer } from "../servers/postgres.js";
 import { freePort } from "../servers/util.js";
 
@@ -100,8 +99,7 @@ let work: string;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "tessera-next-"));
-  // The example imports "tessera-sessions/..." through the package's exports, i.e. dist/.
-  await buildDist();
+  // The example imports "tessera-sessions/..." through the package's exports, i.e. dist/ (test/build-dist.ts built it).
   await run(process.execPath, [NEXT_BIN, "build", "examples/next"]);
 }, 300_000);
 
